@@ -1,0 +1,35 @@
+# The two commands a fresh Debian / Raspberry Pi OS machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench screenshots clean
+
+$(BIN)/kiosk: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extras: $(BIN)/kiosk
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/kiosk
+	$(BIN)/kiosk run
+
+test: $(VENV)/.test-extras
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-extras
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.test-extras
+	$(BIN)/python -m bench
+
+screenshots: $(VENV)/.test-extras
+	KIOSK_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -k screenshot
+
+clean:
+	rm -rf $(VENV) .pytest_cache

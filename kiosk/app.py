@@ -1,0 +1,64 @@
+"""Builds the NiceGUI app: static files, the root frame with its screens, and the server settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nicegui import app, ui
+
+from kiosk.config import Settings
+from kiosk.content import Catalog, load_catalog
+from kiosk.pages import attract, home, program
+from kiosk.pages.components.frame import frame
+from kiosk.pages.components.idle import watch_idle
+from kiosk.pages.components.screens import KioskPages
+from kiosk.paths import ASSETS_DIR
+from kiosk.visit import Visit
+
+log = logging.getLogger('kiosk')
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """Everything the screens need, built once at start-up."""
+
+    settings: Settings
+    catalog: Catalog
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """The data directory holds visitors' data: private to the kiosk's user whatever the umask."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+
+
+def create(settings: Settings) -> Kiosk:
+    kiosk = Kiosk(settings=settings, catalog=load_catalog(settings.content))
+    prepare_data_dir(settings)
+    app.add_static_files('/static', ASSETS_DIR / 'static')
+    ui.add_head_html('<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
+    return kiosk
+
+
+def root(kiosk: Kiosk) -> None:
+    """One page load is one visit: all per-visitor state lives in this call and dies with it."""
+    visit = Visit(language=kiosk.settings.language)
+    ui.colors(primary='#14325c')
+    ui.query('body').classes('kiosk-body')
+    routes = {
+        '/': attract.screen,
+        '/home': home.screen,
+        '/program/{slug}': program.screen,
+    }
+    watch_idle(visit, kiosk.settings)
+    with frame(visit):
+        KioskPages(routes, data={'kiosk': kiosk, 'visit': visit})
+
+
+def serve(settings: Settings) -> None:
+    kiosk = create(settings)
+    ui.run(lambda: root(kiosk),
+           host=settings.host, port=settings.port, title='SLMPD Community Programs',
+           favicon=ASSETS_DIR / 'static' / 'logo.svg', reload=False, show=False,
+           show_welcome_message=False, reconnect_timeout=10)

@@ -1,0 +1,137 @@
+"""The programs shown on the kiosk, read from `assets/programs.toml` and validated before anything is shown."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+
+from kiosk.config import Language
+from kiosk.phone import to_e164
+from kiosk.schedule import MeetingRule
+
+
+class ContentError(Exception):
+    """The programs file is wrong; `problems` holds one line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__('\n'.join(problems))
+        self.problems = problems
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError('must not be empty')
+    return text.strip()
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+def _phone(text: str) -> str:
+    e164 = to_e164(text)
+    if e164 is None:
+        raise ValueError('not a phone number')
+    return e164
+
+
+Phone = Annotated[str, AfterValidator(_phone)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra='forbid', frozen=True)
+
+
+class Words(_Strict):
+    """One language's text for a program."""
+
+    title: Text
+    summary: Text = Field(max_length=200)
+    body: Text
+    facts: list[Text] = []
+
+
+class AgeLimit(_Strict):
+    min: int = Field(ge=0, le=120)
+    max: int = Field(ge=0, le=120)
+
+    @model_validator(mode='after')
+    def _ordered(self) -> AgeLimit:
+        if self.min > self.max:
+            raise ValueError('min is above max')
+        return self
+
+
+class Program(_Strict):
+    slug: str = Field(pattern=r'^[a-z0-9]+(-[a-z0-9]+)*$', max_length=40)
+    url: HttpUrl | None = None
+    url_purpose: Literal['apply', 'info'] = 'apply'
+    phone: Phone | None = None
+    signup: bool = True
+    call_first: bool = False
+    count_views: bool = True
+    age: AgeLimit | None = None
+    meetings: MeetingRule | None = None
+    en: Words
+    es: Words
+
+    def words(self, language: Language) -> Words:
+        return self.es if language == 'es' else self.en
+
+
+class Catalog(_Strict):
+    program: list[Program] = Field(min_length=1)
+
+    @model_validator(mode='after')
+    def _unique_slugs(self) -> Catalog:
+        slugs = [p.slug for p in self.program]
+        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+        if duplicates:
+            raise ValueError(f'duplicate slug: {", ".join(duplicates)}')
+        return self
+
+    @cached_property
+    def by_slug(self) -> dict[str, Program]:
+        return {p.slug: p for p in self.program}
+
+    @property
+    def outreach(self) -> Program | None:
+        """The program whose meetings the attract screen announces."""
+        return next((p for p in self.program if p.meetings), None)
+
+
+def load_catalog(path: Path) -> Catalog:
+    try:
+        with path.open('rb') as file:
+            raw = tomllib.load(file)
+    except FileNotFoundError:
+        raise ContentError([f'{path}: file not found']) from None
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ContentError([f'{path}: {error}']) from None
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as error:
+        raise ContentError(_describe(path, raw, error)) from None
+
+
+def _describe(path: Path, raw: dict, error: ValidationError) -> list[str]:
+    """Turn pydantic's locations into `file: program 3 (hmca): phone: not a phone number`."""
+    programs = raw.get('program') if isinstance(raw.get('program'), list) else []
+    lines = []
+    for item in error.errors():
+        loc = list(item['loc'])
+        where = [str(path)]
+        if len(loc) >= 2 and loc[0] == 'program' and isinstance(loc[1], int):
+            index = loc[1]
+            entry = programs[index] if index < len(programs) and isinstance(programs[index], dict) else {}
+            where.append(f'program {index + 1} ({entry.get("slug", "?")})')
+            loc = loc[2:]
+        field = '.'.join(str(part) for part in loc) or 'programs'
+        message = str(item['msg']).removeprefix('Value error, ')
+        if item['type'] == 'extra_forbidden':
+            message = 'not a known field'
+        lines.append(f'{": ".join(where)}: {field}: {message}')
+    return lines

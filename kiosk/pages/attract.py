@@ -1,0 +1,37 @@
+"""The attract screen: what a passer-by sees. Calm, bilingual, one touch to begin."""
+
+from datetime import UTC, datetime
+
+from nicegui import ui
+
+from kiosk.config import LANGUAGES, Language
+from kiosk.i18n import meeting_when, t
+from kiosk.pages.components.heading import Heading
+
+
+def screen(kiosk, visit) -> None:
+    def begin(language: Language) -> None:
+        visit.language = language
+        ui.run_javascript(f'document.documentElement.lang = {language!r}')
+        ui.navigate.to('/home')
+
+    catalog = kiosk.catalog
+    next_meeting = catalog.outreach.meetings.next_meetings(datetime.now(UTC), 1) if catalog.outreach else []
+    with ui.column().classes('attract w-full items-center justify-center text-center') \
+            .on('click', lambda: begin(visit.language)):
+        ui.image('/static/logo.svg').style('width: 140px; height: 140px').props('alt=SLMPD')
+        for language in LANGUAGES:
+            Heading(t('attract_title', language)).props(f'lang={language}')
+        with ui.row().classes('gap-8 justify-center'):
+            for language in LANGUAGES:
+                ui.button(t('touch_to_begin', language), on_click=lambda lang=language: begin(lang), color=None) \
+                    .classes('begin').props(f'no-caps lang={language}').mark(f'begin-{language}')
+        with ui.column().classes('program-names items-center gap-1'):
+            for program in catalog.program:
+                ui.label(f'{program.en.title} · {program.es.title}' if program.en.title != program.es.title
+                         else program.en.title)
+        if next_meeting:
+            with ui.column().classes('meeting items-center gap-1'):
+                for language in LANGUAGES:
+                    ui.label(t('next_meeting', language, when=meeting_when(next_meeting[0], language))) \
+                        .props(f'lang={language}')

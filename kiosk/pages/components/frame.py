@@ -1,0 +1,62 @@
+"""The frame around every visitor screen: header with logo, language switch and text-size control."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from kiosk.config import LANGUAGES
+from kiosk.i18n import t
+from kiosk.visit import TEXT_SCALES, Visit
+
+LANGUAGE_NAMES = {'en': 'English', 'es': 'Español'}
+
+
+def set_html_lang(language: str) -> None:
+    ui.run_javascript(f'document.documentElement.lang = {language!r}')
+
+
+@contextmanager
+def frame(visit: Visit) -> Iterator[None]:
+    """Screens render inside; the header hides on the attract screen, which is bilingual by itself."""
+    ui.add_head_html(f'<script>document.documentElement.lang = {visit.language!r}</script>')
+
+    @ui.refreshable
+    def header() -> None:
+        ui.image('/static/logo.svg').classes('logo').props(f'alt="{t("logo_alt", visit.language)}"')
+        ui.label(t('brand', visit.language)).classes('brand')
+        ui.space()
+        for language in LANGUAGES:
+            ui.button(LANGUAGE_NAMES[language], on_click=lambda lang=language: choose_language(lang), color=None) \
+                .props(f'no-caps lang={language} aria-pressed={str(language == visit.language).lower()}') \
+                .mark(f'language-{language}')
+        ui.label(t('text_size', visit.language)).classes('q-ml-md')
+        for step, scale in enumerate(TEXT_SCALES):
+            ui.button('A' + '+' * step, on_click=lambda scale=scale: choose_scale(scale), color=None) \
+                .props(f'no-caps aria-pressed={str(scale == visit.text_scale).lower()} '
+                       f'aria-label="{t("text_size", visit.language)} {int(scale * 100)}%"') \
+                .style(f'font-size: {1 + step * 0.25}em').mark(f'text-size-{int(scale * 100)}')
+
+    def choose_language(language: str) -> None:
+        visit.language = language
+        set_html_lang(language)
+        rerender()
+
+    def choose_scale(scale: float) -> None:
+        visit.text_scale = scale
+        body.style(f'--text-scale: {scale}')
+        header.refresh()
+
+    def rerender() -> None:
+        header.refresh()
+        for pages in body.descendants():
+            if isinstance(pages, ui.sub_pages):
+                pages.refresh()
+
+    with ui.column().classes('kiosk gap-0').style(f'--text-scale: {visit.text_scale}') as body:
+        with ui.row().classes('kiosk-header w-full items-center no-wrap') as bar:
+            header()
+        router = ui.context.client.sub_pages_router
+        bar.set_visibility(router.current_path != '/')
+        router.on_path_changed(lambda path: bar.set_visibility(path != '/'))
+        yield

@@ -1,0 +1,20 @@
+"""Home: the program cards, readable from a metre away. One touch opens a program."""
+
+from nicegui import ui
+
+from kiosk.i18n import t
+from kiosk.pages.components.heading import Heading
+
+
+def screen(kiosk, visit) -> None:
+    with ui.column().classes('screen w-full gap-2'):
+        Heading(t('home_title', visit.language))
+        ui.label(t('home_hint', visit.language)).classes('muted')
+    with ui.element('div').classes('program-grid w-full'):
+        for program in kiosk.catalog.program:
+            words = program.words(visit.language)
+            with ui.button(on_click=lambda slug=program.slug: ui.navigate.to(f'/program/{slug}')) \
+                    .classes('program-card').props('no-caps unelevated').mark(f'card-{program.slug}'):
+                ui.label(words.title).classes('text-h5 text-weight-bold')
+                ui.label(words.summary)
+                ui.label(t('learn_more', visit.language) + ' →').classes('text-weight-bold')

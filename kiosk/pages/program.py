@@ -1,0 +1,68 @@
+"""A program: full text, key facts, and the QR codes a visitor scans to apply, call or save the date."""
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from nicegui import ui
+
+from kiosk.content import Program
+from kiosk.i18n import meeting_when, t
+from kiosk.pages.components.heading import Heading
+from kiosk.pages.components.qr_card import qr_card
+from kiosk.phone import friendly, tel_uri
+
+
+class QrAction(NamedTuple):
+    payload: str
+    caption: str
+    big_text: str | None
+    mark: str
+
+
+def screen(kiosk, visit, slug: str) -> None:
+    program = kiosk.catalog.by_slug.get(slug)
+    if program is None:
+        ui.navigate.to('/home')
+        return
+    language = visit.language
+    words = program.words(language)
+    meetings = program.meetings.next_meetings(datetime.now(UTC), 4) if program.meetings else []
+    with ui.column().classes('screen w-full'):
+        ui.button('← ' + t('back', language), on_click=lambda: ui.navigate.to('/home'), color=None) \
+            .classes('secondary-action').props('no-caps').mark('back')
+        Heading(words.title)
+        with ui.row().classes('w-full gap-8 no-wrap items-start'):
+            with ui.column().classes('gap-4').style('flex: 1 1 0; min-width: 0'):
+                ui.label(words.body)
+                if words.facts:
+                    Heading(t('key_facts', language), 2)
+                    with ui.element('ul').classes('facts'):
+                        for fact in words.facts:
+                            with ui.element('li'):
+                                ui.label(fact)
+            if meetings:
+                with ui.column().classes('gap-2'):
+                    Heading(t('next_meeting_heading', language), 2)
+                    ui.label(meeting_when(meetings[0], language)).classes('text-h5 text-weight-bold') \
+                        .mark('next-meeting')
+                    ui.label(program.meetings.location)
+                    ui.label(t('later_meetings', language)).classes('text-weight-bold q-mt-md')
+                    for start in meetings[1:]:
+                        ui.label(meeting_when(start, language)).mark('later-meeting')
+        with ui.element('div').classes('actions'):
+            for action in qr_actions(program, language, meetings[:1]):
+                qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
+
+
+def qr_actions(program: Program, language: str, next_meeting: list[datetime]) -> list[QrAction]:
+    """The QR codes in the order a visitor should use them; call-first programs lead with the phone."""
+    phone = url = calendar = None
+    if program.phone:
+        phone = QrAction(tel_uri(program.phone), t('scan_to_call', language), friendly(program.phone), 'qr-phone')
+    if program.url:
+        url = QrAction(str(program.url), t(f'scan_to_{program.url_purpose}', language), None, 'qr-url')
+    if program.meetings and next_meeting:
+        calendar = QrAction(program.meetings.calendar_event(next_meeting[0], language),
+                            t('scan_to_save_date', language), None, 'qr-calendar')
+    ordered = [phone, url, calendar] if program.call_first else [url, phone, calendar]
+    return [action for action in ordered if action]

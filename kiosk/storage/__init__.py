@@ -1,0 +1,1 @@
+"""Durable on-disk storage for sign-ups (arrives with the sign-up issue)."""
