@@ -36,6 +36,8 @@ def prepare_data_dir(settings: Settings) -> None:
 def create(settings: Settings) -> Kiosk:
     kiosk = Kiosk(settings=settings, catalog=load_catalog(settings.content))
     prepare_data_dir(settings)
+    # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
+    app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.add_static_files('/static', ASSETS_DIR / 'static')
     ui.add_head_html('<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
     return kiosk

@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     config: Path | None = None
     content: Path = ASSETS_DIR / 'programs.toml'
     language: Language = 'en'
-    idle_seconds: int = Field(90, ge=5, le=3600)
-    idle_countdown_seconds: int = Field(20, ge=3, le=120)
+    idle_seconds: int = Field(90, ge=2, le=3600)
+    idle_countdown_seconds: int = Field(20, ge=2, le=120)
     kiosk_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
 
     @classmethod

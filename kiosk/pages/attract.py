@@ -6,13 +6,14 @@ from nicegui import ui
 
 from kiosk.config import LANGUAGES, Language
 from kiosk.i18n import meeting_when, t
+from kiosk.pages.components.frame import set_html_lang
 from kiosk.pages.components.heading import Heading
 
 
 def screen(kiosk, visit) -> None:
     def begin(language: Language) -> None:
         visit.language = language
-        ui.run_javascript(f'document.documentElement.lang = {language!r}')
+        set_html_lang(language)
         ui.navigate.to('/home')
 
     catalog = kiosk.catalog

@@ -40,18 +40,17 @@ def screen(kiosk, visit, slug: str) -> None:
                         for fact in words.facts:
                             with ui.element('li'):
                                 ui.label(fact)
-            if meetings:
-                with ui.column().classes('gap-2'):
+                if meetings:
                     Heading(t('next_meeting_heading', language), 2)
                     ui.label(meeting_when(meetings[0], language)).classes('text-h5 text-weight-bold') \
                         .mark('next-meeting')
                     ui.label(program.meetings.location)
-                    ui.label(t('later_meetings', language)).classes('text-weight-bold q-mt-md')
+                    ui.label(t('later_meetings', language)).classes('text-weight-bold')
                     for start in meetings[1:]:
                         ui.label(meeting_when(start, language)).mark('later-meeting')
-        with ui.element('div').classes('actions'):
-            for action in qr_actions(program, language, meetings[:1]):
-                qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
+            with ui.column().classes('actions'):
+                for action in qr_actions(program, language, meetings[:1]):
+                    qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
 
 
 def qr_actions(program: Program, language: str, next_meeting: list[datetime]) -> list[QrAction]:

@@ -58,5 +58,10 @@ def frame(visit: Visit) -> Iterator[None]:
             header()
         router = ui.context.client.sub_pages_router
         bar.set_visibility(router.current_path != '/')
-        router.on_path_changed(lambda path: bar.set_visibility(path != '/'))
+
+        def show_header_for(path: str) -> None:
+            bar.set_visibility(path != '/')
+            header.refresh()  # the attract screen may have chosen the language
+
+        router.on_path_changed(show_header_for)
         yield

@@ -20,7 +20,7 @@ def watch_idle(visit: Visit, settings: Settings) -> None:
     router = client.sub_pages_router
     ui.add_body_html(_ACTIVITY_LISTENER)
 
-    with ui.dialog().props('persistent') as dialog, ui.card().classes('items-center q-pa-xl gap-6'):
+    with ui.dialog().props('persistent').mark('idle-dialog') as dialog, ui.card().classes('items-center q-pa-xl gap-6'):
         question = ui.label().classes('text-h4 text-weight-bold').props('role=alert')
         countdown = ui.label().classes('text-h5')
         stay = ui.button(on_click=lambda: still_here(), color=None).classes('primary-action text-h5') \

@@ -1,0 +1,43 @@
+"""The idle reset and a server restart, seen from a real browser."""
+
+import pytest
+
+from .test_browser_screens import open_screen, settle
+
+pytestmark = pytest.mark.browser
+
+
+def test_idle_reset_returns_to_a_fresh_attract_screen(page, kiosk_factory):
+    kiosk = kiosk_factory(idle_seconds='3', idle_countdown_seconds='3')
+    open_screen(page, kiosk.url + '/')
+    page.get_by_role('button', name='Toque para comenzar').click()
+    page.get_by_role('heading', name='Programas comunitarios').wait_for()
+    page.get_by_role('button', name='Tamaño del texto 150%').click()
+    page.locator('.program-card').nth(3).click()
+    page.wait_for_url('**/program/pal')
+
+    page.get_by_text('¿Sigue ahí?').wait_for(timeout=10_000)
+    page.get_by_role('button', name='Sigo aquí').click()
+    page.get_by_text('¿Sigue ahí?').wait_for(state='hidden')
+    assert page.url.endswith('/program/pal')
+
+    page.get_by_text('¿Sigue ahí?').wait_for(timeout=10_000)
+    page.wait_for_url(kiosk.url + '/', timeout=15_000)
+    settle(page)
+    page.get_by_role('button', name='Touch to begin').wait_for()
+    assert page.evaluate('document.documentElement.lang') == 'en'
+    page.get_by_role('button', name='Touch to begin').click()
+    page.get_by_role('heading', name='Community programs').wait_for()
+    font_size = page.evaluate("getComputedStyle(document.querySelector('.kiosk')).fontSize")
+    assert font_size == '22px', 'text size must be back to normal for the next visitor'
+
+
+def test_open_page_comes_back_by_itself_after_a_server_restart(page, kiosk_factory):
+    kiosk = kiosk_factory()
+    open_screen(page, kiosk.url + '/home')
+    kiosk.kill()
+    page.get_by_text('Connection lost').wait_for(timeout=10_000)
+    kiosk.start()
+    page.get_by_text('Connection lost').wait_for(state='hidden', timeout=30_000)
+    page.get_by_role('heading', name='Community programs').wait_for(timeout=30_000)
+    assert 'Traceback' not in page.content()
