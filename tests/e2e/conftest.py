@@ -82,8 +82,9 @@ def kiosk_server(kiosk_factory) -> KioskProcess:
     return kiosk_factory()
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def browser():
+    """Per module: sync Playwright keeps an event loop running while it is open, which async tests cannot share."""
     if not CHROMIUM.exists():
         if os.environ.get('KIOSK_REQUIRE_BROWSER'):
             pytest.fail(f'{CHROMIUM} is missing and KIOSK_REQUIRE_BROWSER is set (CI must run browser tests)')
