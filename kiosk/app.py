@@ -9,11 +9,12 @@ from nicegui import app, ui
 
 from kiosk.config import Settings
 from kiosk.content import Catalog, load_catalog
-from kiosk.pages import attract, home, program
+from kiosk.pages import attract, home, program, signup
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
 from kiosk.pages.components.screens import KioskPages
 from kiosk.paths import ASSETS_DIR
+from kiosk.storage.store import SignupStore
 from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
@@ -25,17 +26,13 @@ class Kiosk:
 
     settings: Settings
     catalog: Catalog
-
-
-def prepare_data_dir(settings: Settings) -> None:
-    """The data directory holds visitors' data: private to the kiosk's user whatever the umask."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)
+    store: SignupStore
 
 
 def create(settings: Settings) -> Kiosk:
-    kiosk = Kiosk(settings=settings, catalog=load_catalog(settings.content))
-    prepare_data_dir(settings)
+    store = SignupStore(settings.data_dir)
+    kiosk = Kiosk(settings=settings, catalog=load_catalog(settings.content), store=store)
+    store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.add_static_files('/static', ASSETS_DIR / 'static')
@@ -52,6 +49,7 @@ def root(kiosk: Kiosk) -> None:
         '/': attract.screen,
         '/home': home.screen,
         '/program/{slug}': program.screen,
+        '/program/{slug}/signup': signup.screen,
     }
     watch_idle(visit, kiosk.settings)
     with frame(visit):

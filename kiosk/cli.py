@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(host=getattr(args, 'host', None), port=getattr(args, 'port', None),
                                  data_dir=args.data_dir, config=args.config)
-        return args.handler(settings)
+        options = {key: value for key, value in vars(args).items()
+                   if key not in ('command', 'handler', 'host', 'port', 'data_dir', 'config')}
+        return args.handler(settings, **options)
     except (ConfigError, ContentError) as error:
         for line in str(error).splitlines():
             print(f'kiosk: {line}', file=sys.stderr)
@@ -37,6 +39,23 @@ def _check(settings: Settings) -> int:
     return 0
 
 
+def _export(settings: Settings, status: str, output_format: str, output: Path | None) -> int:
+    from kiosk.export import to_csv, to_json
+    from kiosk.storage.store import SignupStore
+
+    store = SignupStore(settings.data_dir)
+    records = store.records(None if status == 'all' else lambda record: record.get('status') == status)
+    text = to_csv(records, settings.timezone) if output_format == 'csv' else to_json(records)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from kiosk.storage.atomic import write_atomically
+
+        write_atomically(output, text.encode())
+        print(f'wrote {len(records)} sign-up(s) to {output}', file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='kiosk', description='SLMPD community-programs kiosk')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -52,4 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument('--host', help='address to bind (KIOSK_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
     command('check', _check, 'validate the config and the programs file')
+    export = command('export', _export, 'write sign-ups as CSV or JSON')
+    export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')
+    export.add_argument('--format', dest='output_format', choices=['csv', 'json'], default='csv')
+    export.add_argument('--output', type=Path, help='file to write (default: standard output)')
     return parser

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     config: Path | None = None
     content: Path = ASSETS_DIR / 'programs.toml'
     language: Language = 'en'
+    timezone: str = 'America/Chicago'
     idle_seconds: int = Field(90, ge=2, le=3600)
     idle_countdown_seconds: int = Field(20, ge=2, le=120)
     kiosk_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)

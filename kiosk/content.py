@@ -55,8 +55,11 @@ class Words(_Strict):
 
 
 class AgeLimit(_Strict):
+    """Who may take part; `participant` says whose age and name the sign-up form asks for."""
+
     min: int = Field(ge=0, le=120)
     max: int = Field(ge=0, le=120)
+    participant: Literal['child', 'self'] = 'self'
 
     @model_validator(mode='after')
     def _ordered(self) -> AgeLimit:

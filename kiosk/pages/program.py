@@ -31,6 +31,11 @@ def screen(kiosk, visit, slug: str) -> None:
         ui.button('← ' + t('back', language), on_click=lambda: ui.navigate.to('/home'), color=None) \
             .classes('secondary-action').props('no-caps').mark('back')
         Heading(words.title)
+        if program.signup:
+            ui.button(t('contact_me' if program.call_first else 'sign_me_up', language), color=None,
+                      on_click=lambda: ui.navigate.to(f'/program/{slug}/signup')) \
+                .classes('secondary-action' if program.call_first else 'primary-action') \
+                .props('no-caps').mark('sign-me-up')
         with ui.row().classes('w-full gap-8 no-wrap items-start'):
             with ui.column().classes('gap-4').style('flex: 1 1 0; min-width: 0'):
                 ui.label(words.body)

@@ -1,0 +1,219 @@
+"""The sign-up store: TinyDB files in the data directory, one writer at a time across processes.
+
+Layout (all 0600, in a 0700 directory):
+  signups.json                      the live TinyDB file, table `signups`, plus `_meta` (schema version)
+  archive/signups-YYYY-MM.json      older records, moved out by creation month, same format
+  signups.lock                      the cross-process lock held for every read-modify-write
+  signups.corrupt-<time>.json       a file that did not parse, moved aside (never deleted)
+
+Why the archive: TinyDB rewrites a whole file on every write, so saving a sign-up costs time in
+proportion to the file. Keeping the live file to at most LIVE_LIMIT records keeps a save quick even
+with years of records stored, and the archives are only rewritten when their records change.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from tinydb.table import Table
+
+from kiosk.signups import SCHEMA_VERSION, STATUSES
+from kiosk.storage.atomic import AtomicJSONStorage, CorruptFile, remove_orphan_temp_files
+
+log = logging.getLogger('kiosk.storage')
+
+LIVE_NAME = 'signups.json'
+TABLE = 'signups'
+META_TABLE = '_meta'
+LIVE_LIMIT = 2000
+
+
+class StoreUnavailable(Exception):
+    """The disk refused a write (full, read-only, broken). Nothing was changed."""
+
+
+Record = dict[str, Any]
+
+
+class SignupStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.live_path = data_dir / LIVE_NAME
+        self.archive_dir = data_dir / 'archive'
+        self._storages: dict[Path, AtomicJSONStorage] = {}
+        self._threads = threading.RLock()
+        self._files = FileLock(data_dir / 'signups.lock', mode=0o600, timeout=60)
+
+    # -- start-up ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Make the store usable after whatever happened before: a crash, a power cut, a bad file."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        with self._locked():
+            for directory in (self.data_dir, self.archive_dir):
+                if directory.exists() and (orphans := remove_orphan_temp_files(directory)):
+                    log.warning('removed %d unfinished temporary file(s) in %s', len(orphans), directory)
+            for path in self._shard_paths():
+                self._table(path)  # quarantines a file that does not parse
+            self._check_schema()
+            self._rotate()
+
+    def quarantined_files(self) -> list[Path]:
+        """Files moved aside because they did not parse: staff must be told."""
+        return sorted([*self.data_dir.glob('*.corrupt-*.json'), *self.archive_dir.glob('*.corrupt-*.json')])
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def add(self, record: Record) -> None:
+        """Durably store a new record: when this returns, it is on disk (fsync'd)."""
+        with self._locked():
+            self._write(lambda: self._table(self.live_path).insert(record))
+            if self._count(self.live_path) > 2 * LIVE_LIMIT:  # rotation normally runs at start and nightly
+                self._rotate()
+
+    def update(self, ids: set[str] | list[str], change: Callable[[Record], None] | Record) -> int:
+        """Apply `change` (fields to set, or a function that edits a record) to the records with these ids."""
+        wanted = set(ids)
+        changed = 0
+        with self._locked():
+            for path in self._shard_paths():
+                table = self._table(path)
+                doc_ids = [int(doc_id) for doc_id, record in self._raw(table).items() if record.get('id') in wanted]
+                if doc_ids:
+                    self._write(lambda table=table, doc_ids=doc_ids: table.update(change, doc_ids=doc_ids))
+                    changed += len(doc_ids)
+        return changed
+
+    def remove(self, condition: Callable[[Record], bool]) -> int:
+        removed = 0
+        with self._locked():
+            for path in self._shard_paths():
+                table = self._table(path)
+                doc_ids = [int(doc_id) for doc_id, record in self._raw(table).items() if condition(record)]
+                if doc_ids:
+                    self._write(lambda table=table, doc_ids=doc_ids: table.remove(doc_ids=doc_ids))
+                    removed += len(doc_ids)
+        return removed
+
+    def rotate(self) -> None:
+        with self._locked():
+            self._rotate()
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def records(self, condition: Callable[[Record], bool] | None = None) -> list[Record]:
+        """Matching records, newest first, each id once (a rotation cut short can leave two copies)."""
+        seen: set[str] = set()
+        found: list[Record] = []
+        with self._locked(reading=True):
+            for path in self._shard_paths():
+                for record in self._raw(self._table(path)).values():
+                    if record.get('id') not in seen and (condition is None or condition(record)):
+                        seen.add(record.get('id'))
+                        found.append(dict(record))
+        found.sort(key=lambda record: record.get('created_at') or '', reverse=True)
+        return found
+
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys(STATUSES, 0)
+        for record in self.records():
+            totals[record.get('status', 'queued')] = totals.get(record.get('status', 'queued'), 0) + 1
+        return totals
+
+    # -- inside the lock --------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, *, reading: bool = False) -> Iterator[None]:
+        """Hold the cross-process lock. On a read-only disk nobody can write, so reading goes ahead without it."""
+        with self._threads:
+            try:
+                self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._files.acquire()
+            except OSError as error:
+                if reading and error.errno == errno.EROFS:
+                    yield
+                    return
+                log.error('could not lock the sign-up store: %s', error.strerror or error)
+                raise StoreUnavailable(error.strerror or str(error)) from error
+            try:
+                yield
+            finally:
+                self._files.release()
+
+    def _shard_paths(self) -> list[Path]:
+        archives = sorted(self.archive_dir.glob('signups-????-??.json')) if self.archive_dir.exists() else []
+        return [self.live_path, *archives]
+
+    def _table(self, path: Path, name: str = TABLE) -> Table:
+        storage = self._storages.setdefault(path, AtomicJSONStorage(path))
+        try:
+            storage.read()
+        except CorruptFile as error:
+            self._quarantine(path, error)
+        return Table(storage, name, cache_size=0)  # no query cache: another process may change the file
+
+    @staticmethod
+    def _raw(table: Table) -> dict[str, Record]:
+        """The stored dicts by document id, without TinyDB's per-document conversion (they are not copies)."""
+        return (table.storage.read() or {}).get(table.name, {})
+
+    def _count(self, path: Path) -> int:
+        return len(self._raw(self._table(path)))
+
+    def _write(self, operation: Callable[[], Any]) -> Any:
+        try:
+            return operation()
+        except OSError as error:
+            log.error('could not write sign-ups: %s', error.strerror or error)
+            raise StoreUnavailable(error.strerror or str(error)) from error
+
+    def _quarantine(self, path: Path, error: CorruptFile) -> None:
+        stamp = datetime.now().strftime('%Y%m%dT%H%M%S')
+        target = path.with_name(f'{path.stem}.corrupt-{stamp}.json')
+        try:
+            path.replace(target)
+            target.chmod(0o600)
+        except OSError as move_error:
+            raise StoreUnavailable(f'{path.name} did not parse and could not be moved aside: {move_error}') from error
+        log.error('%s did not parse (%s); moved it to %s and started that file afresh', path.name, error, target.name)
+
+    def _check_schema(self) -> None:
+        meta = self._table(self.live_path, META_TABLE)
+        stored = self._raw(meta).get('1', {}).get('schema_version')
+        if stored is None:
+            self._write(lambda: meta.insert({'schema_version': SCHEMA_VERSION}))
+        elif stored > SCHEMA_VERSION:
+            log.error('signups.json has schema %s, newer than this kiosk understands (%s)', stored, SCHEMA_VERSION)
+
+    def _rotate(self) -> None:
+        """Move the oldest live records into monthly archives until the live file holds LIVE_LIMIT // 2.
+
+        Archives are written first, then the live file: a crash in between leaves a record in both,
+        which reads de-duplicate and the next rotation finishes.
+        """
+        live = self._table(self.live_path)
+        raw = self._raw(live)
+        if len(raw) <= LIVE_LIMIT:
+            return
+        oldest = sorted(raw.items(), key=lambda item: item[1].get('created_at') or '')[:len(raw) - LIVE_LIMIT // 2]
+        by_month: dict[str, list[Record]] = {}
+        for _doc_id, record in oldest:
+            by_month.setdefault((record.get('created_at') or '0000-00')[:7], []).append(record)
+        self.archive_dir.mkdir(mode=0o700, exist_ok=True)
+        for month, records in by_month.items():
+            archive = self._table(self.archive_dir / f'signups-{month}.json')
+            present = {record.get('id') for record in self._raw(archive).values()}
+            missing = [record for record in records if record.get('id') not in present]
+            if missing:
+                self._write(lambda archive=archive, missing=missing: archive.insert_multiple(missing))
+        self._write(lambda: live.remove(doc_ids=[int(doc_id) for doc_id, _ in oldest]))
+        log.info('moved %d older sign-ups into the monthly archive', len(oldest))
