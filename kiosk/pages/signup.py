@@ -116,18 +116,16 @@ def screen(kiosk, visit, slug: str) -> None:
         thank(details.name.split()[0], details.contact_method)
 
     def thank(first_name: str, method: str) -> None:
-        page.clear()
-        keyboard_box.delete()
+        replace_form()
         with page, ui.column().classes('thanks w-full'):
             Heading(t('thanks_title', language, name=first_name)).mark('thanks')
             ui.label(t(f'thanks_next_{method}', language, program=title)).classes('text-h5')
             ui.label(t('thanks_return', language, seconds=THANKS_SECONDS)).classes('muted')
             ui.button(t('done', language), on_click=end_visit, color=None).classes('primary-action').mark('done')
-        ui.timer(THANKS_SECONDS, end_visit, once=True)
+            ui.timer(THANKS_SECONDS, end_visit, once=True)
 
     def could_not_save() -> None:
-        page.clear()
-        keyboard_box.delete()
+        replace_form()
         with page, ui.column().classes('calm-message w-full').props('role=alert'):
             Heading(t('save_failed_title', language), 2).mark('save-failed')
             ui.label(t('save_failed_body', language))
@@ -138,4 +136,7 @@ def screen(kiosk, visit, slug: str) -> None:
                     qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
             ui.button(t('done', language), on_click=end_visit, color=None).classes('primary-action')
 
-    keyboard_box = keyboard.box
+    def replace_form() -> None:
+        """Drop the form and keyboard; what replaces them must be built inside `page`, not the deleted button."""
+        keyboard.box.delete()
+        page.clear()
