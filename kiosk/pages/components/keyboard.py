@@ -76,21 +76,22 @@ class OnScreenKeyboard:
             with ui.row().classes('keyboard-row'):
                 for char in row:
                     label = char.upper() if self.shift else char
-                    ui.button(label, on_click=lambda char=char: self._type(char), color=None) \
-                        .classes('kb-key').props('no-caps').mark(f'key-{char}')
+                    self._key(label, char, lambda char=char: self._type(char))
         with ui.row().classes('keyboard-row'):
             if self.layout == 'digits':
-                ui.button('0', on_click=lambda: self._type('0'), color=None).classes('kb-key').mark('key-0')
+                self._key('0', '0', lambda: self._type('0'))
             else:
-                ui.button('⇧ ' + t('key_shift', self.language), on_click=self._toggle_shift, color=None) \
-                    .classes('kb-key kb-wide').props(f'no-caps aria-pressed={str(self.shift).lower()}') \
-                    .mark('key-shift')
+                self._key('⇧ ' + t('key_shift', self.language), 'shift', self._toggle_shift, 'kb-wide') \
+                    .props(f'aria-pressed={str(self.shift).lower()}')
                 if self.layout == 'email':
                     for extra in EMAIL_EXTRAS:
-                        ui.button(extra, on_click=lambda extra=extra: self._type(extra), color=None) \
-                            .classes('kb-key').props('no-caps').mark(f'key-{extra}')
+                        self._key(extra, extra, lambda extra=extra: self._type(extra))
                 else:
-                    ui.button(t('key_space', self.language), on_click=lambda: self._type(' '), color=None) \
-                        .classes('kb-key kb-space').props('no-caps').mark('key-space')
-            ui.button('⌫ ' + t('key_delete', self.language), on_click=self._backspace, color=None) \
-                .classes('kb-key kb-wide').props('no-caps').mark('key-backspace')
+                    self._key(t('key_space', self.language), 'space', lambda: self._type(' '), 'kb-space')
+            self._key('⌫ ' + t('key_delete', self.language), 'backspace', self._backspace, 'kb-wide')
+
+    @staticmethod
+    def _key(label: str, name: str, action, extra_class: str = '') -> ui.button:
+        """One key; `data-key` lets browser tests press it as a finger would."""
+        return ui.button(label, on_click=action, color=None).classes(f'kb-key {extra_class}') \
+            .props(f'no-caps data-key="{name}"').mark(f'key-{name}')
