@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 
 from kiosk.config import Settings
 from kiosk.content import Catalog, load_catalog
+from kiosk.health import health
 from kiosk.pages import attract, home, program, signup
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
 from kiosk.pages.components.screens import KioskPages
 from kiosk.paths import ASSETS_DIR
+from kiosk.scheduler import KioskScheduler
 from kiosk.storage.store import SignupStore
+from kiosk.sync import Syncer
 from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
@@ -27,12 +30,25 @@ class Kiosk:
     settings: Settings
     catalog: Catalog
     store: SignupStore
+    syncer: Syncer
+    scheduler: KioskScheduler
 
 
 def create(settings: Settings) -> Kiosk:
+    catalog = load_catalog(settings.content)
     store = SignupStore(settings.data_dir)
-    kiosk = Kiosk(settings=settings, catalog=load_catalog(settings.content), store=store)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
+    syncer = Syncer(settings, store)
+    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer,
+                  scheduler=KioskScheduler(syncer, store))
+    app.on_startup(kiosk.scheduler.start)
+    app.on_shutdown(kiosk.scheduler.shutdown)
+
+    @app.get('/healthz')
+    async def healthz() -> dict:
+        """For remote monitoring: counts and times only. Reads run off the loop, so a sync never delays it."""
+        return await run.io_bound(health, store, syncer)
+
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.add_static_files('/static', ASSETS_DIR / 'static')

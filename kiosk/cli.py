@@ -56,6 +56,27 @@ def _export(settings: Settings, status: str, output_format: str, output: Path | 
     return 0
 
 
+def _sync(settings: Settings) -> int:
+    import asyncio
+
+    from kiosk.storage.store import SignupStore
+    from kiosk.sync import Syncer
+
+    if not settings.sync_url:
+        print('kiosk: sync is off: set KIOSK_SYNC_URL (and KIOSK_SYNC_TOKEN) to send sign-ups', file=sys.stderr)
+        return 2
+    store = SignupStore(settings.data_dir)
+    report = asyncio.run(Syncer(settings, store).sync_pass(force=True, wait=300))
+    if report.skipped == 'busy':
+        print('kiosk: another sync pass is still running; try again shortly', file=sys.stderr)
+        return 1
+    print(f'sent {report.sent}, accepted {report.accepted}, rejected {report.rejected}, '
+          f'still queued {report.queued}')
+    if report.error:
+        print(f'kiosk: {report.error}', file=sys.stderr)
+    return 1 if report.error else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='kiosk', description='SLMPD community-programs kiosk')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -71,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument('--host', help='address to bind (KIOSK_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
     command('check', _check, 'validate the config and the programs file')
+    command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     export = command('export', _export, 'write sign-ups as CSV or JSON')
     export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')
     export.add_argument('--format', dest='output_format', choices=['csv', 'json'], default='csv')

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from kiosk.paths import ASSETS_DIR
@@ -34,6 +36,32 @@ class Settings(BaseSettings):
     idle_seconds: int = Field(90, ge=2, le=3600)
     idle_countdown_seconds: int = Field(20, ge=2, le=120)
     kiosk_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
+    sync_url: str | None = None
+    sync_token: SecretStr | None = None
+    sync_interval_seconds: float = Field(60, gt=0, le=86400)
+    sync_batch_size: int = Field(100, ge=1, le=1000)
+    sync_timeout_seconds: float = Field(15, gt=0, le=600)
+    sync_backoff_cap_seconds: float = Field(1800, gt=0, le=86400)
+    sync_allow_http: bool = False
+    retention_days: int = Field(30, ge=1, le=3650)
+
+    @field_validator('sync_url')
+    @classmethod
+    def _url_shape(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.hostname:
+            raise ValueError('not an http(s) URL')
+        return url
+
+    @model_validator(mode='after')
+    def _https_unless_loopback(self) -> Settings:
+        """Sign-ups are personal data: plain HTTP only to this machine, or when IT explicitly allows it."""
+        url = urlsplit(self.sync_url or '')
+        if url.scheme == 'http' and not self.sync_allow_http and not _is_loopback(url.hostname or ''):
+            raise ValueError('sync_url: must use https (KIOSK_SYNC_ALLOW_HTTP=1 allows http, for testing only)')
+        return self
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -70,6 +98,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f'config: {path}: {error}') from error
 
 
+def _is_loopback(host: str) -> bool:
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def load_settings(**flags: Any) -> Settings:
     """Build the settings; flags that are None were not given on the command line."""
     given = {key: value for key, value in flags.items() if value is not None}
@@ -82,7 +119,10 @@ def load_settings(**flags: Any) -> Settings:
 def describe_setting_errors(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        key = str(item['loc'][0]) if item['loc'] else '?'
+        key = str(item['loc'][0]) if item['loc'] else ''
         message = 'not a known setting' if item['type'] == 'extra_forbidden' else item['msg']
+        message = message.removeprefix('Value error, ')
+        if not key:  # a rule across settings names its key at the start of the message
+            key, _, message = message.partition(': ')
         problems.append(f'{key} (KIOSK_{key.upper()}): {message}')
     return '; '.join(problems)

@@ -124,9 +124,15 @@ class SignupStore:
         return found
 
     def counts(self) -> dict[str, int]:
+        """Records per status, without copying them (health checks call this often)."""
+        statuses: dict[str, str] = {}
+        with self._locked(reading=True):
+            for path in self._shard_paths():
+                for record in self._raw(self._table(path)).values():
+                    statuses.setdefault(record.get('id'), record.get('status', 'queued'))
         totals = dict.fromkeys(STATUSES, 0)
-        for record in self.records():
-            totals[record.get('status', 'queued')] = totals.get(record.get('status', 'queued'), 0) + 1
+        for status in statuses.values():
+            totals[status] = totals.get(status, 0) + 1
         return totals
 
     # -- inside the lock --------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""The kiosk's health as /healthz and the staff console report it: counts and times, never personal data."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from kiosk import __version__
+from kiosk.storage.store import SignupStore
+from kiosk.sync import Syncer
+
+DISK_LOW_MB = 200
+SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
+
+
+def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
+    counts = store.counts()
+    state = syncer.state()
+    disk_free_mb = shutil.disk_usage(store.data_dir).free // (1024 * 1024)
+    warnings = []
+    if not syncer.configured:
+        warnings.append('sync_off')
+    elif syncer.paused:
+        warnings.append('sync_credentials_refused')
+    elif state.failures >= SYNC_FAILING_AFTER:
+        warnings.append('sync_failing')
+    if counts['rejected']:
+        warnings.append('rejected_signups')
+    if store.quarantined_files():
+        warnings.append('corrupt_file_quarantined')
+    if disk_free_mb < DISK_LOW_MB:
+        warnings.append('disk_low')
+    return {
+        'status': 'ok' if set(warnings) <= {'sync_off'} else 'warning',
+        'queued': counts['queued'],
+        'rejected': counts['rejected'],
+        'last_sync_attempt': state.last_attempt,
+        'last_sync_success': state.last_success,
+        'last_sync_error': state.last_error,
+        'disk_free_mb': disk_free_mb,
+        'version': __version__,
+        'kiosk_id': syncer.settings.kiosk_id,
+        'warnings': warnings,
+    }

@@ -1,0 +1,271 @@
+"""Sync: queued sign-ups reach the department's endpoint exactly once, whatever the network does.
+
+A record is marked synced only after a 2xx for a batch that contained it; the receiver de-duplicates
+by record id, so sending a batch again after a lost answer is harmless. Outages back off
+exponentially with full jitter; a bad record is found by splitting its batch and rejected alone; wrong
+credentials pause sync until they change. One pass runs at a time across processes (sync.lock), and
+the store's own lock is never held while waiting on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from filelock import FileLock, Timeout
+from pydantic import SecretStr
+
+from kiosk.config import Settings
+from kiosk.signups import payload
+from kiosk.storage.atomic import write_atomically
+from kiosk.storage.store import SignupStore
+
+log = logging.getLogger('kiosk.sync')
+
+STATE_NAME = 'sync-state.json'
+RETRYABLE_STATUS = {408, 429}
+ERROR_TEXT_MAX = 300
+
+
+@dataclass
+class SyncState:
+    """What staff and /healthz see; persisted so a restart neither forgets a pause nor resets backoff."""
+
+    last_attempt: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    backoff_until: float = 0.0  # wall-clock seconds
+    paused_for_token: str | None = None  # fingerprint of the token the receiver refused
+
+    @classmethod
+    def load(cls, path: Path) -> SyncState:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (FileNotFoundError, ValueError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        write_atomically(path, json.dumps(asdict(self)).encode())
+
+
+@dataclass
+class SyncReport:
+    sent: int = 0  # records that got a final answer: accepted + rejected
+    accepted: int = 0
+    rejected: int = 0
+    queued: int = 0
+    unreachable: bool = False
+    error: str | None = None
+    skipped: str | None = None  # why no pass ran: 'off', 'backoff', 'paused', 'busy'
+    batches: list[int] = field(default_factory=list)
+
+
+class _Retry(Exception):
+    """The endpoint could not take the batch now; try the whole queue again later."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, *, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+class _Refused(Exception):
+    """401/403: the kiosk's credentials are wrong."""
+
+
+def token_fingerprint(token: SecretStr | None) -> str:
+    """Remembers which token was refused without storing it."""
+    return hashlib.sha256((token.get_secret_value() if token else '').encode()).hexdigest()[:16]
+
+
+def idempotency_key(records: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(','.join(sorted(record['id'] for record in records)).encode()).hexdigest()
+
+
+def backoff_delay(failures: int, interval: float, cap: float, rng: Callable[[], float]) -> float:
+    """Full jitter: uniform in [0, min(cap, interval * 2**failures)], so it starts near the interval."""
+    return rng() * min(cap, interval * 2 ** failures)
+
+
+class Syncer:
+    def __init__(self, settings: Settings, store: SignupStore, *, clock: Callable[[], float] = time.time,
+                 rng: Callable[[], float] = random.random, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.rng = rng
+        self._transport = transport
+        self._state_path = settings.data_dir / STATE_NAME
+        self._lock = FileLock(settings.data_dir / 'sync.lock', mode=0o600, thread_local=False)  # acquired off-loop
+        self._running = False
+        self._again = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.settings.sync_url)
+
+    def state(self) -> SyncState:
+        return SyncState.load(self._state_path)
+
+    @property
+    def paused(self) -> bool:
+        paused_for = self.state().paused_for_token
+        return paused_for is not None and paused_for == token_fingerprint(self.settings.sync_token)
+
+    def request(self) -> bool:
+        """Ask for a pass now. Returns False if one is running: it will go round once more instead."""
+        if self._running:
+            self._again = True
+            return False
+        return True
+
+    async def sync_pass(self, *, force: bool = False, wait: float = 0) -> SyncReport:
+        """Send everything queued, in batches, until the queue is empty or the endpoint stops taking it.
+
+        `force` (staff "Sync now", `kiosk sync`) ignores backoff and a credentials pause.
+        """
+        if not self.configured:
+            return SyncReport(skipped='off')
+        try:
+            await asyncio.to_thread(self._lock.acquire, timeout=wait)
+        except Timeout:
+            return SyncReport(skipped='busy')
+        self._running = True
+        try:
+            report = await self._pass(force)
+            while self._again and report.skipped is None and not report.error:
+                self._again = False
+                report = await self._pass(force=True)
+            return report
+        finally:
+            self._running = self._again = False
+            self._lock.release()
+
+    async def _pass(self, force: bool) -> SyncReport:
+        state = await asyncio.to_thread(self.state)
+        now = self.clock()
+        if not force and state.paused_for_token == token_fingerprint(self.settings.sync_token):
+            return SyncReport(skipped='paused')
+        if not force and now < state.backoff_until:
+            return SyncReport(skipped='backoff')
+        report = SyncReport()
+        state.last_attempt = _iso(now)
+        async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
+                                     verify=True, follow_redirects=False) as client:
+            tried: set[str] = set()
+            try:
+                while batch := await asyncio.to_thread(self._next_batch, tried):
+                    await self._send(client, batch, report, tried)
+            except _Retry as retry:
+                report.error, report.unreachable = str(retry), retry.unreachable
+                state.failures += 1
+                delay = backoff_delay(state.failures, self.settings.sync_interval_seconds,
+                                      self.settings.sync_backoff_cap_seconds, self.rng)
+                state.backoff_until = now + max(delay, retry.retry_after or 0)
+                state.last_error = str(retry)
+            except _Refused as refused:
+                report.error = str(refused)
+                state.paused_for_token = token_fingerprint(self.settings.sync_token)
+                state.last_error = str(refused)
+                log.error('sync paused: the endpoint refused this kiosk\'s credentials (%s)', refused)
+            else:
+                state.failures, state.backoff_until, state.paused_for_token = 0, 0.0, None
+                state.last_success, state.last_error = _iso(self.clock()), None
+        report.queued = await asyncio.to_thread(lambda: self.store.counts()['queued'])
+        await asyncio.to_thread(state.save, self._state_path)
+        if report.error:
+            log.warning('sync: %s; %d sign-up(s) still queued', report.error, report.queued)
+        return report
+
+    def _next_batch(self, tried: set[str]) -> list[dict[str, Any]]:
+        """The oldest queued records this pass has not settled yet."""
+        queued = self.store.records(lambda record: record.get('status') == 'queued' and record['id'] not in tried)
+        queued.reverse()  # records() is newest first; send oldest first
+        return queued[:self.settings.sync_batch_size]
+
+    async def _send(self, client: httpx.AsyncClient, batch: list[dict[str, Any]], report: SyncReport,
+                    tried: set[str]) -> None:
+        status, reason, retry_after = await self._post(client, batch)
+        report.batches.append(len(batch))
+        ids = {record['id'] for record in batch}
+        if 200 <= status < 300:
+            await asyncio.to_thread(self.store.update, ids, _mark_synced(_iso(self.clock())))
+            report.accepted += len(batch)
+        elif status in (401, 403):
+            raise _Refused(f'HTTP {status}')
+        elif status == 0 or status in RETRYABLE_STATUS or status >= 500:
+            await asyncio.to_thread(self.store.update, ids, _note_attempt(reason))
+            raise _Retry(reason, retry_after, unreachable=status == 0)
+        elif len(batch) > 1:  # 413, or another 4xx: split to find the record the endpoint will not take
+            middle = len(batch) // 2
+            await self._send(client, batch[:middle], report, tried)
+            await self._send(client, batch[middle:], report, tried)
+            return
+        else:
+            await asyncio.to_thread(self.store.update, ids, _mark_rejected(reason))
+            report.rejected += 1
+            log.warning('sync: the endpoint rejected a sign-up (%s)', reason)
+        tried.update(ids)
+        report.sent += len(batch)
+
+    async def _post(self, client: httpx.AsyncClient, batch: list[dict[str, Any]]) -> tuple[int, str, float | None]:
+        """(status, reason, Retry-After seconds); status 0 means no answer at all."""
+        body = {'kiosk_id': self.settings.kiosk_id, 'sent_at': _iso(self.clock()),
+                'signups': [payload(record) for record in batch]}
+        token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
+        headers = {'Authorization': f'Bearer {token}',
+                   'Idempotency-Key': idempotency_key(batch)}
+        try:
+            response = await client.post(self.settings.sync_url, json=body, headers=headers)
+        except httpx.TimeoutException:
+            return 0, 'the endpoint did not answer in time', None
+        except httpx.TransportError as error:
+            return 0, f'could not reach the endpoint ({type(error).__name__})', None
+        reason = f'HTTP {response.status_code}: {response.text[:ERROR_TEXT_MAX]}'.strip().rstrip(':')
+        return response.status_code, reason, _retry_after(response, self.clock())
+
+
+def _mark_synced(synced_at: str) -> Callable[[dict[str, Any]], None]:
+    def change(record: dict[str, Any]) -> None:
+        record.update(status='synced', synced_at=synced_at, last_error=None, attempts=record.get('attempts', 0) + 1)
+    return change
+
+
+def _mark_rejected(reason: str) -> Callable[[dict[str, Any]], None]:
+    def change(record: dict[str, Any]) -> None:
+        record.update(status='rejected', last_error=reason, attempts=record.get('attempts', 0) + 1)
+    return change
+
+
+def _note_attempt(reason: str) -> Callable[[dict[str, Any]], None]:
+    def change(record: dict[str, Any]) -> None:
+        record.update(last_error=reason, attempts=record.get('attempts', 0) + 1)
+    return change
+
+
+def _retry_after(response: httpx.Response, now: float) -> float | None:
+    value = response.headers.get('Retry-After')
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec='seconds')

@@ -1,0 +1,201 @@
+"""Sync against a real HTTP server on 127.0.0.1 and a real store on disk."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kiosk.config import load_settings
+from kiosk.health import health
+from kiosk.scheduler import remove_old_synced
+from kiosk.signups import PAYLOAD_FIELDS
+from kiosk.storage.store import SignupStore
+from kiosk.sync import Syncer, idempotency_key
+from tests.sync_receiver import Receiver
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def receiver():
+    running = Receiver()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def store(isolated_settings) -> SignupStore:
+    opened = SignupStore(isolated_settings)
+    opened.open()
+    return opened
+
+
+def make_syncer(store, receiver, **settings) -> Syncer:
+    defaults = {'sync_url': receiver.url, 'sync_token': 'test-token', 'sync_timeout_seconds': 2}
+    return Syncer(load_settings(**{**defaults, **settings}), store, clock=settings.pop('clock', None) or FakeClock())
+
+
+def queue(store: SignupStore, count: int, **fields) -> list[str]:
+    ids = []
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    for n in range(count):
+        record = {'id': str(uuid.uuid4()), 'created_at': (base + timedelta(seconds=n)).isoformat(), 'program': 'pal',
+                  'name': f'Person {n}', 'participant_name': '', 'phone': '+13145550134', 'email': '',
+                  'contact_method': 'phone', 'age': None, 'note': '', 'language': 'en', 'consent': True,
+                  'kiosk_id': 'test-kiosk', 'status': 'queued', 'attempts': 0, 'last_error': None,
+                  'synced_at': None, 'pulled_at': None, **fields}
+        store.add(record)
+        ids.append(record['id'])
+    return ids
+
+
+async def drain(syncer: Syncer, passes: int = 20):
+    for _ in range(passes):
+        report = await syncer.sync_pass(force=True)
+        if not report.error:
+            return report
+    raise AssertionError('the queue never drained')
+
+
+async def test_happy_path_sends_the_contract_and_marks_synced(store, receiver):
+    ids = queue(store, 3)
+    report = await make_syncer(store, receiver).sync_pass()
+    assert (report.sent, report.accepted, report.rejected, report.queued) == (3, 3, 0, 0)
+    (request,) = receiver.requests
+    assert request['headers']['Authorization'] == 'Bearer test-token'
+    assert request['headers']['Content-Type'] == 'application/json'
+    assert request['headers']['Idempotency-Key'] == idempotency_key([{'id': i} for i in ids])
+    assert request['body']['kiosk_id'] == 'test-kiosk' and request['body']['sent_at'].endswith('+00:00')
+    assert [record['id'] for record in request['body']['signups']] == ids  # oldest first
+    assert set(request['body']['signups'][0]) == set(PAYLOAD_FIELDS)  # no sync bookkeeping
+    assert {record['status'] for record in store.records()} == {'synced'}
+    assert all(record['synced_at'] for record in store.records())
+
+
+async def test_a_thousand_queued_records_go_out_in_batches_of_the_configured_size(store, receiver):
+    queue(store, 1000)
+    report = await make_syncer(store, receiver, sync_batch_size=100).sync_pass()
+    assert report.batches == [100] * 10 and report.accepted == 1000
+    assert len(receiver.received) == 1000 and store.counts()['queued'] == 0
+
+
+async def test_fault_plan_ends_with_every_record_delivered_once_and_synced(store, receiver):
+    ids = queue(store, 25)
+    receiver.plan = ['500', '429:7', 'hang:5', 'store-and-drop', '503']
+    syncer = make_syncer(store, receiver, sync_batch_size=10, sync_timeout_seconds=1)
+    first = await syncer.sync_pass(force=True)
+    assert first.error.startswith('HTTP 500') and first.accepted == 0
+    second = await syncer.sync_pass(force=True)
+    assert second.error.startswith('HTTP 429')
+    assert syncer.state().backoff_until >= syncer.clock() + 7  # Retry-After honoured
+    assert (await syncer.sync_pass(force=True)).error == 'the endpoint did not answer in time'
+    assert 'could not reach' in (await syncer.sync_pass(force=True)).error  # stored, then dropped
+    assert store.counts()['synced'] == 0, 'nothing is synced without a 2xx'
+    await drain(syncer)
+    assert set(receiver.received) == set(ids)
+    assert store.counts() == {'queued': 0, 'synced': 25, 'rejected': 0}
+
+
+async def test_a_poison_record_is_rejected_alone_and_the_rest_go_through(store, receiver):
+    good = queue(store, 7)
+    (poison,) = queue(store, 1, name='POISON pill')
+    good += queue(store, 8)
+    report = await make_syncer(store, receiver, sync_batch_size=16).sync_pass()
+    assert (report.accepted, report.rejected, report.queued) == (15, 1, 0)
+    rejected = next(record for record in store.records() if record['id'] == poison)
+    assert rejected['status'] == 'rejected' and rejected['last_error'].startswith('HTTP 422')
+    assert set(receiver.received) == set(good)
+
+
+async def test_413_splits_the_batch(store, receiver):
+    queue(store, 40)
+    receiver.max_batch = 10
+    report = await make_syncer(store, receiver, sync_batch_size=40).sync_pass()
+    assert report.accepted == 40 and len(receiver.received) == 40 and report.rejected == 0
+
+
+async def test_401_keeps_every_record_queued_pauses_sync_and_warns_staff(store, receiver, caplog):
+    queue(store, 5)
+    syncer = make_syncer(store, receiver, sync_token='wrong-secret-token')
+    report = await syncer.sync_pass()
+    assert report.error == 'HTTP 401' and store.counts()['queued'] == 5
+    assert syncer.paused and (await syncer.sync_pass()).skipped == 'paused'
+    assert 'sync_credentials_refused' in health(store, syncer)['warnings']
+    assert 'wrong-secret-token' not in caplog.text
+    assert 'wrong-secret-token' not in (store.data_dir / 'sync-state.json').read_text()
+    fixed = make_syncer(store, receiver)  # IT sets the right token: the pause was for the old one
+    assert not fixed.paused and (await fixed.sync_pass()).accepted == 5
+
+
+async def test_backoff_grows_with_full_jitter_to_the_cap_and_a_success_resets_it(store, receiver):
+    queue(store, 1)
+    clock = FakeClock()
+    syncer = Syncer(load_settings(sync_url=receiver.url, sync_token='test-token', sync_interval_seconds=60,
+                                  sync_backoff_cap_seconds=1800), store, clock=clock, rng=lambda: 1.0)
+    receiver.plan = ['500'] * 8
+    ceilings = []
+    for _ in range(6):
+        await syncer.sync_pass()
+        ceilings.append(syncer.state().backoff_until - clock.now)
+        assert (await syncer.sync_pass()).skipped == 'backoff'  # too early: no request is made
+        clock.now = syncer.state().backoff_until
+    assert ceilings == [120, 240, 480, 960, 1800, 1800]
+    assert len(receiver.requests) == 6
+    assert (await syncer.sync_pass(force=True)).error  # "Sync now" bypasses the backoff
+    assert len(receiver.requests) == 7
+    clock.now += 1  # still inside the backoff, but staff insist and the endpoint is back
+    assert (await syncer.sync_pass(force=True)).error
+    assert (await syncer.sync_pass(force=True)).accepted == 1
+    assert syncer.state().failures == 0 and syncer.state().backoff_until == 0
+
+
+async def test_jitter_spreads_retries_between_zero_and_the_ceiling(store, receiver):
+    queue(store, 1)
+    receiver.plan = ['500']
+    syncer = Syncer(load_settings(sync_url=receiver.url, sync_token='test-token', sync_interval_seconds=60), store,
+                    clock=FakeClock(), rng=lambda: 0.25)
+    await syncer.sync_pass()
+    assert syncer.state().backoff_until - syncer.clock() == pytest.approx(30)
+
+
+def test_retention_removes_only_old_synced_records(store):
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    old_synced = queue(store, 2, status='synced', synced_at=(now - timedelta(days=31)).isoformat())
+    new_synced = queue(store, 1, status='synced', synced_at=(now - timedelta(days=29)).isoformat())
+    old_queued = queue(store, 1, created_at=(now - timedelta(days=400)).isoformat())
+    old_rejected = queue(store, 1, status='rejected', synced_at=None)
+    assert remove_old_synced(store, 30, now) == 2
+    remaining = {record['id'] for record in store.records()}
+    assert remaining == {*new_synced, *old_queued, *old_rejected} and not set(old_synced) & remaining
+
+
+def test_health_has_counts_and_times_but_no_personal_data(store, receiver):
+    queue(store, 2, name='Zelda Private', email='zelda@example.com')
+    report = health(store, make_syncer(store, receiver))
+    assert set(report) >= {'status', 'queued', 'rejected', 'last_sync_attempt', 'last_sync_success',
+                           'last_sync_error', 'disk_free_mb', 'version', 'kiosk_id'}
+    assert report['queued'] == 2 and report['kiosk_id'] == 'test-kiosk'
+    text = json.dumps(report)
+    assert 'Zelda' not in text and 'zelda@' not in text and '555' not in text
+
+
+def test_plain_http_is_refused_except_to_this_machine():
+    from kiosk.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r'^sync_url \(KIOSK_SYNC_URL\): must use https'):
+        load_settings(sync_url='http://department.example.org/signups')
+    assert load_settings(sync_url='http://department.example.org/x', sync_allow_http=True).sync_allow_http
+    assert load_settings(sync_url='http://[::1]:8000/x').sync_url
+
+
+async def test_no_url_means_sync_is_off_not_an_error(store):
+    syncer = Syncer(load_settings(), store)
+    assert (await syncer.sync_pass()).skipped == 'off'
+    assert health(store, syncer)['status'] == 'ok' and 'sync_off' in health(store, syncer)['warnings']
