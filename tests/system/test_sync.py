@@ -5,9 +5,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 
 from kiosk.config import load_settings
 from kiosk.health import health
+from kiosk.paths import ASSETS_DIR
 from kiosk.scheduler import remove_old_synced
 from kiosk.signups import PAYLOAD_FIELDS
 from kiosk.storage.store import SignupStore
@@ -77,6 +79,23 @@ async def test_happy_path_sends_the_contract_and_marks_synced(store, receiver):
     assert set(request['body']['signups'][0]) == set(PAYLOAD_FIELDS)  # no sync bookkeeping
     assert {record['status'] for record in store.records()} == {'synced'}
     assert all(record['synced_at'] for record in store.records())
+
+
+def test_what_the_kiosk_sends_matches_the_published_json_schema(store, receiver):
+    import asyncio
+
+    from kiosk.content import load_catalog
+    from kiosk.signups import check_form, new_record
+
+    program = load_catalog(ASSETS_DIR / 'programs.toml').by_slug['pal']
+    details = check_form(program, {'name': 'Rosa Díaz', 'participant_name': 'Ana', 'age': '9', 'phone': '3145550134',
+                                   'email': 'rosa@example.com', 'contact_method': 'text', 'consent': True,
+                                   'note': 'Después de las 5'})
+    store.add(new_record(details, program, 'es', 'kiosk-7', datetime.now(UTC)))
+    asyncio.run(make_syncer(store, receiver).sync_pass())
+    schema = json.loads((ASSETS_DIR / 'sync-request.schema.json').read_text())
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    assert list(validator.iter_errors(receiver.requests[0]['body'])) == []
 
 
 async def test_a_thousand_queued_records_go_out_in_batches_of_the_configured_size(store, receiver):
