@@ -7,17 +7,20 @@ from dataclasses import dataclass
 
 from nicegui import app, run, ui
 
+from kiosk.audit import AuditLog
 from kiosk.config import Settings
 from kiosk.content import Catalog, load_catalog
 from kiosk.health import health
-from kiosk.pages import attract, home, program, signup
+from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
 from kiosk.pages.components.screens import KioskPages
 from kiosk.paths import ASSETS_DIR
+from kiosk.pin import StaffPin
 from kiosk.scheduler import KioskScheduler
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
+from kiosk.views import ViewCounter
 from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
@@ -32,6 +35,9 @@ class Kiosk:
     store: SignupStore
     syncer: Syncer
     scheduler: KioskScheduler
+    pin: StaffPin
+    audit: AuditLog
+    views: ViewCounter
 
 
 def create(settings: Settings) -> Kiosk:
@@ -40,7 +46,8 @@ def create(settings: Settings) -> Kiosk:
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     syncer = Syncer(settings, store)
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer,
-                  scheduler=KioskScheduler(syncer, store))
+                  scheduler=KioskScheduler(syncer, store), pin=StaffPin(settings.data_dir),
+                  audit=AuditLog(settings.data_dir), views=ViewCounter(settings.data_dir))
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
 
@@ -66,6 +73,7 @@ def root(kiosk: Kiosk) -> None:
         '/home': home.screen,
         '/program/{slug}': program.screen,
         '/program/{slug}/signup': signup.screen,
+        '/staff': staff.screen,
     }
     watch_idle(visit, kiosk.settings)
     with frame(visit):

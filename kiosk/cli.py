@@ -77,6 +77,27 @@ def _sync(settings: Settings) -> int:
     return 1 if report.error else 0
 
 
+def _set_pin(settings: Settings) -> int:
+    import getpass
+
+    from kiosk.pin import PinError, StaffPin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass('New staff PIN (4 to 8 digits): ')
+        if getpass.getpass('The same PIN again: ') != pin:
+            print('kiosk: the two PINs differ; nothing was changed', file=sys.stderr)
+            return 2
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        StaffPin(settings.data_dir).set(pin)
+    except PinError as error:
+        print(f'kiosk: {error}; nothing was changed', file=sys.stderr)
+        return 2
+    print(f'staff PIN set (stored as a salted scrypt hash in {settings.data_dir})')
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='kiosk', description='SLMPD community-programs kiosk')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -92,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument('--host', help='address to bind (KIOSK_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
     command('check', _check, 'validate the config and the programs file')
+    command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     export = command('export', _export, 'write sign-ups as CSV or JSON')
     export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     sync_backoff_cap_seconds: float = Field(1800, gt=0, le=86400)
     sync_allow_http: bool = False
     retention_days: int = Field(30, ge=1, le=3650)
+    staff_idle_seconds: int = Field(120, ge=2, le=3600)
+    export_dir: Path | None = None
 
     @field_validator('sync_url')
     @classmethod

@@ -18,6 +18,7 @@ class Visit:
     language: Language
     text_scale: float = TEXT_SCALES[0]
     last_touch: float = field(default_factory=time.monotonic)
+    staff_unlocked: bool = False
 
     def touch(self) -> None:
         self.last_touch = time.monotonic()

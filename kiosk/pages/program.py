@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
-from nicegui import ui
+from nicegui import background_tasks, run, ui
 
 from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
@@ -24,6 +25,9 @@ def screen(kiosk, visit, slug: str) -> None:
     if program is None:
         ui.navigate.to('/home')
         return
+    if program.count_views:
+        today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
+        background_tasks.create(run.io_bound(kiosk.views.count, program.slug, today), name='count view')
     language = visit.language
     words = program.words(language)
     meetings = program.meetings.next_meetings(datetime.now(UTC), 4) if program.meetings else []

@@ -85,6 +85,13 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
+def private_dir(directory: Path) -> Path:
+    """The data directory holds visitors' data: private to the kiosk's user (0700) whatever the umask."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    return directory
+
+
 def remove_orphan_temp_files(directory: Path) -> list[Path]:
     """Temp files left by a write that a crash interrupted; call only while holding the store's lock."""
     orphans = [path for path in directory.glob(f'.*{TEMP_SUFFIX}') if path.is_file()]

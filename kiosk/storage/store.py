@@ -26,7 +26,7 @@ from filelock import FileLock
 from tinydb.table import Table
 
 from kiosk.signups import SCHEMA_VERSION, STATUSES
-from kiosk.storage.atomic import AtomicJSONStorage, CorruptFile, remove_orphan_temp_files
+from kiosk.storage.atomic import AtomicJSONStorage, CorruptFile, private_dir, remove_orphan_temp_files
 
 log = logging.getLogger('kiosk.storage')
 
@@ -56,8 +56,7 @@ class SignupStore:
 
     def open(self) -> None:
         """Make the store usable after whatever happened before: a crash, a power cut, a bad file."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)
+        private_dir(self.data_dir)
         with self._locked():
             for directory in (self.data_dir, self.archive_dir):
                 if directory.exists() and (orphans := remove_orphan_temp_files(directory)):

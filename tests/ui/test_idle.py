@@ -6,7 +6,7 @@ from nicegui.testing import User
 
 
 def _dialog_open(user: User) -> bool:
-    return user.find(ui.dialog, marker='idle-dialog').elements.pop().value
+    return user.find(kind=ui.dialog, marker='idle-dialog').elements.pop().value
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,13 @@ def frame(visit: Visit) -> Iterator[None]:
 
     @ui.refreshable
     def header() -> None:
-        ui.image('/static/logo.svg').classes('logo').props(f'alt="{t("logo_alt", visit.language)}"')
+        # Staff only: a 3-second press on the logo opens the console; visitors see no way in.
+        ui.image('/static/logo.svg').classes('logo').props(f'alt="{t("logo_alt", visit.language)}"') \
+            .on('pointerdown', lambda: ui.navigate.to('/staff'),
+                js_handler='() => { window.kioskHold = setTimeout(() => emit(), 3000) }') \
+            .on('pointerup', js_handler='() => clearTimeout(window.kioskHold)') \
+            .on('pointerleave', js_handler='() => clearTimeout(window.kioskHold)') \
+            .on('pointercancel', js_handler='() => clearTimeout(window.kioskHold)').mark('logo')
         ui.label(t('brand', visit.language)).classes('brand')
         ui.space()
         for language in LANGUAGES:

@@ -34,7 +34,8 @@ def watch_idle(visit: Visit, settings: Settings) -> None:
         if router.current_path == '/':
             visit.touch()  # the attract screen is the resting state; nothing to reset
             return
-        phase, seconds_left = visit.idle_phase(settings.idle_seconds, settings.idle_countdown_seconds)
+        limit = settings.staff_idle_seconds if router.current_path.startswith('/staff') else settings.idle_seconds
+        phase, seconds_left = visit.idle_phase(limit, settings.idle_countdown_seconds)
         if phase == 'active':
             dialog.close()
         elif phase == 'asking':

@@ -1,0 +1,277 @@
+"""The staff console: behind a PIN, what is waiting, how the kiosk is, and the few things staff do.
+
+Unlocking lives in the Visit of this page load only; locking, staff idle and the kiosk's idle reset
+all end with a full page load, so no staff data is ever left in a page a visitor could see.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from nicegui import run, ui
+
+from kiosk.export import to_csv
+from kiosk.health import health
+from kiosk.i18n import t
+from kiosk.pages.components.heading import Heading
+from kiosk.pages.components.pin_pad import pin_pad
+from kiosk.phone import friendly
+from kiosk.reports import signups_per_week, views_per_program, week_starts
+from kiosk.signups import STATUSES
+from kiosk.storage.atomic import write_atomically
+
+ALL = 'all'
+
+
+async def screen(kiosk, visit) -> None:
+    language = visit.language
+    with ui.column().classes('screen w-full'):
+        Heading(t('staff_title', language))
+        if not kiosk.pin.is_set:
+            ui.label(t('staff_no_pin', language)).classes('text-h6').mark('no-pin')
+        elif not visit.staff_unlocked:
+            _unlock(kiosk, visit)
+        else:
+            await _console(kiosk, visit)
+
+
+def _unlock(kiosk, visit) -> None:
+    language = visit.language
+
+    async def try_pin(pin: str) -> None:
+        attempt = await run.io_bound(kiosk.pin.check, pin)
+        if attempt.ok:
+            kiosk.audit.record('unlock')
+            visit.staff_unlocked = True
+            visit.touch()
+            for pages in ui.context.client.layout.descendants():
+                if isinstance(pages, ui.sub_pages):
+                    pages.refresh()
+            return
+        if attempt.locked_for and not attempt.just_locked:
+            message.text = t('staff_locked', language, minutes=math.ceil(attempt.locked_for / 60))
+            return
+        kiosk.audit.record('pin_failed')
+        if attempt.just_locked:
+            kiosk.audit.record('lockout')
+            message.text = t('staff_locked', language, minutes=math.ceil(attempt.locked_for / 60))
+        else:
+            message.text = t('staff_wrong_pin', language)
+
+    ui.label(t('staff_enter_pin', language))
+    message = pin_pad(language, try_pin)
+    if locked_for := kiosk.pin.locked_for():
+        message.text = t('staff_locked', language, minutes=math.ceil(locked_for / 60))
+
+
+async def _console(kiosk, visit) -> None:
+    language = visit.language
+    settings = kiosk.settings
+    zone = ZoneInfo(settings.timezone)
+    titles = {program.slug: program.words(language).title for program in kiosk.catalog.program}
+    filters = {'program': ALL, 'status': 'queued', 'show_pulled': False}
+    shown: list[dict] = []
+    listing: dict[str, ui.table] = {}  # the table on screen now; the list is rebuilt when filters change
+    exported: set[str] = set()
+
+    def lock() -> None:
+        kiosk.audit.record('lock')
+        ui.context.client.open('/')  # a full load: nothing of the console stays in the page
+
+    @ui.refreshable
+    async def overview() -> None:
+        report = await run.io_bound(health, kiosk.store, kiosk.syncer)
+        counts = await run.io_bound(kiosk.store.counts)
+        with ui.row().classes('gap-4 items-stretch'):
+            for status in STATUSES:
+                with ui.column().classes('staff-tile gap-0').mark(f'count-{status}'):
+                    ui.label(t(f'status_{status}', language))
+                    ui.label(str(counts[status])).classes('number')
+            with ui.column().classes('staff-tile gap-0'):
+                ui.label(t('staff_sync', language))
+                if not kiosk.syncer.configured:
+                    ui.label(t('staff_sync_off', language)).mark('sync-off')
+                else:
+                    ui.label(t('staff_last_attempt', language, when=_local(report['last_sync_attempt'], zone)))
+                    ui.label(t('staff_last_success', language, when=_local(report['last_sync_success'], zone)))
+                    if report['last_sync_error']:
+                        ui.label(t('staff_last_error', language, error=report['last_sync_error']))
+            with ui.column().classes('staff-tile gap-0'):
+                ui.label(t('staff_disk_free', language))
+                ui.label(f'{report["disk_free_mb"]:,} MB').classes('number')
+        for warning in report['warnings']:
+            if warning != 'sync_off':
+                ui.label(t(f'warning_{warning}', language)).classes('staff-warning').mark(f'warning-{warning}')
+
+    async def sync_now() -> None:
+        kiosk.audit.record('sync_now')
+        kiosk.scheduler.sync_now()
+        ui.notify(t('staff_sync_started', language))
+
+    async def retry_rejected() -> None:
+        rejected = await run.io_bound(kiosk.store.records, lambda record: record.get('status') == 'rejected')
+        await run.io_bound(kiosk.store.update, {record['id'] for record in rejected},
+                           {'status': 'queued', 'last_error': None})
+        kiosk.audit.record('retry_rejected', len(rejected))
+        kiosk.scheduler.sync_now()
+        await refresh_all()
+
+    @ui.refreshable
+    async def sign_ups() -> None:
+        def wanted(record: dict) -> bool:
+            return ((filters['program'] == ALL or record.get('program') == filters['program'])
+                    and (filters['status'] == ALL or record.get('status') == filters['status'])
+                    and (filters['show_pulled'] or not record.get('pulled_at')))
+
+        records = await run.io_bound(kiosk.store.records, wanted)
+        shown[:] = records  # only once loaded: a quick "Download" never gets half a list
+        columns = [{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
+                   for key in ('time', 'program', 'name', 'participant', 'contact', 'age', 'note', 'status')]
+        ui.label(t('staff_listed', language, count=len(records))).mark('listed')
+        listing['table'] = ui.table(columns=columns, rows=[_row(record, titles, zone, language) for record in records],
+                                    row_key='id', selection='multiple').classes('staff-table').mark('signups')
+
+    async def download() -> None:
+        ui.download.content(to_csv(shown, settings.timezone).encode(), _filename(), 'text/csv')
+        exported.clear()
+        exported.update(record['id'] for record in shown)
+        kiosk.audit.record('export_download', len(shown))
+        mark_exported.text = t('staff_mark_exported', language, count=len(exported))
+        mark_exported.set_visibility(bool(exported))
+
+    async def save_to_usb() -> None:
+        target = settings.export_dir / _filename()
+        try:
+            await run.io_bound(write_atomically, target, to_csv(shown, settings.timezone).encode())
+        except OSError as error:
+            ui.notify(t('staff_usb_failed', language, error=error.strerror or error), type='negative')
+            return
+        exported.clear()
+        exported.update(record['id'] for record in shown)
+        kiosk.audit.record('export_usb', len(shown))
+        ui.notify(t('staff_usb_saved', language, file=target.name, count=len(shown)), type='positive')
+        mark_exported.text = t('staff_mark_exported', language, count=len(exported))
+        mark_exported.set_visibility(bool(exported))
+
+    async def mark_pulled(ids: set[str]) -> None:
+        pulled_at = datetime.now(zone).isoformat(timespec='seconds')
+        changed = await run.io_bound(kiosk.store.update, ids, {'pulled_at': pulled_at})
+        kiosk.audit.record('mark_pulled', changed)
+        exported.clear()
+        mark_exported.set_visibility(False)
+        await refresh_all()
+
+    async def refresh_all() -> None:
+        await overview.refresh()
+        await sign_ups.refresh()
+        audit_view.refresh()
+
+    with ui.row().classes('gap-4'):
+        ui.button(t('staff_sync_now', language), on_click=sync_now, color=None).classes('primary-action') \
+            .props('no-caps').mark('sync-now')
+        ui.button(t('staff_retry_rejected', language), on_click=retry_rejected, color=None) \
+            .classes('secondary-action').props('no-caps').mark('retry-rejected')
+        ui.button(t('staff_lock', language), on_click=lock, color=None).classes('secondary-action') \
+            .props('no-caps').mark('lock')
+    await overview()
+
+    Heading(t('staff_signups', language), 2)
+    with ui.row().classes('gap-4 items-center'):
+        ui.select({ALL: t('staff_all_programs', language), **titles}, value=ALL, label=t('column_program', language),
+                  on_change=lambda e: (filters.update(program=e.value), sign_ups.refresh())) \
+            .classes('min-w-[18rem]').props('outlined').mark('filter-program')
+        ui.select({ALL: t('staff_all_statuses', language), **{s: t(f'status_{s}', language) for s in STATUSES}},
+                  value='queued', label=t('column_status', language),
+                  on_change=lambda e: (filters.update(status=e.value), sign_ups.refresh())) \
+            .classes('min-w-[14rem]').props('outlined').mark('filter-status')
+        ui.switch(t('staff_show_pulled', language),
+                  on_change=lambda e: (filters.update(show_pulled=e.value), sign_ups.refresh())).mark('show-pulled')
+    actions = ui.row().classes('gap-4 items-center')
+    await sign_ups()
+    with actions:
+        ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
+            .props('no-caps').mark('download')
+        if settings.export_dir:
+            ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
+                .classes('secondary-action').props('no-caps').mark('save-usb')
+        ui.button(t('staff_mark_selected', language), color=None,
+                  on_click=lambda: mark_pulled({row['id'] for row in listing['table'].selected})) \
+            .classes('secondary-action').props('no-caps').mark('mark-selected')
+        mark_exported = ui.button(color=None, on_click=lambda: mark_pulled(set(exported))) \
+            .classes('secondary-action').props('no-caps').mark('mark-exported')
+        mark_exported.set_visibility(False)
+
+    Heading(t('staff_charts', language), 2)
+    ui.timer(0, lambda: _charts(kiosk, language, titles, chart_box), once=True)
+    chart_box = ui.column().classes('w-full')
+
+    Heading(t('staff_audit', language), 2)
+
+    @ui.refreshable
+    def audit_view() -> None:
+        ui.table(columns=[{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
+                          for key in ('time', 'action', 'count')],
+                 rows=[{'time': _local(entry['time'], zone), 'action': t(f'audit_{entry["action"]}', language),
+                        'count': '' if entry['count'] is None else entry['count']}
+                       for entry in kiosk.audit.last(50)]).classes('staff-table').mark('audit')
+
+    audit_view()
+
+
+async def _charts(kiosk, language: str, titles: dict[str, str], box: ui.column) -> None:
+    """Built after the page shows: reading every record may take a moment on a kiosk with years of them."""
+    today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
+    records = await run.io_bound(kiosk.store.records)
+    weekly = signups_per_week(records, list(titles), today, kiosk.settings.timezone)
+    counted = [program.slug for program in kiosk.catalog.program if program.count_views]
+    views = views_per_program(await run.io_bound(kiosk.views.load), counted, today)
+    weeks = [_short_date(start, language) for start in week_starts(today)]
+    with box:
+        _chart_pair(titles, weekly, counted, views, weeks, language)
+
+
+def _chart_pair(titles: dict[str, str], weekly: dict[str, list[int]], counted: list[str], views: dict[str, int],
+                weeks: list[str], language: str) -> None:
+    ui.echart({
+        'title': {'text': t('chart_signups_per_week', language)},
+        'tooltip': {'trigger': 'axis'}, 'legend': {'bottom': 0},
+        'xAxis': {'type': 'category', 'data': weeks}, 'yAxis': {'type': 'value', 'minInterval': 1},
+        'series': [{'name': titles[slug], 'type': 'bar', 'stack': 'signups', 'data': weekly[slug]}
+                   for slug in titles],
+    }).classes('w-full h-96').mark('chart-signups')
+    ui.echart({
+        'title': {'text': t('chart_views', language)}, 'tooltip': {},
+        'xAxis': {'type': 'category', 'data': [titles[slug] for slug in counted]},
+        'yAxis': {'type': 'value', 'minInterval': 1},
+        'series': [{'name': t('chart_views', language), 'type': 'bar', 'data': [views[slug] for slug in counted]}],
+    }).classes('w-full h-96').mark('chart-views')
+
+
+def _row(record: dict, titles: dict[str, str], zone: ZoneInfo, language: str) -> dict:
+    """One line of the staff list; values are plain text (Quasar's table never renders them as HTML)."""
+    return {'id': record['id'], 'time': _local(record['created_at'], zone),
+            'program': titles.get(record['program'], record['program']), 'name': record['name'],
+            'participant': record.get('participant_name') or '', 'contact': _contact(record, language),
+            'age': record.get('age') or '', 'note': record.get('note') or '',
+            'status': t(f'status_{record["status"]}', language)}
+
+
+def _contact(record: dict, language: str) -> str:
+    parts = [friendly(record['phone']) if record.get('phone') else '', record.get('email') or '']
+    method = t(f'method_{record["contact_method"]}', language) if record.get('contact_method') else ''
+    return ' · '.join(part for part in (*parts, method) if part)
+
+
+def _local(moment: str | None, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(moment).astimezone(zone).strftime('%Y-%m-%d %H:%M') if moment else '—'
+
+
+def _short_date(day: date, language: str) -> str:
+    return format_date(day, 'd MMM', locale=language)
+
+
+def _filename() -> str:
+    return f'signups-{datetime.now(UTC).strftime("%Y%m%d-%H%M%S")}.csv'

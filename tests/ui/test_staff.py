@@ -1,0 +1,205 @@
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from kiosk.audit import AuditLog
+from kiosk.pin import StaffPin
+from kiosk.storage.store import SignupStore
+
+PIN = '4821'
+
+
+@pytest.fixture
+def staff_pin(isolated_settings) -> StaffPin:
+    pin = StaffPin(isolated_settings)
+    pin.set(PIN)
+    return pin
+
+
+def add_signup(data_dir, **fields) -> dict:
+    record = {'id': str(uuid.uuid4()), 'created_at': datetime.now(UTC).isoformat(timespec='seconds'),
+              'program': 'pal', 'name': 'Rosa Private', 'participant_name': 'Ana', 'phone': '+13145550177',
+              'email': 'rosa@private.example', 'contact_method': 'phone', 'age': 9, 'note': 'after 5',
+              'language': 'en', 'consent': True, 'kiosk_id': 'test-kiosk', 'status': 'queued', 'attempts': 0,
+              'last_error': None, 'synced_at': None, 'pulled_at': None, **fields}
+    SignupStore(data_dir).add(record)
+    return record
+
+
+async def enter_pin(user: User, pin: str) -> None:
+    for digit in pin:
+        user.find(marker=f'pin-{digit}').click()
+    user.find(marker='pin-enter').click()
+    await asyncio.sleep(0.05)  # the Unlock handler takes the digits before the next finger comes down
+
+
+def table_rows(user: User, marker: str = 'signups') -> list[dict]:
+    return user.find(kind=ui.table, marker=marker).elements.pop().rows
+
+
+async def test_without_a_pin_the_console_says_how_to_set_one_and_shows_no_data(user: User, isolated_settings):
+    add_signup(isolated_settings)
+    await user.open('/staff')
+    await user.should_see('No staff PIN is set: run `kiosk set-pin`', retries=30)
+    await user.should_not_see(marker='pin-enter')
+    await user.should_not_see('Rosa Private')
+
+
+async def test_the_right_pin_opens_the_console_with_counts_and_the_queued_list(user: User, staff_pin,
+                                                                              isolated_settings):
+    add_signup(isolated_settings)
+    add_signup(isolated_settings, name='Sam Sent', status='synced')
+    await user.open('/staff')
+    await user.should_not_see('Rosa Private')
+    await enter_pin(user, '0000')
+    await user.should_see('That PIN is not right. Please try again.', retries=20)
+    await enter_pin(user, PIN)
+    await user.should_see(marker='count-queued', retries=20)
+    await user.should_see('Sync is off (no KIOSK_SYNC_URL).')
+    rows = table_rows(user)
+    assert [(row['name'], row['participant'], row['contact'], row['age']) for row in rows] == \
+        [('Rosa Private', 'Ana', '(314) 555-0177 · rosa@private.example · Phone call', 9)]
+    assert [entry['action'] for entry in AuditLog(isolated_settings).last()] == ['unlock', 'pin_failed']
+
+
+async def test_lockout_refuses_even_the_right_pin_and_survives_a_new_page_load(user: User, staff_pin):
+    await user.open('/staff')
+    for _ in range(5):
+        await enter_pin(user, '1111')
+    await user.should_see('Too many wrong PINs. The console is locked; try again in 5 minutes.', retries=50)
+    await enter_pin(user, PIN)
+    await asyncio.sleep(0.3)
+    await user.should_see('Too many wrong PINs. The console is locked; try again in 5 minutes.')
+    await user.should_not_see(marker='count-queued')
+    await user.open('/staff')  # a reload, as after a power cut
+    await user.should_see('Too many wrong PINs. The console is locked; try again in 5 minutes.')
+
+
+async def test_a_three_second_press_on_the_logo_opens_the_staff_screen(user: User, staff_pin):
+    await user.open('/home')
+    user.find(marker='logo').trigger('pointerdown')  # the browser only emits this after a 3 s hold
+    await user.should_see('Enter the staff PIN.', retries=30)
+
+
+@pytest.fixture
+def quick_staff_idle(monkeypatch):
+    """Settings are read when the `user` fixture starts the app, so this must come before it."""
+    monkeypatch.setenv('KIOSK_STAFF_IDLE_SECONDS', '2')
+
+
+@pytest.fixture
+def usb_stick(tmp_path, monkeypatch):
+    usb = tmp_path / 'usb'
+    usb.mkdir()
+    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(usb))
+    return usb
+
+
+async def test_staff_idle_asks_then_ends_the_session(quick_staff_idle, user: User, staff_pin):
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='count-queued', retries=20)
+    await user.should_see('Are you still there?', retries=60)
+
+
+async def test_lock_ends_the_session_and_is_audited(user: User, staff_pin, isolated_settings):
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='lock', retries=20)
+    user.find(marker='lock').click()
+    assert AuditLog(isolated_settings).last()[0]['action'] == 'lock'
+
+
+async def test_filters_mark_as_pulled_and_retry_rejected(user: User, staff_pin, isolated_settings):
+    first = add_signup(isolated_settings, name='Ann One')
+    add_signup(isolated_settings, name='Ben Two', program='outreach', participant_name='', age=None)
+    add_signup(isolated_settings, name='Cy Rejected', status='rejected', last_error='HTTP 422')
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='signups', retries=20)
+    assert {row['name'] for row in table_rows(user)} == {'Ann One', 'Ben Two'}
+    user.find(marker='filter-program').elements.pop().set_value('outreach')
+    await user.should_see('1 listed', retries=30)
+    user.find(marker='filter-program').elements.pop().set_value('all')
+    await user.should_see('2 listed', retries=30)
+    rows = [row for row in table_rows(user) if row['id'] == first['id']]
+    user.find(kind=ui.table, marker='signups').trigger('selection', {'added': True, 'rows': rows, 'keys': []})
+    user.find(marker='mark-selected').click()
+    await user.should_see('1 listed', retries=30)
+    assert next(r for r in SignupStore(isolated_settings).records() if r['id'] == first['id'])['pulled_at']
+    user.find(marker='retry-rejected').click()
+    await user.should_see('2 listed', retries=30)
+    assert SignupStore(isolated_settings).counts() == {'queued': 3, 'synced': 0, 'rejected': 0}
+    assert [entry['action'] for entry in AuditLog(isolated_settings).last(2)] == ['retry_rejected', 'mark_pulled']
+
+
+async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(user: User, staff_pin, isolated_settings):
+    add_signup(isolated_settings, name='Dee Export')
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='signups', retries=20)
+    user.find(marker='download').click()
+    response = await user.download.next()
+    text = response.content.decode('utf-8-sig')
+    assert text.startswith('id,created_at,program,name') and 'Dee Export' in text and '(314) 555-0177' in text
+    await user.should_see('Mark the 1 exported as handled', retries=30)
+    assert AuditLog(isolated_settings).last()[0] == {**AuditLog(isolated_settings).last()[0],
+                                                    'action': 'export_download', 'count': 1}
+
+
+async def test_save_to_usb_writes_the_csv_there(usb_stick, user: User, staff_pin, isolated_settings):
+    add_signup(isolated_settings, name='Eve Usb')
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='save-usb', retries=20)
+    user.find(marker='save-usb').click()
+    await user.should_see('Saved 1 sign-up(s) to', retries=30)
+    (saved,) = usb_stick.glob('signups-*.csv')
+    assert 'Eve Usb' in saved.read_text(encoding='utf-8-sig')
+
+
+async def test_charts_show_the_right_numbers(user: User, staff_pin, isolated_settings):
+    now = datetime.now(UTC)
+    for days_ago, program in ((0, 'pal'), (0, 'pal'), (0, 'outreach'), (7, 'pal'), (200, 'pal')):
+        add_signup(isolated_settings, program=program, created_at=(now - timedelta(days=days_ago)).isoformat())
+    await user.open('/program/pal')
+    await user.open('/program/pal')
+    await user.open('/program/hmca')  # HMCA opts out of view counting
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='chart-signups', retries=20)
+    signups = user.find(kind=ui.echart, marker='chart-signups').elements.pop().options
+    per_program = {series['name']: series['data'] for series in signups['series']}
+    assert len(signups['xAxis']['data']) == 12
+    pal = per_program['Police Athletic League (PAL)']
+    assert pal[-1] == 2 and sum(pal) == 3  # the 200-day-old one is outside the 12 weeks
+    assert sum(per_program['Community Outreach Meetings']) == 1
+    views = user.find(kind=ui.echart, marker='chart-views').elements.pop().options
+    counted = dict(zip(views['xAxis']['data'], views['series'][0]['data'], strict=True))
+    assert counted['Police Athletic League (PAL)'] == 2
+    assert 'Homicide Ministers and Community Alliance (HMCA)' not in counted
+
+
+async def test_visitor_screens_and_healthz_never_show_personal_data(user: User, isolated_settings):
+    add_signup(isolated_settings)
+    for path in ('/', '/home', '/program/pal', '/program/pal/signup', '/program/hmca', '/staff'):
+        await user.open(path)
+        await user.should_not_see('Rosa Private')
+        await user.should_not_see('rosa@private.example')
+        await user.should_not_see('(314) 555-0177')
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url='http://test') as client:
+        report = (await client.get('/healthz')).text
+    assert report.count('"queued":1') == 1
+    for secret in ('Rosa', 'rosa@', '555-0177', '+13145550177', 'Ana'):
+        assert secret not in report
+
+
+def _app():
+    from nicegui import app
+
+    return app
