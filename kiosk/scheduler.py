@@ -38,6 +38,7 @@ class KioskScheduler:
     def __init__(self, syncer: Syncer, store: SignupStore) -> None:
         self.syncer = syncer
         self.store = store
+        self._force_next = False
         settings = syncer.settings
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
         if syncer.configured:
@@ -55,11 +56,13 @@ class KioskScheduler:
         self.scheduler.shutdown(wait=False)
 
     def sync_now(self) -> None:
-        """Staff "Sync now": bypass backoff; if a pass is running it goes round once more instead."""
+        """Staff "Sync now": the sync job runs at once, ignoring backoff; a running pass goes round once more."""
         if self.syncer.configured and self.syncer.request():
-            asyncio.get_running_loop().create_task(self._sync(force=True))
+            self._force_next = True
+            self.scheduler.modify_job(SYNC_JOB, next_run_time=datetime.now(UTC))
 
-    async def _sync(self, force: bool = False) -> None:
+    async def _sync(self) -> None:
+        force, self._force_next = self._force_next, False
         try:
             await self.syncer.sync_pass(force=force)
         except Exception:

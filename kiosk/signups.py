@@ -27,6 +27,8 @@ STATUSES: tuple[Status, ...] = ('queued', 'synced', 'rejected')
 
 NAME_MAX = 100
 NOTE_MAX = 500
+EMAIL_MAX = 254
+PHONE_MAX = 30
 # Bidi overrides and isolates can make stored text display differently from what was typed.
 _BIDI_CONTROLS = set('\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069')
 _EMAIL = re.compile(r'^[^@\s<>()\[\],;:"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
@@ -50,11 +52,15 @@ def _problem(key: str, **values: Any) -> PydanticCustomError:
     return PydanticCustomError(key, key, values)
 
 
-def _plain_text(text: str, *, allow_newlines: bool = False) -> str:
+def _plain_text(text: str, max_length: int, *, allow_newlines: bool = False) -> str:
+    """Visitor text, trimmed: no control characters or bidi overrides, and not longer than `max_length`."""
     for char in text:
         if char in _BIDI_CONTROLS or (unicodedata.category(char) == 'Cc' and not (allow_newlines and char == '\n')):
             raise _problem('error_strange_characters')
-    return text.strip()
+    text = text.strip()
+    if len(text) > max_length:
+        raise _problem('error_too_long', max=max_length)
+    return text
 
 
 class SignupDetails(BaseModel):
@@ -75,36 +81,32 @@ class SignupDetails(BaseModel):
     @field_validator('name')
     @classmethod
     def _name(cls, value: str) -> str:
-        value = _plain_text(value)
+        value = _plain_text(value, NAME_MAX)
         if not value:
             raise _problem('error_name_required')
-        if len(value) > NAME_MAX:
-            raise _problem('error_too_long', max=NAME_MAX)
         return value
 
     @field_validator('participant_name')
     @classmethod
     def _participant(cls, value: str, info: ValidationInfo) -> str:
-        value = _plain_text(value)
+        value = _plain_text(value, NAME_MAX)
         program: Program = info.context['program']
         if program.age and program.age.participant == 'child' and not value:
             raise _problem('error_child_name_required')
-        if len(value) > NAME_MAX:
-            raise _problem('error_too_long', max=NAME_MAX)
         return value
 
     @field_validator('email')
     @classmethod
     def _email(cls, value: str) -> str:
-        value = _plain_text(value)
-        if value and (len(value) > 254 or not _EMAIL.match(value)):
+        value = _plain_text(value, EMAIL_MAX)
+        if value and not _EMAIL.match(value):
             raise _problem('error_email')
         return value
 
     @field_validator('phone')
     @classmethod
     def _phone(cls, value: str, info: ValidationInfo) -> str:
-        value = _plain_text(value)
+        value = _plain_text(value, PHONE_MAX)
         if not value:
             if info.data.get('email') == '':
                 raise _problem('error_need_contact')
@@ -144,10 +146,7 @@ class SignupDetails(BaseModel):
     @field_validator('note')
     @classmethod
     def _note(cls, value: str) -> str:
-        value = _plain_text(value, allow_newlines=True)
-        if len(value) > NOTE_MAX:
-            raise _problem('error_too_long', max=NOTE_MAX)
-        return value
+        return _plain_text(value, NOTE_MAX, allow_newlines=True)
 
     @field_validator('consent')
     @classmethod

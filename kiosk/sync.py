@@ -66,7 +66,6 @@ class SyncReport:
     accepted: int = 0
     rejected: int = 0
     queued: int = 0
-    unreachable: bool = False
     error: str | None = None
     skipped: str | None = None  # why no pass ran: 'off', 'backoff', 'paused', 'busy'
     batches: list[int] = field(default_factory=list)
@@ -75,10 +74,9 @@ class SyncReport:
 class _Retry(Exception):
     """The endpoint could not take the batch now; try the whole queue again later."""
 
-    def __init__(self, reason: str, retry_after: float | None = None, *, unreachable: bool = False) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
-        self.unreachable = unreachable
 
 
 class _Refused(Exception):
@@ -169,7 +167,7 @@ class Syncer:
                 while batch := await asyncio.to_thread(self._next_batch, tried):
                     await self._send(client, batch, report, tried)
             except _Retry as retry:
-                report.error, report.unreachable = str(retry), retry.unreachable
+                report.error = str(retry)
                 state.failures += 1
                 delay = backoff_delay(state.failures, self.settings.sync_interval_seconds,
                                       self.settings.sync_backoff_cap_seconds, self.rng)
@@ -197,7 +195,7 @@ class Syncer:
 
     async def _send(self, client: httpx.AsyncClient, batch: list[dict[str, Any]], report: SyncReport,
                     tried: set[str]) -> None:
-        status, reason, retry_after = await self._post(client, batch)
+        status, reason, detail, retry_after = await self._post(client, batch)
         report.batches.append(len(batch))
         ids = {record['id'] for record in batch}
         if 200 <= status < 300:
@@ -207,21 +205,26 @@ class Syncer:
             raise _Refused(f'HTTP {status}')
         elif status == 0 or status in RETRYABLE_STATUS or status >= 500:
             await asyncio.to_thread(self.store.update, ids, _note_attempt(reason))
-            raise _Retry(reason, retry_after, unreachable=status == 0)
+            raise _Retry(reason, retry_after)
         elif len(batch) > 1:  # 413, or another 4xx: split to find the record the endpoint will not take
             middle = len(batch) // 2
             await self._send(client, batch[:middle], report, tried)
             await self._send(client, batch[middle:], report, tried)
             return
         else:
-            await asyncio.to_thread(self.store.update, ids, _mark_rejected(reason))
+            # The endpoint's words may quote the record, so they stay with the record (staff only), not in logs.
+            await asyncio.to_thread(self.store.update, ids, _mark_rejected(f'{reason}: {detail}' if detail else reason))
             report.rejected += 1
             log.warning('sync: the endpoint rejected a sign-up (%s)', reason)
         tried.update(ids)
         report.sent += len(batch)
 
-    async def _post(self, client: httpx.AsyncClient, batch: list[dict[str, Any]]) -> tuple[int, str, float | None]:
-        """(status, reason, Retry-After seconds); status 0 means no answer at all."""
+    async def _post(self, client: httpx.AsyncClient,
+                    batch: list[dict[str, Any]]) -> tuple[int, str, str, float | None]:
+        """(status, reason, the endpoint's own words, Retry-After seconds); status 0 means no answer at all.
+
+        `reason` is safe for logs and /healthz; the endpoint's words may quote personal data.
+        """
         body = {'kiosk_id': self.settings.kiosk_id, 'sent_at': _iso(self.clock()),
                 'signups': [payload(record) for record in batch]}
         token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
@@ -230,11 +233,11 @@ class Syncer:
         try:
             response = await client.post(self.settings.sync_url, json=body, headers=headers)
         except httpx.TimeoutException:
-            return 0, 'the endpoint did not answer in time', None
+            return 0, 'the endpoint did not answer in time', '', None
         except httpx.TransportError as error:
-            return 0, f'could not reach the endpoint ({type(error).__name__})', None
-        reason = f'HTTP {response.status_code}: {response.text[:ERROR_TEXT_MAX]}'.strip().rstrip(':')
-        return response.status_code, reason, _retry_after(response, self.clock())
+            return 0, f'could not reach the endpoint ({type(error).__name__})', '', None
+        return (response.status_code, f'HTTP {response.status_code}', response.text[:ERROR_TEXT_MAX].strip(),
+                _retry_after(response, self.clock()))
 
 
 def _mark_synced(synced_at: str) -> Callable[[dict[str, Any]], None]:

@@ -72,13 +72,15 @@ class Receiver:
                 if action.startswith('hang:'):
                     time.sleep(float(action.split(':')[1]))
                 if action in ('500', '503', '408'):
-                    return self._reply(int(action), {'error': 'try later'})
+                    names = [record.get('name') for record in body['signups']]
+                    return self._reply(int(action), {'error': f'try later: {names}'})
                 if action.startswith('429:'):
                     return self._reply(429, {'error': 'slow down'}, {'Retry-After': action.split(':')[1]})
                 if receiver.max_batch and len(body['signups']) > receiver.max_batch:
                     return self._reply(413, {'error': 'too big'})
-                if any('POISON' in (record.get('name') or '') for record in body['signups']):
-                    return self._reply(422, {'error': 'name is not acceptable'})
+                poison = [record['name'] for record in body['signups'] if 'POISON' in (record.get('name') or '')]
+                if poison:
+                    return self._reply(422, {'error': poison[0]})  # like a receiver that quotes the bad value
                 with receiver._lock:
                     for record in body['signups']:
                         receiver.received.setdefault(record['id'], record)

@@ -203,3 +203,38 @@ def _app():
     from nicegui import app
 
     return app
+
+
+@pytest.fixture
+def endpoint_in_trouble(isolated_settings, monkeypatch):
+    """A real receiver whose first answer is a 500, and one sign-up already waiting, before the app starts."""
+    from tests.sync_receiver import Receiver
+
+    receiver = Receiver()
+    receiver.plan = ['500']
+    monkeypatch.setenv('KIOSK_SYNC_URL', receiver.url)
+    monkeypatch.setenv('KIOSK_SYNC_TOKEN', 'test-token')
+    monkeypatch.setenv('KIOSK_SYNC_INTERVAL_SECONDS', '3600')
+    add_signup(isolated_settings, name='Fay Waiting')
+    yield receiver
+    receiver.stop()
+
+
+async def test_sync_now_sends_at_once_despite_the_backoff(endpoint_in_trouble, user: User, staff_pin,
+                                                          isolated_settings):
+    receiver = endpoint_in_trouble
+    for _ in range(100):  # the scheduled pass at start-up meets the 500 and backs off for up to 2 hours
+        if receiver.requests:
+            break
+        await asyncio.sleep(0.05)
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='sync-now', retries=20)
+    user.find(marker='sync-now').click()
+    for _ in range(100):
+        if SignupStore(isolated_settings).counts()['synced'] == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert [record['name'] for record in receiver.received.values()] == ['Fay Waiting']
+    assert SignupStore(isolated_settings).counts()['synced'] == 1
+    assert AuditLog(isolated_settings).last()[0]['action'] == 'sync_now'
