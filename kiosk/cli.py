@@ -14,6 +14,9 @@ from kiosk.content import ContentError, load_catalog
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    # Months of "job ran" lines every minute would bury what matters in the journal.
+    for chatty in ('apscheduler', 'httpx'):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings(host=getattr(args, 'host', None), port=getattr(args, 'port', None),
                                  data_dir=args.data_dir, config=args.config)

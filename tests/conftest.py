@@ -49,14 +49,21 @@ class KioskProcess:
     def url(self) -> str:
         return f'http://127.0.0.1:{self.port}'
 
+    @property
+    def log_path(self) -> Path:
+        """The kiosk's log, beside its data: a pipe nobody reads would fill up and freeze the kiosk."""
+        return self.data_dir.with_name('kiosk.log')
+
     def start(self) -> KioskProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'kiosk', 'run', '--port', str(self.port), '--data-dir', str(self.data_dir)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open('ab') as log:
+            self.process = subprocess.Popen(
+                [sys.executable, '-m', 'kiosk', 'run', '--port', str(self.port), '--data-dir', str(self.data_dir)],
+                env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f'kiosk exited: {self.process.stderr.read().decode()}')
+                raise RuntimeError(f'kiosk exited: {self.log_path.read_text()[-2000:]}')
             try:
                 if httpx.get(self.url + '/', timeout=1).status_code == 200:
                     return self

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from kiosk.storage.store import SignupStore
 
@@ -28,7 +29,11 @@ def fill_and_send(page, url: str, name: str) -> None:
 def sign_up(page, url: str, name: str) -> None:
     """One visitor's sign-up through the real screen; returns once 'Thank you' is shown."""
     fill_and_send(page, url, name)
-    page.get_by_role('heading', name=f'Thank you, {name}!').wait_for(timeout=10_000)
+    try:
+        page.get_by_role('heading', name=f'Thank you, {name}!').wait_for(timeout=20_000)
+    except PlaywrightError as error:
+        shown = page.inner_text('body')[:800]
+        raise AssertionError(f'no thank-you for {name}; the screen showed: {shown!r}') from error
 
 
 def stored_names(folder: Path) -> list[str]:
