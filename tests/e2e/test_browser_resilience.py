@@ -2,7 +2,7 @@
 
 import pytest
 
-from .test_browser_screens import open_screen, settle
+from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
 
 pytestmark = pytest.mark.browser
 
@@ -17,6 +17,9 @@ def test_idle_reset_returns_to_a_fresh_attract_screen(page, kiosk_factory):
     page.wait_for_url('**/program/pal')
 
     page.get_by_text('¿Sigue ahí?').wait_for(timeout=10_000)
+    page.wait_for_timeout(600)  # let the dialog finish fading in: axe measures colours as they are drawn
+    assert serious_accessibility_problems(page, 'still-there dialog') == []
+    assert page.evaluate(SMALL_TARGETS) == []
     page.get_by_role('button', name='Sigo aquí').click()
     page.get_by_text('¿Sigue ahí?').wait_for(state='hidden')
     assert page.url.endswith('/program/pal')

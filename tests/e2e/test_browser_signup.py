@@ -4,7 +4,7 @@ import pytest
 
 from kiosk.storage.store import SignupStore
 
-from .test_browser_screens import open_screen, settle
+from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,8 @@ def test_grandparent_signs_up_a_child_for_pal_with_the_on_screen_keyboard(page, 
     page.get_by_role('checkbox').click()
     page.get_by_role('button', name='Send').click()
     page.get_by_role('heading', name='Thank you, Rosa!').wait_for()
+    assert serious_accessibility_problems(page, 'thank-you') == []
+    assert page.evaluate(SMALL_TARGETS) == []
 
     (saved,) = SignupStore(kiosk.data_dir).records()
     assert (saved['participant_name'], saved['age'], saved['name'], saved['phone']) == \

@@ -1,6 +1,7 @@
 """The idle reset: ask "Are you still there?", count down, then reload `/` so the next visitor starts clean."""
 
 from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
 from kiosk.config import Settings
 from kiosk.i18n import t
@@ -20,11 +21,22 @@ def watch_idle(visit: Visit, settings: Settings) -> None:
     router = client.sub_pages_router
     ui.add_body_html(_ACTIVITY_LISTENER)
 
-    with ui.dialog().props('persistent').mark('idle-dialog') as dialog, ui.card().classes('items-center q-pa-xl gap-6'):
-        question = ui.label().classes('text-h4 text-weight-bold').props('role=alert')
-        countdown = ui.label().classes('text-h5')
-        stay = ui.button(on_click=lambda: still_here(), color=None).classes('primary-action text-h5') \
+    with ui.dialog().props('persistent').mark('idle-dialog') as dialog, \
+            ui.card().classes('still-there items-center gap-6') as card:
+        question = ui.label().classes('question').props('role=alert')
+        countdown = ui.label()
+        stay = ui.button(on_click=lambda: still_here(), color=None).classes('stay') \
             .props('no-caps').mark('still-here')
+    dialog.props(f'aria-labelledby=c{question.id}')
+
+    def keep_background_out_of_reach(event: ValueChangeEventArguments) -> None:
+        """While the question is open, the screen behind it is inert for fingers and screen readers alike."""
+        if event.value:
+            ui.query('.kiosk').props('inert')
+        else:
+            ui.query('.kiosk').props(remove='inert')
+
+    dialog.on_value_change(keep_background_out_of_reach)
 
     def still_here() -> None:
         visit.touch()
@@ -39,6 +51,7 @@ def watch_idle(visit: Visit, settings: Settings) -> None:
         if phase == 'active':
             dialog.close()
         elif phase == 'asking':
+            card.style(f'--text-scale: {visit.text_scale}')  # the dialog sits outside the scaled screen
             question.text = t('still_there', visit.language)
             countdown.text = t('still_there_countdown', visit.language, seconds=seconds_left)
             stay.text = t('still_here', visit.language)
