@@ -143,7 +143,7 @@ class Syncer:
         self._running = True
         try:
             report = await self._pass(force)
-            while self._again and report.skipped is None and not report.error:
+            while self._again:  # a "Sync now" arrived mid-pass: honour it, whatever this pass met
                 self._again = False
                 report = await self._pass(force=True)
             return report

@@ -143,6 +143,21 @@ async def test_an_endpoint_that_quotes_the_record_never_puts_it_in_logs_or_healt
     assert 'Quoted' not in (store.data_dir / 'sync-state.json').read_text()
 
 
+async def test_sync_now_pressed_during_a_failing_pass_is_not_lost(store, receiver):
+    import asyncio
+
+    queue(store, 1)
+    receiver.plan, receiver.delay = ['500'], 0.5
+    syncer = make_syncer(store, receiver)
+    running = asyncio.create_task(syncer.sync_pass())
+    await asyncio.sleep(0.2)
+    assert syncer.request() is False  # a pass is running: it will go round once more instead
+    receiver.delay = 0
+    report = await running
+    assert report.accepted == 1 and len(receiver.requests) == 2
+    assert store.counts()['synced'] == 1
+
+
 async def test_413_splits_the_batch(store, receiver):
     queue(store, 40)
     receiver.max_batch = 10
