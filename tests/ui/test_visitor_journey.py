@@ -13,12 +13,14 @@ async def test_attract_screen_invites_in_both_languages_and_names_the_next_meeti
     await user.should_see('Próxima reunión comunitaria: ')
 
 
-async def test_touching_spanish_begins_in_spanish(user: User):
+async def test_touching_spanish_begins_in_spanish_header_included(user: User):
     await user.open('/')
     user.find(marker='begin-es').click()
     await user.should_see('Programas comunitarios')
     await user.should_see('Liga Atlética de la Policía (PAL)')
     await user.should_not_see('Police Athletic League (PAL)')
+    await user.should_see('Programas Comunitarios de SLMPD')  # the header, hidden on the attract screen, follows
+    await user.should_see('Tamaño del texto')
 
 
 async def test_home_shows_five_cards_and_a_card_opens_its_program(user: User):
@@ -87,10 +89,3 @@ async def test_unknown_screen_is_calm_and_offers_home(user: User):
     await user.should_see('Sorry, we could not find that screen.')
     user.find('Home').click()
     await user.should_see('Community programs')
-
-
-async def test_language_chosen_on_attract_screen_reaches_the_header(user: User):
-    await user.open('/')
-    user.find(marker='begin-es').click()
-    await user.should_see('Programas Comunitarios de SLMPD')
-    await user.should_see('Tamaño del texto')
