@@ -33,6 +33,7 @@ def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
     return {
         'status': 'ok' if set(warnings) <= {'sync_off'} else 'warning',
         'queued': counts['queued'],
+        'synced': counts['synced'],
         'rejected': counts['rejected'],
         'last_sync_attempt': state.last_attempt,
         'last_sync_success': state.last_success,

@@ -84,12 +84,11 @@ async def _console(kiosk, visit) -> None:
     @ui.refreshable
     async def overview() -> None:
         report = await run.io_bound(health, kiosk.store, kiosk.syncer)
-        counts = await run.io_bound(kiosk.store.counts)
         with ui.row().classes('gap-4 items-stretch'):
             for status in STATUSES:
                 with ui.column().classes('staff-tile gap-0').mark(f'count-{status}'):
                     ui.label(t(f'status_{status}', language))
-                    ui.label(str(counts[status])).classes('number')
+                    ui.label(str(report[status])).classes('number')
             with ui.column().classes('staff-tile gap-0'):
                 ui.label(t('staff_sync', language))
                 if not kiosk.syncer.configured:
