@@ -163,9 +163,12 @@ class Syncer:
         async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
                                      verify=True, follow_redirects=False) as client:
             tried: set[str] = set()
+            size = self.settings.sync_batch_size
             try:
-                while batch := await asyncio.to_thread(self._next_batch, tried):
-                    await self._send(client, batch, report, tried)
+                # One read per round, sent in batches; a new round picks up sign-ups made meanwhile.
+                while pending := await asyncio.to_thread(self._queued, tried):
+                    for start in range(0, len(pending), size):
+                        await self._send(client, pending[start:start + size], report, tried)
             except _Retry as retry:
                 report.error = str(retry)
                 state.failures += 1
@@ -187,11 +190,11 @@ class Syncer:
             log.warning('sync: %s; %d sign-up(s) still queued', report.error, report.queued)
         return report
 
-    def _next_batch(self, tried: set[str]) -> list[dict[str, Any]]:
-        """The oldest queued records this pass has not settled yet."""
+    def _queued(self, tried: set[str]) -> list[dict[str, Any]]:
+        """Queued records this pass has not settled yet, oldest first."""
         queued = self.store.records(lambda record: record.get('status') == 'queued' and record['id'] not in tried)
-        queued.reverse()  # records() is newest first; send oldest first
-        return queued[:self.settings.sync_batch_size]
+        queued.reverse()  # records() is newest first
+        return queued
 
     async def _send(self, client: httpx.AsyncClient, batch: list[dict[str, Any]], report: SyncReport,
                     tried: set[str]) -> None:
