@@ -42,7 +42,7 @@ def screen(kiosk, visit, slug: str) -> None:
         field.props(f'name="{mark}-{id(field)}"')  # an unfamiliar name keeps the browser from offering autofill
         return field
 
-    page = ui.column().classes('screen w-full')
+    page = ui.column().classes('screen w-full with-keyboard')  # room to scroll every field above the keyboard
     with page:
         ui.button('← ' + t('back_to_program', language), color=None,
                   on_click=lambda: ui.navigate.to(f'/program/{slug}')).classes('secondary-action').props('no-caps')
@@ -140,3 +140,4 @@ def screen(kiosk, visit, slug: str) -> None:
         """Drop the form and keyboard; what replaces them must be built inside `page`, not the deleted button."""
         keyboard.box.delete()
         page.clear()
+        page.classes(remove='with-keyboard')

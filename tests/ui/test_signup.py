@@ -67,7 +67,8 @@ async def test_problems_are_explained_in_spanish_for_a_spanish_visitor(user: Use
 
 async def test_on_screen_keyboard_types_capitals_for_names_and_digits_for_phones(user: User):
     await user.open('/program/outreach/signup')
-    await user.should_see('Touch a box above to type.')
+    await user.should_see('Touch a box above, then type here.')
+    await user.should_see(marker='key-a')  # whole from the start: nothing grows under a finger
     user.find(marker='name').trigger('focus')
     for key in ('a', 'n', 'a', 'space', 'r', 'u', 'i', 'z'):
         await user.should_see(marker=f'key-{key}')
