@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from nicegui import app, run, ui
@@ -22,8 +21,6 @@ from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 from kiosk.views import ViewCounter
 from kiosk.visit import Visit
-
-log = logging.getLogger('kiosk')
 
 
 @dataclass(frozen=True)

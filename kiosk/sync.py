@@ -202,12 +202,13 @@ class Syncer:
         report.batches.append(len(batch))
         ids = {record['id'] for record in batch}
         if 200 <= status < 300:
-            await asyncio.to_thread(self.store.update, ids, _mark_synced(_iso(self.clock())))
+            synced = _after_attempt(status='synced', synced_at=_iso(self.clock()), last_error=None)
+            await asyncio.to_thread(self.store.update, ids, synced)
             report.accepted += len(batch)
         elif status in (401, 403):
             raise _Refused(f'HTTP {status}')
         elif status == 0 or status in RETRYABLE_STATUS or status >= 500:
-            await asyncio.to_thread(self.store.update, ids, _note_attempt(reason))
+            await asyncio.to_thread(self.store.update, ids, _after_attempt(last_error=reason))
             raise _Retry(reason, retry_after)
         elif len(batch) > 1:  # 413, or another 4xx: split to find the record the endpoint will not take
             middle = len(batch) // 2
@@ -216,7 +217,8 @@ class Syncer:
             return
         else:
             # The endpoint's words may quote the record, so they stay with the record (staff only), not in logs.
-            await asyncio.to_thread(self.store.update, ids, _mark_rejected(f'{reason}: {detail}' if detail else reason))
+            rejected = _after_attempt(status='rejected', last_error=f'{reason}: {detail}' if detail else reason)
+            await asyncio.to_thread(self.store.update, ids, rejected)
             report.rejected += 1
             log.warning('sync: the endpoint rejected a sign-up (%s)', reason)
         tried.update(ids)
@@ -243,21 +245,10 @@ class Syncer:
                 _retry_after(response, self.clock()))
 
 
-def _mark_synced(synced_at: str) -> Callable[[dict[str, Any]], None]:
+def _after_attempt(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """A change for store.update: count one more attempt and set these fields."""
     def change(record: dict[str, Any]) -> None:
-        record.update(status='synced', synced_at=synced_at, last_error=None, attempts=record.get('attempts', 0) + 1)
-    return change
-
-
-def _mark_rejected(reason: str) -> Callable[[dict[str, Any]], None]:
-    def change(record: dict[str, Any]) -> None:
-        record.update(status='rejected', last_error=reason, attempts=record.get('attempts', 0) + 1)
-    return change
-
-
-def _note_attempt(reason: str) -> Callable[[dict[str, Any]], None]:
-    def change(record: dict[str, Any]) -> None:
-        record.update(last_error=reason, attempts=record.get('attempts', 0) + 1)
+        record.update(fields, attempts=record.get('attempts', 0) + 1)
     return change
 
 

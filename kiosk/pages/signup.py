@@ -4,7 +4,6 @@ Everything typed lives in this function's locals, so the full page load that end
 nothing behind for the next visitor.
 """
 
-import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,8 +16,6 @@ from kiosk.pages.components.qr_card import qr_card
 from kiosk.pages.program import qr_actions
 from kiosk.signups import CONTACT_METHODS, SignupInvalid, check_form, new_record
 from kiosk.storage.store import StoreUnavailable
-
-log = logging.getLogger('kiosk')
 
 THANKS_SECONDS = 15
 

@@ -47,9 +47,7 @@ def _unlock(kiosk, visit) -> None:
             kiosk.audit.record('unlock')
             visit.staff_unlocked = True
             visit.touch()
-            for pages in ui.context.client.layout.descendants():
-                if isinstance(pages, ui.sub_pages):
-                    pages.refresh()
+            await ui.context.client.sub_pages_router.refresh()
             return
         if attempt.locked_for and not attempt.just_locked:
             message.text = t('staff_locked', language, minutes=math.ceil(attempt.locked_for / 60))

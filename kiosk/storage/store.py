@@ -82,26 +82,11 @@ class SignupStore:
     def update(self, ids: set[str] | list[str], change: Callable[[Record], None] | Record) -> int:
         """Apply `change` (fields to set, or a function that edits a record) to the records with these ids."""
         wanted = set(ids)
-        changed = 0
-        with self._locked():
-            for path in self._shard_paths():
-                table = self._table(path)
-                doc_ids = [int(doc_id) for doc_id, record in self._raw(table).items() if record.get('id') in wanted]
-                if doc_ids:
-                    self._write(lambda table=table, doc_ids=doc_ids: table.update(change, doc_ids=doc_ids))
-                    changed += len(doc_ids)
-        return changed
+        return self._write_where(lambda record: record.get('id') in wanted,
+                                 lambda table, doc_ids: table.update(change, doc_ids=doc_ids))
 
     def remove(self, condition: Callable[[Record], bool]) -> int:
-        removed = 0
-        with self._locked():
-            for path in self._shard_paths():
-                table = self._table(path)
-                doc_ids = [int(doc_id) for doc_id, record in self._raw(table).items() if condition(record)]
-                if doc_ids:
-                    self._write(lambda table=table, doc_ids=doc_ids: table.remove(doc_ids=doc_ids))
-                    removed += len(doc_ids)
-        return removed
+        return self._write_where(condition, lambda table, doc_ids: table.remove(doc_ids=doc_ids))
 
     def rotate(self) -> None:
         with self._locked():
@@ -173,6 +158,18 @@ class SignupStore:
 
     def _count(self, path: Path) -> int:
         return len(self._raw(self._table(path)))
+
+    def _write_where(self, condition: Callable[[Record], bool], operation: Callable[[Table, list[int]], Any]) -> int:
+        """Run `operation` on the matching documents of each file that has any; returns how many matched."""
+        matched = 0
+        with self._locked():
+            for path in self._shard_paths():
+                table = self._table(path)
+                doc_ids = [int(doc_id) for doc_id, record in self._raw(table).items() if condition(record)]
+                if doc_ids:
+                    self._write(lambda table=table, doc_ids=doc_ids: operation(table, doc_ids))
+                    matched += len(doc_ids)
+        return matched
 
     def _write(self, operation: Callable[[], Any]) -> Any:
         try:

@@ -20,6 +20,7 @@ def set_html_lang(language: str) -> None:
 def frame(visit: Visit) -> Iterator[None]:
     """Screens render inside; the header hides on the attract screen, which is bilingual by itself."""
     ui.add_head_html(f'<script>document.documentElement.lang = {visit.language!r}</script>')
+    router = ui.context.client.sub_pages_router
 
     @ui.refreshable
     def header() -> None:
@@ -43,26 +44,19 @@ def frame(visit: Visit) -> Iterator[None]:
                        f'aria-label="{t("text_size", visit.language)} {int(scale * 100)}%"') \
                 .style(f'font-size: {1 + step * 0.25}em').mark(f'text-size-{int(scale * 100)}')
 
-    def choose_language(language: str) -> None:
+    async def choose_language(language: str) -> None:
         visit.language = language
         set_html_lang(language)
-        rerender()
+        await router.refresh()  # re-renders the screen; its path-change callback refreshes the header
 
     def choose_scale(scale: float) -> None:
         visit.text_scale = scale
         body.style(f'--text-scale: {scale}')
         header.refresh()
 
-    def rerender() -> None:
-        header.refresh()
-        for pages in body.descendants():
-            if isinstance(pages, ui.sub_pages):
-                pages.refresh()
-
     with ui.column().classes('kiosk gap-0').style(f'--text-scale: {visit.text_scale}') as body:
         with ui.row().classes('kiosk-header w-full items-center no-wrap') as bar:
             header()
-        router = ui.context.client.sub_pages_router
         bar.set_visibility(router.current_path != '/')
 
         def show_header_for(path: str) -> None:
