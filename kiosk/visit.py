@@ -19,6 +19,7 @@ class Visit:
     text_scale: float = TEXT_SCALES[0]
     last_touch: float = field(default_factory=time.monotonic)
     staff_unlocked: bool = False
+    viewed: set[str] = field(default_factory=set)  # programs already counted in this visit's view counts
 
     def touch(self) -> None:
         self.last_touch = time.monotonic()

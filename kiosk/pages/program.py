@@ -25,7 +25,8 @@ def screen(kiosk, visit, slug: str) -> None:
     if program is None:
         ui.navigate.to('/home')
         return
-    if program.count_views:
+    if program.count_views and slug not in visit.viewed:  # once per visit: a redraw is not a new look
+        visit.viewed.add(slug)
         today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
         background_tasks.create(run.io_bound(kiosk.views.count, program.slug, today), name='count view')
     language = visit.language

@@ -1,3 +1,5 @@
+import asyncio
+
 from nicegui import ui
 from nicegui.testing import User
 
@@ -89,3 +91,17 @@ async def test_unknown_screen_is_calm_and_offers_home(user: User):
     await user.should_see('Sorry, we could not find that screen.')
     user.find('Home').click()
     await user.should_see('Community programs')
+
+
+async def test_a_program_view_counts_once_per_visit_however_often_it_is_redrawn(user: User, isolated_settings):
+    from kiosk.views import ViewCounter
+
+    await user.open('/program/pal')
+    user.find(marker='language-es').click()
+    await user.should_see('Niños de 5 a 18 años.')
+    user.find(marker='back').click()
+    await user.should_see(marker='card-pal')
+    user.find(marker='card-pal').click()
+    await user.should_see('Niños de 5 a 18 años.')
+    await asyncio.sleep(0.3)  # views are written in the background
+    assert [counts.get('pal') for counts in ViewCounter(isolated_settings).load().values()] == [1]
