@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from nicegui import app, run, ui
+import httpx
+from fastapi.responses import FileResponse
+from nicegui import app, background_tasks, run, ui
 
 from kiosk.audit import AuditLog
 from kiosk.config import Settings
@@ -19,6 +22,7 @@ from kiosk.pin import StaffPin
 from kiosk.scheduler import KioskScheduler
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
+from kiosk.systemd import announce_ready, notify
 from kiosk.views import ViewCounter
 from kiosk.visit import Visit
 
@@ -47,6 +51,16 @@ def create(settings: Settings) -> Kiosk:
                   audit=AuditLog(settings.data_dir), views=ViewCounter(settings.data_dir))
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
+    if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
+        app.on_startup(lambda: background_tasks.create(announce_ready(lambda: _serves_root(settings)),
+                                                       name='sd_notify'))
+        app.on_shutdown(lambda: notify('STOPPING=1'))
+
+    @app.get('/sw.js')
+    def service_worker() -> FileResponse:
+        """At the root, so its scope covers every screen: a failed navigation gets the "One moment" page."""
+        return FileResponse(ASSETS_DIR / 'static' / 'sw.js', media_type='text/javascript',
+                            headers={'Cache-Control': 'no-cache'})
 
     @app.get('/healthz')
     async def healthz() -> dict:
@@ -57,7 +71,16 @@ def create(settings: Settings) -> Kiosk:
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.add_static_files('/static', ASSETS_DIR / 'static')
     ui.add_head_html('<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
+    ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
     return kiosk
+
+
+async def _serves_root(settings: Settings) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return (await client.get(settings.local_url + '/')).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def root(kiosk: Kiosk) -> None:

@@ -1,9 +1,10 @@
-"""The `kiosk` command: run the kiosk, or check its config and content."""
+"""The `kiosk` command: serve, check, export, sync, set the PIN, examine the box, start the screen."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,13 +14,13 @@ from kiosk.content import ContentError, load_catalog
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    # Months of "job ran" lines every minute would bury what matters in the journal.
-    for chatty in ('apscheduler', 'httpx'):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    flags = {'host': getattr(args, 'host', None), 'port': getattr(args, 'port', None),
+             'data_dir': args.data_dir, 'config': args.config}
+    if args.command == 'doctor':  # it reports a broken config as one line of its checklist
+        return _doctor(flags)
     try:
-        settings = load_settings(host=getattr(args, 'host', None), port=getattr(args, 'port', None),
-                                 data_dir=args.data_dir, config=args.config)
+        settings = load_settings(**flags)
+        configure_logging(settings.log_level)
         options = {key: value for key, value in vars(args).items()
                    if key not in ('command', 'handler', 'host', 'port', 'data_dir', 'config')}
         return args.handler(settings, **options)
@@ -27,6 +28,24 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f'kiosk: {line}', file=sys.stderr)
         return 2
+
+
+class _OneLine(logging.Formatter):
+    """journald keeps one entry per line: a traceback folds into its event's line instead of scattering."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace('\n', ' | ')
+
+
+def configure_logging(level: str) -> None:
+    """Events go to stdout, one line each; under systemd the journal adds the time, so the line does not."""
+    handler = logging.StreamHandler(sys.stdout)
+    stamp = '' if os.environ.get('JOURNAL_STREAM') else '%(asctime)s '
+    handler.setFormatter(_OneLine(stamp + '%(levelname)s %(name)s: %(message)s'))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Months of "job ran" and per-request lines would bury what matters in the journal.
+    for chatty in ('apscheduler', 'httpx', 'httpcore'):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _run(settings: Settings) -> int:
@@ -101,6 +120,23 @@ def _set_pin(settings: Settings) -> int:
     return 0
 
 
+def _doctor(flags: dict) -> int:
+    from kiosk.doctor import examine, report
+
+    checks = examine(flags)
+    print(report(checks))
+    failed = [check.name for check in checks if check.outcome == 'fail']
+    print(f'\n{len(failed)} problem(s): {", ".join(failed)}' if failed else '\nall good')
+    return 1 if failed else 0
+
+
+def _browser(settings: Settings) -> int:
+    from kiosk.browser import launch
+
+    launch(settings)  # replaces this process with Chromium once the server answers
+    return 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='kiosk', description='SLMPD community-programs kiosk')
     commands = parser.add_subparsers(dest='command', required=True)
@@ -117,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
     command('check', _check, 'validate the config and the programs file')
     command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
+    command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
+    command('browser', _browser, 'wait for the server, then start Chromium locked to the kiosk (run inside cage)')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     export = command('export', _export, 'write sign-ups as CSV or JSON')
     export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kiosk.night import SleepWindow
 from kiosk.paths import ASSETS_DIR
 
 Language = Literal['en', 'es']
@@ -46,6 +47,31 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, le=3650)
     staff_idle_seconds: int = Field(120, ge=2, le=3600)
     export_dir: Path | None = None
+    sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
+    log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'
+
+    @field_validator('sleep')
+    @classmethod
+    def _sleep_window(cls, window: str | None) -> str | None:
+        if not window:
+            return None
+        SleepWindow.parse(window)
+        return window.strip()
+
+    @field_validator('log_level', mode='before')
+    @classmethod
+    def _upper_case_level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
+
+    @property
+    def sleep_window(self) -> SleepWindow | None:
+        return SleepWindow.parse(self.sleep) if self.sleep else None
+
+    @property
+    def local_url(self) -> str:
+        """Where the browser on this box finds the kiosk: loopback when the server listens everywhere."""
+        host = '127.0.0.1' if self.host in ('0.0.0.0', '::', '') else self.host
+        return f'http://{f"[{host}]" if ":" in host else host}:{self.port}'
 
     @field_validator('sync_url')
     @classmethod

@@ -85,7 +85,14 @@ class Program(_Strict):
         return self.es if language == 'es' else self.en
 
 
+class Department(_Strict):
+    """Who runs the kiosk: the number the night screen gives when nobody can be reached on site."""
+
+    phone: Phone
+
+
 class Catalog(_Strict):
+    department: Department | None = None
     program: list[Program] = Field(min_length=1)
 
     @model_validator(mode='after')

@@ -1,4 +1,4 @@
-"""The attract screen: what a passer-by sees. Calm, bilingual, one touch to begin."""
+"""The attract screen: what a passer-by sees. Calm, bilingual, one touch to begin; at night, the closed screen."""
 
 from datetime import UTC, datetime
 
@@ -6,11 +6,26 @@ from nicegui import ui
 
 from kiosk.config import LANGUAGES, Language
 from kiosk.i18n import meeting_when, t
+from kiosk.night import asleep
+from kiosk.pages import night
 from kiosk.pages.components.frame import set_html_lang
 from kiosk.pages.components.heading import Heading
 
 
 def screen(kiosk, visit) -> None:
+    settings = kiosk.settings
+    sleeping = asleep(settings.sleep_window, settings.timezone)
+    if settings.sleep_window:
+        async def follow_the_clock() -> None:
+            if asleep(settings.sleep_window, settings.timezone) != sleeping:
+                await router.refresh()
+
+        router = ui.context.client.sub_pages_router
+        ui.timer(30, follow_the_clock)
+    if sleeping:
+        night.screen(kiosk, visit)
+        return
+
     def begin(language: Language) -> None:
         visit.language = language
         set_html_lang(language)

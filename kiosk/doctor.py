@@ -1,0 +1,167 @@
+"""`kiosk doctor`: a checklist IT can read over SSH, and an exit code a script can trust.
+
+Each check says ok, warn (worth knowing, not broken), fail (the kiosk is not doing its job) or skip
+(does not apply here). Nothing here prints personal data or the sync token.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+import kiosk
+from kiosk.config import ConfigError, Settings, load_settings
+from kiosk.content import ContentError, load_catalog
+from kiosk.health import DISK_LOW_MB
+from kiosk.pin import StaffPin
+from kiosk.sync import STATE_NAME, SyncState
+
+UNITS = ('kiosk.service', 'kiosk-browser.service')
+SYNC_QUIET_AFTER = 3600.0  # seconds without a successful sync before it counts as broken
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    outcome: str  # 'ok', 'warn', 'fail' or 'skip'
+    detail: str
+
+
+def build_time() -> float:
+    """When this copy of the kiosk was built or installed: a clock earlier than that is certainly wrong."""
+    return Path(kiosk.__file__).stat().st_mtime
+
+
+def examine(flags: dict, *, now: Callable[[], float] = time.time) -> list[Check]:
+    try:
+        settings = load_settings(**flags)
+    except ConfigError as error:
+        return [Check('settings', 'fail', str(error))]
+    checks = [Check('settings', 'ok', f'valid ({settings.config or os.environ.get("KIOSK_CONFIG") or "defaults"})')]
+    try:
+        catalog = load_catalog(settings.content)
+        checks.append(Check('content', 'ok', f'{len(catalog.program)} programs in {settings.content}'))
+    except ContentError as error:
+        checks.append(Check('content', 'fail', '; '.join(error.problems)))
+    checks += [_data_dir(settings.data_dir), _disk(settings.data_dir), _pin(settings.data_dir), _clock(now()),
+               *_sync(settings, now()), _programs_installed(), *_units()]
+    return checks
+
+
+def _data_dir(data_dir: Path) -> Check:
+    try:
+        info = data_dir.stat()
+    except FileNotFoundError:
+        return Check('data dir', 'fail', f'{data_dir} does not exist')
+    if not stat.S_ISDIR(info.st_mode):
+        return Check('data dir', 'fail', f'{data_dir} is not a directory')
+    if info.st_mode & 0o077:
+        return Check('data dir', 'fail', f'{data_dir} is {stat.S_IMODE(info.st_mode):04o}, must be private: '
+                                         f'chmod 700 {data_dir}')
+    if info.st_uid != os.geteuid():
+        return Check('data dir', 'fail', f'{data_dir} belongs to uid {info.st_uid}, not to this user '
+                                         f'(uid {os.geteuid()}); run as the kiosk user')
+    try:
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        return Check('data dir', 'fail', f'{data_dir} is not writable: {error.strerror or error}')
+    return Check('data dir', 'ok', f'{data_dir} is private (0700) and writable')
+
+
+def _disk(data_dir: Path) -> Check:
+    existing = next((path for path in (data_dir, *data_dir.absolute().parents) if path.exists()), Path('/'))
+    try:
+        free_mb = shutil.disk_usage(existing).free // (1024 * 1024)
+    except OSError as error:
+        return Check('free disk', 'fail', f'cannot tell: {error.strerror or error}')
+    outcome = 'ok' if free_mb >= DISK_LOW_MB else 'fail'
+    return Check('free disk', outcome, f'{free_mb:,} MB free (at least {DISK_LOW_MB} MB needed)')
+
+
+def _pin(data_dir: Path) -> Check:
+    if StaffPin(data_dir).is_set:
+        return Check('staff PIN', 'ok', 'set')
+    return Check('staff PIN', 'fail', 'not set: run `kiosk set-pin`')
+
+
+def _clock(now: float) -> Check:
+    built = build_time()
+    shown = datetime.fromtimestamp(now, UTC).strftime('%Y-%m-%d %H:%M UTC')
+    if now < built:
+        return Check('clock', 'fail', f'{shown} is before this kiosk was installed '
+                                      f'({datetime.fromtimestamp(built, UTC):%Y-%m-%d}): check time sync (NTP)')
+    return Check('clock', 'ok', shown)
+
+
+def _sync(settings: Settings, now: float) -> list[Check]:
+    if not settings.sync_url:
+        return [Check('sync', 'warn', 'off: sign-ups stay on this kiosk until staff export them '
+                                      '(set KIOSK_SYNC_URL and KIOSK_SYNC_TOKEN)')]
+    token = settings.sync_token.get_secret_value() if settings.sync_token else ''
+    started = time.monotonic()
+    try:
+        answer = httpx.head(settings.sync_url, headers={'Authorization': f'Bearer {token}'},
+                            timeout=settings.sync_timeout_seconds)
+    except httpx.TransportError as error:
+        reach = Check('sync endpoint', 'fail', f'unreachable ({type(error).__name__})')
+    else:
+        took = f'HTTP {answer.status_code} in {(time.monotonic() - started) * 1000:.0f} ms'
+        if answer.status_code in (401, 403):
+            reach = Check('sync endpoint', 'fail', f'refused this kiosk\'s token ({took})')
+        elif answer.status_code >= 500:
+            reach = Check('sync endpoint', 'fail', f'reachable but failing ({took})')
+        else:
+            reach = Check('sync endpoint', 'ok', f'reachable ({took})')
+    state = SyncState.load(settings.data_dir / STATE_NAME)
+    if state.last_success is None:
+        last = Check('last sync', 'warn', 'no sync has succeeded yet')
+    else:
+        age = now - datetime.fromisoformat(state.last_success).timestamp()
+        quiet_after = max(SYNC_QUIET_AFTER, 10 * settings.sync_interval_seconds)
+        outcome = 'ok' if age <= quiet_after else 'fail'
+        last = Check('last sync', outcome, f'succeeded {_duration(age)} ago')
+    return [reach, last]
+
+
+def _programs_installed() -> Check:
+    missing = [name for name, candidates in (('chromium', ('chromium', 'chromium-browser')), ('cage', ('cage',)))
+               if not any(shutil.which(candidate) for candidate in candidates)]
+    if missing:
+        return Check('screen', 'fail', f'not installed: {", ".join(missing)} (apt-get install {" ".join(missing)})')
+    return Check('screen', 'ok', 'chromium and cage installed')
+
+
+def _units() -> list[Check]:
+    if not Path('/run/systemd/system').is_dir() or not shutil.which('systemctl'):
+        return [Check('units', 'skip', 'systemd is not running here')]
+    checks = []
+    for unit in UNITS:
+        enabled, active = (subprocess.run(['systemctl', verb, unit], capture_output=True, text=True).stdout.strip()
+                           for verb in ('is-enabled', 'is-active'))
+        outcome = 'ok' if enabled == 'enabled' and active == 'active' else 'fail'
+        checks.append(Check(unit, outcome, f'{enabled or "unknown"}, {active or "unknown"}'))
+    return checks
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f'{minutes} min'
+    hours = minutes // 60
+    return f'{hours} h' if hours < 48 else f'{hours // 24} days'
+
+
+def report(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks)
+    return '\n'.join(f'{check.outcome.upper():<5} {check.name:<{width}}  {check.detail}' for check in checks)
