@@ -30,6 +30,21 @@ def isolated_settings(tmp_path, monkeypatch):
     return tmp_path / 'var'
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 256 KiB tmpfs: full and read-only are the file system's own answers, not mocks."""
+    mount_point = tmp_path / 'tiny'
+    mount_point.mkdir()
+    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(mount_point)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        if os.environ.get('CI'):
+            pytest.fail(f'cannot mount a tmpfs in CI: {result.stderr}')
+        pytest.skip(f'mounting a tmpfs needs root: {result.stderr.strip()}')
+    yield mount_point
+    subprocess.run(['umount', '-l', str(mount_point)], check=False)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

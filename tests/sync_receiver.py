@@ -48,6 +48,11 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_HEAD(self) -> None:  # `kiosk doctor` asks this way: reachable, and is the token good?
+                authorized = self.headers.get('Authorization') == f'Bearer {receiver.token}'
+                self.send_response(204 if authorized else 401)
+                self.end_headers()
+
             def do_POST(self) -> None:  # the name http.server calls
                 body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
                 ids = [record['id'] for record in body['signups']]

@@ -127,21 +127,6 @@ def test_a_rotation_cut_short_shows_each_record_once_and_finishes_next_time(tmp_
     assert len(json.loads(opened.live_path.read_text())['signups']) == 2
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 256 KiB tmpfs: full and read-only are the file system's own answers, not mocks."""
-    mount_point = tmp_path / 'tiny'
-    mount_point.mkdir()
-    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(mount_point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        if os.environ.get('CI'):
-            pytest.fail(f'cannot mount a tmpfs in CI: {result.stderr}')
-        pytest.skip(f'mounting a tmpfs needs root: {result.stderr.strip()}')
-    yield mount_point
-    subprocess.run(['umount', '-l', str(mount_point)], check=False)
-
-
 def test_disk_full_refuses_the_new_record_and_keeps_the_old_ones(tiny_disk):
     opened = SignupStore(tiny_disk / 'var')
     opened.open()
