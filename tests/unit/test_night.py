@@ -23,7 +23,7 @@ def test_a_window_within_one_day():
 
 @pytest.mark.parametrize('text', ['10pm-6am', '22:00', '24:00-06:00', '22:00-6:00', '22:00-22:00', ''])
 def test_a_window_that_is_not_hh_mm_hh_mm_is_refused(text):
-    with pytest.raises(ValueError, match='time window|same minute'):
+    with pytest.raises(ValueError, match=r'time window|same minute'):
         SleepWindow.parse(text)
 
 

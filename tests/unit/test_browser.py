@@ -1,0 +1,60 @@
+"""The screen's launcher: Chromium only once the server answers, always with an empty profile."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from kiosk.browser import chromium_command, fresh_profile, wait_until_serving
+from kiosk.config import load_settings
+
+from ..conftest import free_port
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # the name http.server calls
+        self.send_response(200 if self.path == '/healthz' else 404)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_launcher_waits_for_a_server_that_comes_up_late():
+    port = free_port()
+    settings = load_settings(port=port)
+    servers = []
+
+    def come_up_later() -> None:
+        time.sleep(1.0)
+        servers.append(ThreadingHTTPServer(('127.0.0.1', port), _Healthy))
+        servers[0].serve_forever()
+
+    threading.Thread(target=come_up_later, daemon=True).start()
+    started = time.monotonic()
+    try:
+        assert wait_until_serving(settings, poll_seconds=0.1, timeout=20)
+        assert time.monotonic() - started >= 1.0
+    finally:
+        servers[0].shutdown()
+
+
+def test_the_launcher_keeps_waiting_while_nothing_answers():
+    assert not wait_until_serving(load_settings(port=free_port()), poll_seconds=0.1, timeout=0.5)
+
+
+def test_every_start_gets_an_empty_private_profile(tmp_path):
+    profile = tmp_path / 'run' / 'profile'
+    fresh_profile(profile)
+    (profile / 'Default').mkdir()
+    (profile / 'Default' / 'History').write_text('what the last visitor did')
+    fresh_profile(profile)
+    assert list(profile.iterdir()) == [] and profile.stat().st_mode & 0o777 == 0o700
+
+
+def test_chromium_opens_the_kiosk_on_loopback_with_the_throwaway_profile(tmp_path):
+    command = chromium_command(load_settings(host='0.0.0.0', port=8085), tmp_path / 'p', '/usr/bin/chromium')
+    assert command[0] == '/usr/bin/chromium' and '--kiosk' in command
+    assert f'--user-data-dir={tmp_path / "p"}' in command
+    assert command[-1] == 'http://127.0.0.1:8085/'
