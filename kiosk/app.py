@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from fastapi.responses import FileResponse
@@ -46,9 +48,10 @@ def create(settings: Settings) -> Kiosk:
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     syncer = Syncer(settings, store)
-    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer,
-                  scheduler=KioskScheduler(syncer, store), pin=StaffPin(settings.data_dir),
-                  audit=AuditLog(settings.data_dir), views=ViewCounter(settings.data_dir))
+    scheduler = KioskScheduler(syncer, store, content_hash(settings.content))
+    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
+                  pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
+                  views=ViewCounter(settings.data_dir))
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
@@ -81,6 +84,11 @@ async def _serves_root(settings: Settings) -> bool:
             return (await client.get(settings.local_url + '/')).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def content_hash(path: Path) -> str:
+    """Which version of the programs file this kiosk shows; the hub's fleet page compares them."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def root(kiosk: Kiosk) -> None:

@@ -10,10 +10,17 @@ from pathlib import Path
 
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
+from kiosk.hub import cli as hub_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == 'hub':
+        try:
+            return hub_cli.run(args)
+        except ConfigError as error:
+            print(f'kiosk: {error}', file=sys.stderr)
+            return 2
     flags = {'host': getattr(args, 'host', None), 'port': getattr(args, 'port', None),
              'data_dir': args.data_dir, 'config': args.config}
     if args.command == 'doctor':  # it reports a broken config as one line of its checklist
@@ -156,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
     command('browser', _browser, 'wait for the server, then start Chromium locked to the kiosk (run inside cage)')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
+    hub_cli.add_commands(commands)
     export = command('export', _export, 'write sign-ups as CSV or JSON')
     export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')
     export.add_argument('--format', dest='output_format', choices=['csv', 'json'], default='csv')

@@ -7,7 +7,7 @@ import os
 import socket
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from kiosk.night import SleepWindow
 from kiosk.paths import ASSETS_DIR
 
+AnySettings = TypeVar('AnySettings', bound=BaseSettings)
 Language = Literal['en', 'es']
 LANGUAGES: tuple[Language, ...] = ('en', 'es')
 
@@ -98,15 +99,15 @@ class Settings(BaseSettings):
                                    dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _TomlSource(settings_cls, init_settings)
+        return init_settings, env_settings, TomlSource(settings_cls, init_settings)
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """Reads the TOML file named by --config or KIOSK_CONFIG; its keys are the setting names."""
+class TomlSource(PydanticBaseSettingsSource):
+    """Reads the TOML file named by --config or <prefix>CONFIG (KIOSK_CONFIG); its keys are the setting names."""
 
     def __init__(self, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
-        path = init_settings().get('config') or os.environ.get('KIOSK_CONFIG')
+        path = init_settings().get('config') or os.environ.get(f'{settings_cls.model_config["env_prefix"]}CONFIG')
         self._values = _read_toml(Path(path)) if path else {}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
@@ -137,14 +138,18 @@ def _is_loopback(host: str) -> bool:
 
 def load_settings(**flags: Any) -> Settings:
     """Build the settings; flags that are None were not given on the command line."""
+    return build_settings(Settings, flags)
+
+
+def build_settings(settings_cls: type[AnySettings], flags: dict[str, Any]) -> AnySettings:
     given = {key: value for key, value in flags.items() if value is not None}
     try:
-        return Settings(**given)
+        return settings_cls(**given)
     except ValidationError as error:
-        raise ConfigError(describe_setting_errors(error)) from None
+        raise ConfigError(describe_setting_errors(error, settings_cls.model_config['env_prefix'])) from None
 
 
-def describe_setting_errors(error: ValidationError) -> str:
+def describe_setting_errors(error: ValidationError, prefix: str = 'KIOSK_') -> str:
     problems = []
     for item in error.errors():
         key = str(item['loc'][0]) if item['loc'] else ''
@@ -152,5 +157,5 @@ def describe_setting_errors(error: ValidationError) -> str:
         message = message.removeprefix('Value error, ')
         if not key:  # a rule across settings names its key at the start of the message
             key, _, message = message.partition(': ')
-        problems.append(f'{key} (KIOSK_{key.upper()}): {message}')
+        problems.append(f'{key} ({prefix}{key.upper()}): {message}')
     return '; '.join(problems)

@@ -60,7 +60,7 @@ class StaffPin:
         if not PIN_PATTERN.match(pin):
             raise PinError('the PIN must be 4 to 8 digits')
         salt = os.urandom(16)
-        record = {'salt': salt.hex(), **SCRYPT, 'hash': _scrypt(pin, salt, SCRYPT).hex()}
+        record = {'salt': salt.hex(), **SCRYPT, 'hash': scrypt_hash(pin, salt, SCRYPT).hex()}
         private_dir(self.pin_path.parent)
         write_atomically(self.pin_path, json.dumps(record).encode())
         write_atomically(self.lock_path, json.dumps(asdict(_LockState())).encode())
@@ -92,7 +92,7 @@ class StaffPin:
         try:
             record = json.loads(self.pin_path.read_text())
             expected = bytes.fromhex(record['hash'])
-            actual = _scrypt(pin, bytes.fromhex(record['salt']), {key: record[key] for key in SCRYPT})
+            actual = scrypt_hash(pin, bytes.fromhex(record['salt']), {key: record[key] for key in SCRYPT})
         except (OSError, ValueError, KeyError):
             return False
         return hmac.compare_digest(expected, actual)
@@ -107,6 +107,7 @@ class StaffPin:
         write_atomically(self.lock_path, json.dumps(asdict(state)).encode())
 
 
-def _scrypt(pin: str, salt: bytes, cost: dict[str, int]) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, n=cost['n'], r=cost['r'], p=cost['p'], maxmem=64 * 1024 * 1024,
+def scrypt_hash(secret: str, salt: bytes, cost: dict[str, int]) -> bytes:
+    """The same slow hash for staff PINs and hub passwords."""
+    return hashlib.scrypt(secret.encode(), salt=salt, n=cost['n'], r=cost['r'], p=cost['p'], maxmem=64 * 1024 * 1024,
                           dklen=32)

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from kiosk.health import health
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 
@@ -35,9 +36,10 @@ def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | N
 
 
 class KioskScheduler:
-    def __init__(self, syncer: Syncer, store: SignupStore) -> None:
+    def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '') -> None:
         self.syncer = syncer
         self.store = store
+        self.content_hash = content_hash
         self._force_next = False
         settings = syncer.settings
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
@@ -67,6 +69,9 @@ class KioskScheduler:
             await self.syncer.sync_pass(force=force)
         except Exception:
             log.exception('sync pass failed')
+        # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
+        report = await asyncio.to_thread(health, self.store, self.syncer)
+        await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
 
     async def _nightly(self) -> None:
         try:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from filelock import FileLock, Timeout
@@ -81,6 +82,11 @@ class _Retry(Exception):
 
 class _Refused(Exception):
     """401/403: the kiosk's credentials are wrong."""
+
+
+def heartbeat_url(sync_url: str) -> str:
+    """Beside the sign-ups endpoint: https://hub/api/v1/signups -> https://hub/api/v1/heartbeat."""
+    return urljoin(sync_url, 'heartbeat')
 
 
 def token_fingerprint(token: SecretStr | None) -> str:
@@ -189,6 +195,26 @@ class Syncer:
         if report.error:
             log.warning('sync: %s; %d sign-up(s) still queued', report.error, report.queued)
         return report
+
+    async def send_heartbeat(self, body: dict[str, Any]) -> int | None:
+        """Tell the hub this kiosk is alive and how it is (no personal data); the HTTP status, or None.
+
+        Never raises: an endpoint without heartbeats (404) or a network failure must not disturb sync.
+        """
+        if not self.configured:
+            return None
+        token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
+        try:
+            async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
+                                         follow_redirects=False) as client:
+                response = await client.post(heartbeat_url(self.settings.sync_url), json=body,
+                                             headers={'Authorization': f'Bearer {token}'})
+        except httpx.HTTPError as error:
+            log.debug('heartbeat not delivered (%s)', type(error).__name__)
+            return None
+        if response.status_code >= 300 and response.status_code != 404:
+            log.debug('heartbeat answered HTTP %d', response.status_code)
+        return response.status_code
 
     def _queued(self, tried: set[str]) -> list[dict[str, Any]]:
         """Queued records this pass has not settled yet, oldest first."""

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 # These steer the test run itself, not the kiosk.
-TEST_CONTROLS = {'KIOSK_REQUIRE_BROWSER', 'KIOSK_UPDATE_SCREENSHOTS'}
+TEST_CONTROLS = {'KIOSK_REQUIRE_BROWSER', 'KIOSK_REQUIRE_POSTGRES', 'KIOSK_TEST_POSTGRES', 'KIOSK_UPDATE_SCREENSHOTS'}
 
 
 @pytest.fixture(autouse=True)

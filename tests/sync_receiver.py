@@ -26,6 +26,8 @@ class Receiver:
         self.plan: list[str] = []
         self.max_batch: int | None = None
         self.received: dict[str, dict[str, Any]] = {}
+        self.heartbeats: list[dict[str, Any]] = []
+        self.heartbeat_status = 200
         self.requests: list[dict[str, Any]] = []
         self.overlaps: list[str] = []  # ids that were in two requests at the same moment
         self._in_flight: dict[str, int] = {}
@@ -54,6 +56,8 @@ class Receiver:
                 self.end_headers()
 
             def do_POST(self) -> None:  # the name http.server calls
+                if self.path.endswith('/heartbeat'):
+                    return self._heartbeat()
                 body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
                 ids = [record['id'] for record in body['signups']]
                 with receiver._lock:
@@ -70,6 +74,13 @@ class Receiver:
                     with receiver._lock:
                         for record_id in ids:
                             receiver._in_flight[record_id] -= 1
+
+            def _heartbeat(self) -> None:
+                if receiver.heartbeat_status == 404:  # an endpoint from before heartbeats
+                    return self._reply(404, {'error': 'not found'})
+                with receiver._lock:
+                    receiver.heartbeats.append(json.loads(self.rfile.read(int(self.headers['Content-Length']))))
+                return self._reply(200, {})
 
             def _answer(self, action: str, body: dict[str, Any]) -> None:
                 if self.headers.get('Authorization') != f'Bearer {receiver.token}' or action == '401':

@@ -1,0 +1,80 @@
+"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, and the nightly retention job."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from nicegui import app, ui
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from kiosk.hub import db
+from kiosk.hub.config import HubSettings
+from kiosk.hub.ingest import Answer, Receiver
+
+log = logging.getLogger('kiosk.hub')
+
+
+def create(settings: HubSettings) -> Receiver:
+    pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=10,
+                               kwargs={'row_factory': dict_row})
+    receiver = Receiver(settings, pool)
+    scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
+
+    async def retention() -> None:
+        async with pool.connection() as conn:
+            deleted = await db.delete_closed_signups(conn, settings.retention_days)
+        log.info('retention: deleted %d sign-up(s) closed more than %d days ago', deleted, settings.retention_days)
+
+    scheduler.add_job(retention, CronTrigger(hour=3, minute=30), id='retention', coalesce=True,
+                      misfire_grace_time=6 * 3600)
+
+    async def start() -> None:
+        await pool.open(wait=True, timeout=60)
+        scheduler.start()
+
+    async def stop() -> None:
+        scheduler.shutdown(wait=False)
+        await pool.close()
+
+    app.on_startup(start)
+    app.on_shutdown(stop)
+
+    @app.post('/api/v1/signups')
+    async def signups(request: Request) -> Response:
+        if int(request.headers.get('content-length') or 0) > settings.max_body_bytes:
+            return _reply(Answer(413, {'error': f'body over {settings.max_body_bytes} bytes'}))
+        return _reply(await receiver.signups(request.headers.get('authorization'),
+                                             request.headers.get('idempotency-key'), await request.body()))
+
+    @app.head('/api/v1/signups')
+    async def check_token(request: Request) -> Response:
+        """What `kiosk doctor` asks: is the hub there, and does it know this token?"""
+        known = await receiver.kiosk_for(request.headers.get('authorization')) is not None
+        return Response(status_code=204 if known else 401)
+
+    @app.post('/api/v1/heartbeat')
+    async def heartbeat(request: Request) -> Response:
+        return _reply(await receiver.heartbeat(request.headers.get('authorization'), await request.body()))
+
+    return receiver
+
+
+def _reply(answer: Answer) -> Response:
+    if answer.status == 204:
+        return Response(status_code=204, headers=answer.headers)
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def serve(settings: HubSettings) -> None:
+    applied = db.migrate(settings.database_url)
+    if applied:
+        log.info('applied migrations: %s', ', '.join(applied))
+    create(settings)
+    ui.run(host=settings.host, port=settings.port, title='SLMPD Kiosk Hub', reload=False, show=False,
+           show_welcome_message=False)

@@ -1,0 +1,121 @@
+"""`kiosk hub ...`: serve the hub, migrate it, and manage kiosks and users from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from kiosk.hub.config import HubSettings, load_hub_settings
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    hub = commands.add_parser('hub', help="the department's hub: receives every kiosk's sign-ups (PostgreSQL)")
+    verbs = hub.add_subparsers(dest='hub_command', required=True)
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text)
+        sub.add_argument('--config', type=Path, help='TOML settings file (KIOSK_HUB_CONFIG)')
+        return sub
+
+    run = verb('run', 'serve the hub (migrates first)')
+    run.add_argument('--host', help='address to bind (KIOSK_HUB_HOST, default 127.0.0.1)')
+    run.add_argument('--port', type=int, help='port to bind (KIOSK_HUB_PORT, default 8090)')
+    verb('migrate', 'bring the database schema up to date')
+    for name, help_text in (('add-kiosk', "create a kiosk's credential and print its token once"),
+                            ('revoke-kiosk', "revoke a kiosk's credential (effective on its next request)"),
+                            ('rotate-kiosk', 'issue a new token; the old one works for the grace period')):
+        verb(name, help_text).add_argument('name')
+    add_user = verb('add-user', 'create a user and print a one-time password')
+    add_user.add_argument('email')
+    add_user.add_argument('--role', choices=['admin', 'coordinator'], required=True)
+    add_user.add_argument('--program', action='append', default=[], help='a program slug (repeat for several)')
+    verb('set-password', "set a user's password (prompts, or reads one line from stdin)").add_argument('email')
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_hub_settings(config=args.config, host=getattr(args, 'host', None),
+                                 port=getattr(args, 'port', None))
+    if args.hub_command == 'run':
+        from kiosk.hub.app import serve  # NiceGUI is heavy: only the server needs it
+
+        serve(settings)
+        return 0
+    if args.hub_command == 'migrate':
+        from kiosk.hub.db import migrate
+
+        applied = migrate(settings.database_url)
+        print(f'applied: {", ".join(applied)}' if applied else 'the schema is up to date')
+        return 0
+    return asyncio.run(_manage(settings, args))
+
+
+async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
+    from psycopg import errors
+
+    from kiosk.hub import db
+    from kiosk.hub.auth import hash_password, new_token, token_digest
+
+    db.migrate(settings.database_url)
+    conn = await db.connect(settings.database_url)
+    try:
+        if args.hub_command == 'add-kiosk':
+            token = new_token()
+            try:
+                await db.add_kiosk(conn, args.name, token_digest(token))
+            except errors.UniqueViolation:
+                return _fail(f'a kiosk named {args.name!r} exists already (rotate-kiosk gives it a new token)')
+            await db.audit(conn, 'cli', 'kiosk_added', {'kiosk': args.name})
+            print(f'kiosk {args.name} added. Its token, shown this once (KIOSK_SYNC_TOKEN on the kiosk):\n{token}')
+        elif args.hub_command == 'revoke-kiosk':
+            if not await db.revoke_kiosk(conn, args.name):
+                return _fail(f'no active kiosk named {args.name!r}')
+            await db.audit(conn, 'cli', 'kiosk_revoked', {'kiosk': args.name})
+            print(f'kiosk {args.name} revoked: its next request gets 401')
+        elif args.hub_command == 'rotate-kiosk':
+            token = new_token()
+            grace = timedelta(days=settings.token_grace_days)
+            if not await db.rotate_kiosk(conn, args.name, token_digest(token), grace):
+                return _fail(f'no active kiosk named {args.name!r}')
+            await db.audit(conn, 'cli', 'kiosk_rotated', {'kiosk': args.name})
+            print(f'new token for {args.name} (the old one works for {settings.token_grace_days} more days):\n{token}')
+        elif args.hub_command == 'add-user':
+            password = new_token()[:20]
+            try:
+                await db.add_user(conn, args.email.lower(), args.role, args.program, hash_password(password))
+            except errors.UniqueViolation:
+                return _fail(f'a user {args.email!r} exists already')
+            await db.audit(conn, 'cli', 'user_added', {'user': args.email.lower(), 'role': args.role,
+                                                       'programs': args.program})
+            print(f'user {args.email.lower()} added ({args.role}). One-time password, shown this once:\n{password}')
+        elif args.hub_command == 'set-password':
+            password = _read_password()
+            try:
+                hashed = hash_password(password)
+            except ValueError as error:
+                return _fail(f'{error}; nothing was changed')
+            if not await db.set_password(conn, args.email.lower(), hashed):
+                return _fail(f'no user {args.email!r}')
+            await db.audit(conn, 'cli', 'password_set', {'user': args.email.lower()})
+            print(f'password set for {args.email.lower()}')
+        await conn.commit()
+    finally:
+        await conn.close()
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip('\n')
+    password = getpass.getpass('New password (12 characters or more): ')
+    if getpass.getpass('The same password again: ') != password:
+        raise SystemExit('kiosk: the two passwords differ; nothing was changed')
+    return password
+
+
+def _fail(message: str) -> int:
+    print(f'kiosk: {message}', file=sys.stderr)
+    return 2

@@ -1,0 +1,49 @@
+"""Hub settings, in rising precedence: defaults < TOML (KIOSK_HUB_CONFIG) < KIOSK_HUB_* environment < flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from kiosk.config import TomlSource, build_settings
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix='KIOSK_HUB_', extra='forbid', frozen=True)
+
+    database_url: str = 'postgresql:///kiosk_hub'
+    host: str = '127.0.0.1'
+    port: int = Field(8090, ge=1, le=65535)
+    config: Path | None = None
+    max_batch: int = Field(1000, ge=1, le=100_000)
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    rate_per_minute: int = Field(120, ge=1, le=100_000)
+    stale_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
+    retention_days: int = Field(365, ge=1, le=36_500)
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    token_grace_days: int = Field(7, ge=0, le=365)
+    timezone: str = 'America/Chicago'
+
+    @field_validator('database_url')
+    @classmethod
+    def _libpq_url(cls, url: str) -> str:
+        if not url.startswith(('postgresql://', 'postgres://')):
+            raise ValueError('not a libpq URL (postgresql://user@host/dbname or postgresql:///dbname)')
+        return url
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlSource(settings_cls, init_settings)
+
+
+def load_hub_settings(**flags: Any) -> HubSettings:
+    """Flags that are None were not given on the command line; a bad value raises ConfigError naming its key."""
+    return build_settings(HubSettings, flags)

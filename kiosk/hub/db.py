@@ -1,0 +1,249 @@
+"""All of the hub's SQL, in one place, readable as SQL (psycopg 3). No NiceGUI, no HTTP.
+
+Every query that returns sign-ups takes a `Viewer` and applies its programs in the WHERE clause, so a
+coordinator can never read another program's sign-ups, whatever a page asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from yoyo import get_backend, read_migrations
+
+MIGRATIONS_DIR = Path(__file__).with_name('migrations')
+IDEMPOTENCY_HOURS = 24
+STATUSES = ('new', 'contacted', 'enrolled', 'declined')
+
+
+def migrate(database_url: str) -> list[str]:
+    """Apply what is missing (yoyo, plain SQL files, under yoyo's lock); returns the ids applied."""
+    backend = get_backend('postgresql+psycopg' + database_url[database_url.index(':'):])
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [migration.id for migration in pending]
+
+
+async def connect(database_url: str) -> AsyncConnection:
+    return await AsyncConnection.connect(database_url, row_factory=dict_row)
+
+
+# -- kiosks and their tokens ----------------------------------------------------------------------------
+
+async def add_kiosk(conn: AsyncConnection, name: str, token_sha256: bytes) -> None:
+    async with conn.transaction():
+        await conn.execute('INSERT INTO kiosks (name) VALUES (%s)', (name,))
+        await conn.execute('INSERT INTO kiosk_tokens (token_sha256, kiosk) VALUES (%s, %s)', (token_sha256, name))
+
+
+async def kiosk_for_token(conn: AsyncConnection, token_sha256: bytes) -> str | None:
+    """The active kiosk this token belongs to; None for an unknown, expired or revoked one."""
+    row = await (await conn.execute('''
+        SELECT k.name FROM kiosk_tokens t JOIN kiosks k ON k.name = t.kiosk
+        WHERE t.token_sha256 = %s AND k.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+    ''', (token_sha256,))).fetchone()
+    return row['name'] if row else None
+
+
+async def revoke_kiosk(conn: AsyncConnection, name: str) -> bool:
+    cursor = await conn.execute('UPDATE kiosks SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL',
+                                (name,))
+    return cursor.rowcount == 1
+
+
+async def rotate_kiosk(conn: AsyncConnection, name: str, token_sha256: bytes, grace: timedelta) -> bool:
+    """A new token; the ones before it keep working for `grace`, since an offline kiosk cannot switch at once."""
+    async with conn.transaction():
+        cursor = await conn.execute('''
+            UPDATE kiosk_tokens SET expires_at = least(coalesce(expires_at, 'infinity'), now() + %s)
+            WHERE kiosk = %s AND EXISTS (SELECT 1 FROM kiosks WHERE name = %s AND revoked_at IS NULL)
+        ''', (grace, name, name))
+        if cursor.rowcount == 0:
+            return False
+        await conn.execute('INSERT INTO kiosk_tokens (token_sha256, kiosk) VALUES (%s, %s)', (token_sha256, name))
+    return True
+
+
+# -- ingest ---------------------------------------------------------------------------------------------
+
+async def insert_signups(conn: AsyncConnection, kiosk: str, records: list[dict[str, Any]]) -> set[str]:
+    """Store the records that are new; returns their ids. An id already stored is left exactly as it is."""
+    cursor = await conn.execute('''
+        INSERT INTO signups (id, kiosk, program, created_at, name, participant_name, phone, email,
+                             contact_method, age, note, language, body)
+        SELECT (r->>'id')::uuid, %s, r->>'program', (r->>'created_at')::timestamptz, r->>'name',
+               r->>'participant_name', r->>'phone', r->>'email', r->>'contact_method', (r->>'age')::integer,
+               r->>'note', r->>'language', r
+        FROM jsonb_array_elements(%s) AS r
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id::text
+    ''', (kiosk, Jsonb(records)))
+    return {row['id'] for row in await cursor.fetchall()}
+
+
+async def stored_bodies(conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    cursor = await conn.execute('SELECT id::text, body FROM signups WHERE id = ANY(%s::uuid[])', (ids,))
+    return {row['id']: row['body'] for row in await cursor.fetchall()}
+
+
+async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[str, Any]]) -> None:
+    await conn.execute('''
+        INSERT INTO signup_conflicts (signup_id, kiosk, body)
+        SELECT (r->>'id')::uuid, %s, r FROM jsonb_array_elements(%s) AS r
+    ''', (kiosk, Jsonb(records)))
+
+
+async def remembered_response(conn: AsyncConnection, kiosk: str, key: str) -> dict[str, Any] | None:
+    """The answer given to this key in the last 24 hours, with the body hash it was given for."""
+    return await (await conn.execute('''
+        SELECT body_sha256, response FROM idempotency_keys
+        WHERE kiosk = %s AND key = %s AND created_at > now() - make_interval(hours => %s)
+    ''', (kiosk, key, IDEMPOTENCY_HOURS))).fetchone()
+
+
+async def remember_response(conn: AsyncConnection, kiosk: str, key: str, body_sha256: bytes,
+                            response: dict[str, Any]) -> None:
+    await conn.execute('''
+        INSERT INTO idempotency_keys (kiosk, key, body_sha256, response) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (kiosk, key) DO UPDATE
+            SET body_sha256 = excluded.body_sha256, response = excluded.response, created_at = now()
+    ''', (kiosk, key, body_sha256, Jsonb(response)))
+
+
+async def save_heartbeat(conn: AsyncConnection, kiosk: str, body: dict[str, Any]) -> None:
+    await conn.execute('''
+        INSERT INTO heartbeats (kiosk, received_at, body) VALUES (%s, now(), %s)
+        ON CONFLICT (kiosk) DO UPDATE SET received_at = excluded.received_at, body = excluded.body
+    ''', (kiosk, Jsonb(body)))
+
+
+# -- users ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: an admin sees every program, a coordinator only `programs`."""
+
+    email: str
+    role: str
+    programs: tuple[str, ...] = ()
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role == 'admin'
+
+
+async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str) -> None:
+    async with conn.transaction():
+        await conn.execute('INSERT INTO users (email, role, password_hash) VALUES (%s, %s, %s)',
+                           (email, role, password_hash))
+        for program in programs:
+            await conn.execute('INSERT INTO user_programs (email, program) VALUES (%s, %s)', (email, program))
+
+
+async def set_password(conn: AsyncConnection, email: str, password_hash: str) -> bool:
+    cursor = await conn.execute('''
+        UPDATE users SET password_hash = %s, failures = 0, locked_until = NULL WHERE email = %s
+    ''', (password_hash, email))
+    return cursor.rowcount == 1
+
+
+async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
+    row = await (await conn.execute('''
+        SELECT u.email, u.role, coalesce(array_agg(p.program ORDER BY p.program)
+                                         FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
+        FROM users u LEFT JOIN user_programs p ON p.email = u.email
+        WHERE u.email = %s GROUP BY u.email, u.role
+    ''', (email,))).fetchone()
+    return Viewer(row['email'], row['role'], tuple(row['programs'])) if row else None
+
+
+# -- the coordinators' view of sign-ups (always scoped to the viewer) -----------------------------------
+
+_SCOPE = '(%(sees_all)s OR s.program = ANY(%(programs)s))'
+
+
+@dataclass(frozen=True)
+class SignupFilter:
+    program: str | None = None
+    kiosk: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None  # a name or a phone number, or part of one
+
+
+def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
+    digits = ''.join(char for char in chosen.search or '' if char.isdigit())
+    params = {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'program': chosen.program,
+              'kiosk': chosen.kiosk, 'status': chosen.status, 'since': chosen.since, 'until': chosen.until,
+              'name': f'%{chosen.search.strip()}%' if chosen.search and chosen.search.strip() else None,
+              'phone': f'%{digits}%' if len(digits) >= 3 else None}
+    return f'''{_SCOPE}
+        AND (%(program)s::text IS NULL OR s.program = %(program)s)
+        AND (%(kiosk)s::text IS NULL OR s.kiosk = %(kiosk)s)
+        AND (%(status)s::text IS NULL OR s.status = %(status)s)
+        AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
+        AND (%(until)s::timestamptz IS NULL OR s.created_at < %(until)s)
+        AND (%(name)s::text IS NULL OR s.name ILIKE %(name)s OR s.participant_name ILIKE %(name)s
+             OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))''', params
+
+
+async def signups_page(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, *, page: int = 0,
+                       per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Newest first, one page of what this viewer may see, and how many match in all."""
+    where, params = _where(viewer, chosen)
+    rows = await (await conn.execute(f'''
+        SELECT s.id::text, s.kiosk, s.program, s.created_at, s.received_at, s.name, s.participant_name, s.phone,
+               s.email, s.contact_method, s.age, s.note, s.language, s.status, s.status_changed_at
+        FROM signups s WHERE {where}
+        ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s OFFSET %(offset)s
+    ''', {**params, 'limit': per_page, 'offset': page * per_page})).fetchall()
+    total = (await (await conn.execute(f'SELECT count(*) AS n FROM signups s WHERE {where}', params)).fetchone())['n']
+    return rows, total
+
+
+async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '') -> bool:
+    """new → contacted → enrolled or declined, with who and when; False if this viewer may not see it."""
+    if status not in STATUSES:
+        raise ValueError(f'unknown status {status!r}')
+    async with conn.transaction():
+        cursor = await conn.execute(f'''
+            UPDATE signups s SET status = %(status)s, status_changed_at = now()
+            WHERE s.id = %(id)s AND {_SCOPE}
+        ''', {'status': status, 'id': signup_id, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute('''
+            INSERT INTO status_changes (signup_id, status, changed_by, note) VALUES (%s, %s, %s, %s)
+        ''', (signup_id, status, viewer.email, note))
+        await audit(conn, viewer.email, 'status_change', {'signup': signup_id, 'status': status})
+    return True
+
+
+# -- audit and upkeep -----------------------------------------------------------------------------------
+
+async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
+    """Append one entry; the table refuses UPDATE, DELETE and TRUNCATE (a trigger), so history stays."""
+    await conn.execute('INSERT INTO audit_log (actor, action, detail) VALUES (%s, %s, %s)',
+                       (actor, action, Jsonb(detail or {})))
+
+
+async def delete_closed_signups(conn: AsyncConnection, retention_days: int) -> int:
+    """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched."""
+    async with conn.transaction():
+        cursor = await conn.execute('''
+            DELETE FROM signups WHERE status IN ('enrolled', 'declined')
+              AND status_changed_at < now() - make_interval(days => %s)
+        ''', (retention_days,))
+        await conn.execute('DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)',
+                           (IDEMPOTENCY_HOURS,))
+        await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
+    return cursor.rowcount
+

@@ -1,0 +1,145 @@
+"""`POST /api/v1/signups` on a real hub and PostgreSQL: exactly the body, token and Idempotency-Key kiosks send."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+import pytest
+
+from .conftest import add_kiosk, hub_command
+
+
+def signup(kiosk: str, **fields) -> dict:
+    return {'id': str(uuid.uuid4()), 'created_at': '2026-11-26T10:58:12-06:00', 'program': 'pal',
+            'name': 'Rosa Díaz', 'participant_name': 'Ana', 'phone': '+13145550134', 'email': '',
+            'contact_method': 'phone', 'age': 9, 'note': '', 'language': 'es', 'consent': True, 'kiosk_id': kiosk,
+            **fields}
+
+
+def send(hub, token: str, kiosk: str, records: list[dict], key: str | None = None, **extra) -> httpx.Response:
+    body = {'kiosk_id': kiosk, 'sent_at': datetime.now(UTC).isoformat(), 'signups': records, **extra}
+    headers = {'Authorization': f'Bearer {token}', 'Idempotency-Key': key or uuid.uuid4().hex}
+    return httpx.post(hub.signups_url, json=body, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope='module')
+def hub(hub_factory):
+    return hub_factory(max_batch='5', max_body_bytes='20000', rate_per_minute='30')
+
+
+@pytest.fixture
+def kiosk(database):
+    name = f'lobby-{uuid.uuid4().hex[:8]}'
+    return name, add_kiosk(database, name)
+
+
+def stored(database: str, *ids: str) -> list[dict]:
+    with psycopg.connect(database, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute('SELECT id::text, kiosk, name, body FROM signups WHERE id = ANY(%s::uuid[]) ORDER BY name',
+                            (list(ids),)).fetchall()
+
+
+def test_a_batch_is_accepted_and_sending_it_again_is_a_harmless_duplicate(hub, kiosk, database):
+    name, token = kiosk
+    records = [signup(name), signup(name, name='Li Wei', program='citizens-academy', participant_name='', age=None)]
+    first = send(hub, token, name, records)
+    assert first.status_code == 200
+    assert first.json() == {'accepted': [r['id'] for r in records], 'duplicates': [], 'conflicts': []}
+    again = send(hub, token, name, records)  # a lost answer: the kiosk sends the same batch with a new key
+    assert again.json() == {'accepted': [], 'duplicates': [r['id'] for r in records], 'conflicts': []}
+    rows = stored(database, *(r['id'] for r in records))
+    assert [(row['name'], row['kiosk']) for row in rows] == [('Li Wei', name), ('Rosa Díaz', name)]
+
+
+def test_the_same_id_with_other_content_is_a_conflict_kept_aside_never_overwritten(hub, kiosk, database):
+    name, token = kiosk
+    original = signup(name)
+    send(hub, token, name, [original])
+    changed = {**original, 'name': 'Someone Else'}
+    fresh = signup(name)
+    answer = send(hub, token, name, [changed, fresh]).json()
+    assert answer == {'accepted': [fresh['id']], 'duplicates': [], 'conflicts': [original['id']]}
+    assert stored(database, original['id'])[0]['body'] == original
+    with psycopg.connect(database) as conn:
+        (aside,) = conn.execute('SELECT body FROM signup_conflicts WHERE signup_id = %s', (original['id'],)).fetchone()
+    assert aside == changed
+
+
+def test_an_unknown_token_gets_401_and_another_kiosks_name_gets_403(hub, kiosk):
+    name, token = kiosk
+    assert send(hub, 'not-a-token', name, [signup(name)]).status_code == 401
+    assert send(hub, token, 'some-other-kiosk', [signup('some-other-kiosk')]).status_code == 403
+    assert httpx.post(hub.signups_url, json={}, timeout=10).status_code == 401
+
+
+def test_a_revoked_kiosk_gets_401_on_its_next_request(hub, kiosk, database):
+    name, token = kiosk
+    assert send(hub, token, name, [signup(name)]).status_code == 200
+    assert hub_command(database, 'revoke-kiosk', name).returncode == 0
+    assert send(hub, token, name, [signup(name)]).status_code == 401
+    assert httpx.head(hub.signups_url, headers={'Authorization': f'Bearer {token}'}).status_code == 401
+
+
+def test_a_rotated_token_and_its_predecessor_both_work_during_the_grace_period(hub, kiosk, database):
+    name, old = kiosk
+    result = hub_command(database, 'rotate-kiosk', name)
+    new = result.stdout.strip().splitlines()[-1]
+    assert 'the old one works for 7 more days' in result.stdout
+    assert send(hub, new, name, [signup(name)]).status_code == 200
+    assert send(hub, old, name, [signup(name)]).status_code == 200
+
+
+def test_a_record_that_breaks_the_schema_gets_422_naming_its_index_and_nothing_is_stored(hub, kiosk, database):
+    name, token = kiosk
+    good, bad = signup(name), signup(name, phone='555-SECRET')
+    answer = send(hub, token, name, [good, bad])
+    assert answer.status_code == 422
+    assert answer.json() == {'error': 'phone: string_pattern_mismatch', 'index': 1}
+    assert 'SECRET' not in answer.text, 'the answer never quotes a value'
+    assert stored(database, good['id']) == [], 'the batch is one transaction'
+    assert send(hub, token, name, [signup(name, consent=False)]).json()['index'] == 0
+    assert send(hub, token, name, [signup(name, age='9')]).status_code == 422  # strict: a number is a number
+
+
+def test_too_many_records_or_too_many_bytes_get_413(hub, kiosk):
+    name, token = kiosk
+    assert send(hub, token, name, [signup(name) for _ in range(6)]).status_code == 413
+    assert send(hub, token, name, [signup(name, note='x' * 500) for _ in range(5)] * 8).status_code == 413
+
+
+def test_the_same_idempotency_key_replays_the_answer_and_refuses_another_body(hub, kiosk):
+    name, token = kiosk
+    records = [signup(name)]
+    body = json.dumps({'kiosk_id': name, 'sent_at': '2026-11-26T17:05:00+00:00', 'signups': records})
+    headers = {'Authorization': f'Bearer {token}', 'Idempotency-Key': 'same-key', 'Content-Type': 'application/json'}
+    first = httpx.post(hub.signups_url, content=body, headers=headers)
+    replay = httpx.post(hub.signups_url, content=body, headers=headers)
+    assert first.json() == replay.json() == {'accepted': [records[0]['id']], 'duplicates': [], 'conflicts': []}
+    assert replay.headers['Idempotent-Replayed'] == 'true'
+    other = body.replace(records[0]['id'], str(uuid.uuid4()))
+    assert httpx.post(hub.signups_url, content=other, headers=headers).status_code == 422
+
+
+def test_a_kiosk_over_its_rate_gets_429_with_retry_after(hub, kiosk):
+    name, token = kiosk
+    answers = [send(hub, token, name, [signup(name)]).status_code for _ in range(31)]
+    assert answers[:30] == [200] * 30 and answers[30] == 429
+    limited = send(hub, token, name, [signup(name)])
+    assert 1 <= int(limited.headers['Retry-After']) <= 60
+
+
+def test_heartbeat_keeps_the_latest_per_kiosk_and_head_checks_the_token(hub, kiosk, database):
+    name, token = kiosk
+    auth = {'Authorization': f'Bearer {token}'}
+    for queued in (3, 0):
+        assert httpx.post(hub.url + '/api/v1/heartbeat', json={'queued': queued, 'content_hash': 'abc'},
+                          headers=auth).status_code == 204
+    with psycopg.connect(database) as conn:
+        (body,) = conn.execute('SELECT body FROM heartbeats WHERE kiosk = %s', (name,)).fetchone()
+    assert body == {'queued': 0, 'content_hash': 'abc'}
+    assert httpx.head(hub.signups_url, headers=auth).status_code == 204
+    assert httpx.post(hub.url + '/api/v1/heartbeat', json={}, headers={'Authorization': 'Bearer x'}).status_code == 401
