@@ -1,0 +1,110 @@
+"""The hub's SQL on a real PostgreSQL: who sees what, status changes, an audit log nobody rewrites, retention."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from kiosk.hub import db
+from kiosk.hub.auth import token_digest
+from kiosk.hub.db import SignupFilter, Viewer
+
+ADMIN = Viewer('chief@slmpd.org', 'admin')
+PAL_COORDINATOR = Viewer('pal@slmpd.org', 'coordinator', ('pal',))
+
+
+def record(program: str, name: str, minutes_ago: int, kiosk: str = 'lobby-a', phone: str = '+13145550134') -> dict:
+    created = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    return {'id': str(uuid.uuid4()), 'created_at': created, 'program': program, 'name': name,
+            'participant_name': '', 'phone': phone, 'email': '', 'contact_method': 'phone', 'age': None,
+            'note': '', 'language': 'en', 'consent': True, 'kiosk_id': kiosk}
+
+
+@pytest.fixture
+async def conn(database):
+    connection = await db.connect(database)
+    yield connection
+    await connection.rollback()  # each test's rows vanish: the module's database stays clean
+    await connection.close()
+
+
+@pytest.fixture
+async def signups(conn):
+    rows = [record('pal', 'Ana Pal', 1), record('citizens-academy', 'Carl Academy', 2),
+            record('pal', 'Bea Pal', 3, kiosk='lobby-b', phone='+13145559876'), record('hmca', 'Hope Grieving', 4)]
+    await db.insert_signups(conn, 'lobby-a', rows)
+    return rows
+
+
+async def test_a_coordinator_sees_only_their_program_even_when_asking_for_another(conn, signups):
+    rows, total = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter())
+    assert [row['name'] for row in rows] == ['Ana Pal', 'Bea Pal'] and total == 2
+    rows, total = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter(program='hmca'))
+    assert rows == [] and total == 0, 'the rule is in the query, not in the page'
+    rows, total = await db.signups_page(conn, ADMIN, SignupFilter())
+    assert [row['name'] for row in rows] == ['Ana Pal', 'Carl Academy', 'Bea Pal', 'Hope Grieving'] and total == 4
+    nobody = Viewer('new@slmpd.org', 'coordinator', ())
+    assert await db.signups_page(conn, nobody, SignupFilter()) == ([], 0)
+
+
+async def test_filters_search_and_paging_newest_first(conn, signups):
+    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='bea')))[0]] == ['Bea Pal']
+    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='555-9876')))[0]] == \
+        ['Bea Pal']
+    assert (await db.signups_page(conn, ADMIN, SignupFilter(program='pal', status='new')))[1] == 2
+    first, total = await db.signups_page(conn, ADMIN, SignupFilter(), page=0, per_page=3)
+    second, _ = await db.signups_page(conn, ADMIN, SignupFilter(), page=1, per_page=3)
+    assert total == 4 and [r['name'] for r in first + second] == \
+        ['Ana Pal', 'Carl Academy', 'Bea Pal', 'Hope Grieving']
+
+
+async def test_status_changes_record_who_and_when_and_stay_within_the_viewers_programs(conn, signups):
+    pal, academy = signups[0]['id'], signups[1]['id']
+    assert await db.change_status(conn, PAL_COORDINATOR, pal, 'contacted', 'left a voicemail')
+    assert not await db.change_status(conn, PAL_COORDINATOR, academy, 'declined'), 'not their program'
+    history = await (await conn.execute('SELECT status, changed_by, note FROM status_changes WHERE signup_id = %s',
+                                        (pal,))).fetchall()
+    assert history == [{'status': 'contacted', 'changed_by': 'pal@slmpd.org', 'note': 'left a voicemail'}]
+    rows, _ = await db.signups_page(conn, ADMIN, SignupFilter(status='contacted'))
+    assert [row['id'] for row in rows] == [pal]
+    with pytest.raises(ValueError):
+        await db.change_status(conn, ADMIN, pal, 'lost')
+
+
+async def test_the_audit_log_refuses_update_delete_and_truncate(conn):
+    await db.audit(conn, 'chief@slmpd.org', 'login')
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", 'DELETE FROM audit_log',
+                      'TRUNCATE audit_log'):
+        async with conn.transaction():
+            await conn.execute('SAVEPOINT before_tampering')
+            with pytest.raises(psycopg.errors.RaiseException, match='append-only'):
+                await conn.execute(statement)
+            await conn.execute('ROLLBACK TO SAVEPOINT before_tampering')
+
+
+async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
+    old_enrolled, recent_declined, still_open = signups[0]['id'], signups[1]['id'], signups[2]['id']
+    await conn.execute("UPDATE signups SET status = 'enrolled', status_changed_at = now() - interval '400 days' "
+                       'WHERE id = %s', (old_enrolled,))
+    await conn.execute("UPDATE signups SET status = 'declined', status_changed_at = now() - interval '10 days' "
+                       'WHERE id = %s', (recent_declined,))
+    await conn.execute("UPDATE signups SET status_changed_at = now() - interval '900 days' WHERE id = %s",
+                       (still_open,))
+    assert await db.delete_closed_signups(conn, 365) == 1
+    left = {row['id'] for row in (await db.signups_page(conn, ADMIN, SignupFilter(), per_page=100))[0]}
+    assert old_enrolled not in left and {recent_declined, still_open} <= left
+    (entry,) = await (await conn.execute("SELECT detail FROM audit_log WHERE action = 'retention'")).fetchall()
+    assert entry['detail'] == {'deleted': 1, 'days': 365}
+
+
+async def test_tokens_expire_after_rotation_and_die_with_revocation(conn):
+    await db.add_kiosk(conn, 'lobby-rot', token_digest('first'))
+    assert await db.rotate_kiosk(conn, 'lobby-rot', token_digest('second'), timedelta(0))
+    assert await db.kiosk_for_token(conn, token_digest('first')) is None  # no grace: gone at once
+    assert await db.kiosk_for_token(conn, token_digest('second')) == 'lobby-rot'
+    assert await db.revoke_kiosk(conn, 'lobby-rot')
+    assert await db.kiosk_for_token(conn, token_digest('second')) is None
+    assert not await db.rotate_kiosk(conn, 'lobby-rot', token_digest('third'), timedelta(days=7))
