@@ -22,22 +22,26 @@ def to_json(records: list[dict[str, Any]]) -> str:
     return json.dumps(records, ensure_ascii=False, indent=2) + '\n'
 
 
-def to_csv(records: list[dict[str, Any]], timezone: str) -> str:
-    """UTF-8 with a byte-order mark so Excel reads accents; local times; friendly phone numbers."""
+def to_csv(records: list[dict[str, Any]], timezone: str, columns: tuple[str, ...] = CSV_COLUMNS) -> str:
+    """UTF-8 with a byte-order mark so Excel reads accents; local times; friendly phone numbers.
+
+    The hub writes its own columns through the same function, so both exports are formula-safe alike.
+    """
     zone = ZoneInfo(timezone)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\r\n')
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(columns)
     for record in records:
-        writer.writerow([_cell(column, record.get(column), zone) for column in CSV_COLUMNS])
+        writer.writerow([_cell(column, record.get(column), zone) for column in columns])
     return '\ufeff' + out.getvalue()
 
 
 def _cell(column: str, value: Any, zone: ZoneInfo) -> str:
     if value is None:
         return ''
-    if column in _TIME_COLUMNS:
-        return datetime.fromisoformat(value).astimezone(zone).strftime('%Y-%m-%d %H:%M')
+    if isinstance(value, datetime) or column in _TIME_COLUMNS:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment.astimezone(zone).strftime('%Y-%m-%d %H:%M')
     if column == 'phone':
         return friendly(value) if value else ''
     if isinstance(value, bool):

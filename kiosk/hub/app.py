@@ -1,4 +1,4 @@
-"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, and the nightly retention job."""
+"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, the screens, and nightly retention."""
 
 from __future__ import annotations
 
@@ -13,17 +13,24 @@ from nicegui import app, ui
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from kiosk.content import load_catalog
 from kiosk.hub import db
 from kiosk.hub.config import HubSettings
+from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
+from kiosk.hub.pages import activity, audit, fleet, login
+from kiosk.hub.pages import signups as signups_page
+from kiosk.paths import ASSETS_DIR
 
 log = logging.getLogger('kiosk.hub')
 
 
-def create(settings: HubSettings) -> Receiver:
+def create(settings: HubSettings) -> Hub:
     pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=10,
                                kwargs={'row_factory': dict_row})
     receiver = Receiver(settings, pool)
+    catalog = load_catalog(ASSETS_DIR / 'programs.toml')
+    hub = Hub(settings, pool, receiver, {program.slug: program.en.title for program in catalog.program})
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
 
     async def retention() -> None:
@@ -62,7 +69,12 @@ def create(settings: HubSettings) -> Receiver:
     async def heartbeat(request: Request) -> Response:
         return _reply(await receiver.heartbeat(request.headers.get('authorization'), await request.body()))
 
-    return receiver
+    app.add_static_files('/static', ASSETS_DIR / 'static')
+    # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
+    app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
+    for screen in (login, signups_page, fleet, activity, audit):
+        screen.register(hub)
+    return hub
 
 
 def _reply(answer: Answer) -> Response:
@@ -77,4 +89,4 @@ def serve(settings: HubSettings) -> None:
         log.info('applied migrations: %s', ', '.join(applied))
     create(settings)
     ui.run(host=settings.host, port=settings.port, title='SLMPD Kiosk Hub', reload=False, show=False,
-           show_welcome_message=False)
+           show_welcome_message=False, favicon=ASSETS_DIR / 'static' / 'logo.svg')

@@ -164,6 +164,50 @@ async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     return Viewer(row['email'], row['role'], tuple(row['programs'])) if row else None
 
 
+async def password_hash_and_lock(conn: AsyncConnection, email: str) -> dict[str, Any] | None:
+    """What a login needs: the stored hash, and how many seconds the account is still locked for."""
+    return await (await conn.execute('''
+        SELECT password_hash, failures,
+               greatest(0, extract(epoch FROM locked_until - now()))::float AS locked_for
+        FROM users WHERE email = %s
+    ''', (email,))).fetchone()
+
+
+async def record_login(conn: AsyncConnection, email: str, ok: bool, free_tries: int, first_lock_seconds: int) -> float:
+    """Count a failure (locking for longer each time past `free_tries`) or clear them; returns the lock's seconds."""
+    if ok:
+        await conn.execute('UPDATE users SET failures = 0, locked_until = NULL WHERE email = %s', (email,))
+        return 0.0
+    row = await (await conn.execute('''
+        UPDATE users SET failures = failures + 1,
+            locked_until = CASE WHEN failures + 1 >= %(free)s
+                                THEN now() + make_interval(secs => %(first)s * 2 ^ (failures + 1 - %(free)s))
+                                ELSE locked_until END
+        WHERE email = %(email)s
+        RETURNING greatest(0, extract(epoch FROM locked_until - now()))::float AS locked_for
+    ''', {'email': email, 'free': free_tries, 'first': first_lock_seconds})).fetchone()
+    return row['locked_for'] if row and row['locked_for'] else 0.0
+
+
+async def open_session(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
+    await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+
+
+async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int) -> Viewer | None:
+    """The signed-in user of a live session, marking it used now; an idle session is closed instead."""
+    await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s)', (idle_minutes,))
+    row = await (await conn.execute('''
+        UPDATE sessions SET last_seen = now() WHERE id_sha256 = %s RETURNING email
+    ''', (id_sha256,))).fetchone()
+    return await viewer(conn, row['email']) if row else None
+
+
+async def close_session(conn: AsyncConnection, id_sha256: bytes) -> str | None:
+    row = await (await conn.execute('DELETE FROM sessions WHERE id_sha256 = %s RETURNING email',
+                                    (id_sha256,))).fetchone()
+    return row['email'] if row else None
+
+
 # -- the coordinators' view of sign-ups (always scoped to the viewer) -----------------------------------
 
 _SCOPE = '(%(sees_all)s OR s.program = ANY(%(programs)s))'
@@ -247,3 +291,47 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int) -> i
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount
 
+
+
+# -- the fleet, activity and the audit trail ------------------------------------------------------------
+
+async def kiosk_names(conn: AsyncConnection) -> list[str]:
+    return [row['name'] for row in await (await conn.execute('SELECT name FROM kiosks ORDER BY name')).fetchall()]
+
+
+async def fleet(conn: AsyncConnection, stale_minutes: int, timezone: str) -> list[dict[str, Any]]:
+    """One row per kiosk: its latest heartbeat, whether it went quiet, and what it sent today and this week."""
+    return await (await conn.execute('''
+        WITH local AS (SELECT date_trunc('day', now() AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS today,
+                              date_trunc('week', now() AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS this_week)
+        SELECT k.name, k.revoked_at IS NOT NULL AS revoked, h.received_at AS last_seen,
+               (h.received_at IS NULL OR h.received_at < now() - make_interval(mins => %(stale)s)) AS stale,
+               (h.body->>'queued')::integer AS queued, (h.body->>'rejected')::integer AS rejected,
+               coalesce(h.body->'warnings', '[]') AS warnings, h.body->>'version' AS version,
+               h.body->>'content_hash' AS content_hash, h.body->>'last_sync_success' AS last_sync_success,
+               count(s.id) FILTER (WHERE s.received_at >= local.today) AS today,
+               count(s.id) FILTER (WHERE s.received_at >= local.this_week) AS this_week
+        FROM kiosks k CROSS JOIN local
+        LEFT JOIN heartbeats h ON h.kiosk = k.name
+        LEFT JOIN signups s ON s.kiosk = k.name AND s.received_at >= least(local.today, local.this_week)
+        GROUP BY k.name, k.revoked_at, h.received_at, h.body
+        ORDER BY k.name
+    ''', {'tz': timezone, 'stale': stale_minutes})).fetchall()
+
+
+async def signups_per_week(conn: AsyncConnection, viewer: Viewer, since: datetime, timezone: str
+                           ) -> list[dict[str, Any]]:
+    """(program, Monday of the week, count) for the sign-ups this viewer may see, made since `since`."""
+    return await (await conn.execute(f'''
+        SELECT s.program, (date_trunc('week', s.created_at AT TIME ZONE %(tz)s))::date AS week, count(*) AS n
+        FROM signups s WHERE {_SCOPE} AND s.created_at >= %(since)s
+        GROUP BY 1, 2
+    ''', {'tz': timezone, 'since': since, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+
+
+async def audit_page(conn: AsyncConnection, *, page: int = 0, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    rows = await (await conn.execute('''
+        SELECT at, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT %s OFFSET %s
+    ''', (per_page, page * per_page))).fetchall()
+    total = (await (await conn.execute('SELECT count(*) AS n FROM audit_log')).fetchone())['n']
+    return rows, total

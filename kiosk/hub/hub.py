@@ -1,0 +1,18 @@
+"""What the hub's screens and API need, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from kiosk.hub.config import HubSettings
+from kiosk.hub.ingest import Receiver
+
+
+@dataclass(frozen=True)
+class Hub:
+    settings: HubSettings
+    pool: AsyncConnectionPool
+    receiver: Receiver
+    programs: dict[str, str]  # slug -> English title, from the kiosks' own programs file

@@ -1,0 +1,62 @@
+"""The fleet: one line per kiosk, and the ones that went quiet stand out in red."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from kiosk.hub import db
+from kiosk.hub.hub import Hub
+from kiosk.hub.pages.frame import Session, frame
+
+HEADINGS = ('Kiosk', 'Last seen', 'Queued', 'Rejected', 'Warnings', 'Version', 'Content', 'Last sync success',
+            'Today', 'This week')
+
+
+def register(hub: Hub) -> None:
+    @ui.page('/kiosks')
+    async def kiosks(request: Request) -> RedirectResponse | None:
+        session = await Session.of(hub, request)
+        if session is None:
+            return RedirectResponse('/login', status_code=303)
+        with frame(session, 'Kiosks', '/kiosks'):
+            await _screen(hub)
+        return None
+
+
+async def _screen(hub: Hub) -> None:
+    zone = ZoneInfo(hub.settings.timezone)
+    async with hub.pool.connection() as conn:
+        rows = await db.fleet(conn, hub.settings.stale_minutes, hub.settings.timezone)
+    stale = sum(1 for row in rows if row['stale'] and not row['revoked'])
+    ui.label(f'{len(rows)} kiosk{"s" if len(rows) != 1 else ""}; '
+             f'{stale} silent for more than {hub.settings.stale_minutes} minutes').mark('fleet-summary')
+    with ui.element('table').classes('hub-fleet').mark('fleet'):
+        with ui.element('thead'), ui.element('tr'):
+            for heading in HEADINGS:
+                with ui.element('th').props('scope=col'):
+                    ui.label(heading)
+        with ui.element('tbody'):
+            for row in rows:
+                quiet = row['stale'] and not row['revoked']
+                with ui.element('tr').classes('stale' if quiet else '').mark(f'kiosk-{row["name"]}'):
+                    _cell(row['name'] + (' (revoked)' if row['revoked'] else ''))
+                    _cell(_seen(row['last_seen'], zone) + (' — silent' if quiet else ''))
+                    for value in (row['queued'], row['rejected'], ', '.join(row['warnings']) or '—',
+                                  row['version'] or '—', (row['content_hash'] or '—')[:8],
+                                  _seen(datetime.fromisoformat(row['last_sync_success']), zone)
+                                  if row['last_sync_success'] else '—', row['today'], row['this_week']):
+                        _cell('—' if value is None else str(value))
+
+
+def _cell(text: str) -> None:
+    with ui.element('td'):
+        ui.label(text)
+
+
+def _seen(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime('%Y-%m-%d %H:%M') if moment else 'never'

@@ -1,0 +1,81 @@
+"""Every signed-in hub screen: who is signed in, the way to the other screens, and the idle sign-out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import Request
+from nicegui import ui
+
+from kiosk.hub import db
+from kiosk.hub.auth import SESSION_COOKIE, token_digest
+from kiosk.hub.db import Viewer
+from kiosk.hub.hub import Hub
+
+SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
+           ('/audit', 'Audit log', True))
+
+
+class Session:
+    """A signed-in page: its viewer, and `still_valid()` to call before each action (it also keeps it alive)."""
+
+    def __init__(self, hub: Hub, token: str, viewer: Viewer) -> None:
+        self.hub = hub
+        self.token = token
+        self.viewer = viewer
+
+    @classmethod
+    async def of(cls, hub: Hub, request: Request) -> Session | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        async with hub.pool.connection() as conn:
+            viewer = await db.session_viewer(conn, token_digest(token), hub.settings.session_idle_minutes)
+        return cls(hub, token, viewer) if viewer else None
+
+    async def still_valid(self) -> bool:
+        async with self.hub.pool.connection() as conn:
+            alive = await db.session_viewer(conn, token_digest(self.token), self.hub.settings.session_idle_minutes)
+        if alive is None:
+            ui.navigate.to('/login?idle=1')
+        return alive is not None
+
+    async def audit(self, action: str, detail: dict | None = None) -> None:
+        async with self.hub.pool.connection() as conn:
+            await db.audit(conn, self.viewer.email, action, detail)
+
+
+def page_head(title: str) -> None:
+    ui.page_title(f'{title} · SLMPD Kiosk Hub')
+    ui.add_head_html('<link rel="stylesheet" href="/static/hub.css">'
+                     '<script>document.documentElement.lang = "en"</script>')
+    ui.colors(primary='#14325c')
+
+
+@contextmanager
+def frame(session: Session, title: str, current: str) -> Iterator[None]:
+    page_head(title)
+    viewer = session.viewer
+    with ui.header().classes('hub-header items-center'):
+        ui.label('SLMPD Kiosk Hub').classes('hub-brand')
+        with ui.element('nav').props('aria-label="Screens"').classes('row gap-2'):
+            for path, name, admin_only in SCREENS:
+                if admin_only and not viewer.sees_all:
+                    continue
+                link = ui.link(name, path).classes('hub-nav')
+                if path == current:
+                    link.props('aria-current=page')
+        ui.space()
+        who = 'admin' if viewer.sees_all else f'coordinator: {", ".join(viewer.programs) or "no programs yet"}'
+        ui.label(f'{viewer.email} ({who})').classes('hub-who')
+        with ui.element('form').props('method=post action=/logout'):
+            ui.button('Sign out', color=None).props('type=submit flat no-caps').classes('hub-signout')
+
+    async def sign_out_when_idle() -> None:
+        await session.still_valid()
+
+    ui.timer(60, sign_out_when_idle)
+    with ui.column().classes('hub-main w-full'):
+        ui.html(f'<h1>{title}</h1>')
+        yield

@@ -1,0 +1,153 @@
+"""Sign-ups, newest first, a page at a time from PostgreSQL, only for the programs the viewer runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from kiosk.export import to_csv
+from kiosk.hub import db
+from kiosk.hub.db import STATUSES, SignupFilter
+from kiosk.hub.hub import Hub
+from kiosk.hub.pages.frame import Session, frame
+from kiosk.phone import friendly
+
+PER_PAGE = 50
+EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = ('id', 'created_at', 'received_at', 'program', 'name', 'participant_name', 'age', 'phone', 'email',
+                  'contact_method', 'note', 'language', 'kiosk', 'status', 'status_changed_at')
+ANY = ''
+
+
+def register(hub: Hub) -> None:
+    @ui.page('/signups')
+    async def signups(request: Request) -> RedirectResponse | None:
+        session = await Session.of(hub, request)
+        if session is None:
+            return RedirectResponse('/login', status_code=303)
+        with frame(session, 'Sign-ups', '/signups'):
+            await _screen(hub, session)
+        return None
+
+
+async def _screen(hub: Hub, session: Session) -> None:
+    viewer = session.viewer
+    zone = ZoneInfo(hub.settings.timezone)
+    programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
+    async with hub.pool.connection() as conn:
+        kiosks = await db.kiosk_names(conn)
+    state = {'filter': SignupFilter(), 'page': 0, 'total': 0, 'rows': []}
+
+    def chosen(value: str) -> str | None:
+        return value or None
+
+    def day_start(text: str, days_after: int = 0) -> datetime | None:
+        return datetime.combine(date.fromisoformat(text), time(), zone) + timedelta(days=days_after) if text else None
+
+    async def apply_filters() -> None:
+        state['filter'] = SignupFilter(program=chosen(program.value), kiosk=chosen(kiosk.value),
+                                       status=chosen(status.value), since=day_start(since.value or ''),
+                                       until=day_start(until.value or '', 1), search=search.value or None)
+        state['page'] = 0
+        await load()
+
+    async def load() -> None:
+        if not await session.still_valid():
+            return
+        async with hub.pool.connection() as conn:
+            rows, total = await db.signups_page(conn, viewer, state['filter'], page=state['page'], per_page=PER_PAGE)
+        chosen_filter = state['filter']
+        await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
+                                             'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
+                                             'page': state['page'], 'shown': len(rows)})
+        state.update(rows=rows, total=total)
+        table.rows = [_row(row, programs, zone) for row in rows]
+        table.selected = []
+        pages = max(1, -(-total // PER_PAGE))
+        summary.text = f'{total:,} sign-up{"s" if total != 1 else ""} · page {state["page"] + 1} of {pages}'
+        previous.set_enabled(state['page'] > 0)
+        following.set_enabled(state['page'] + 1 < pages)
+        show_selection()
+
+    async def turn(step: int) -> None:
+        state['page'] = max(0, state['page'] + step)
+        await load()
+
+    def show_selection() -> None:
+        editor.set_visibility(bool(table.selected))
+        if table.selected:
+            picked = table.selected[0]
+            editing.text = f'Change the status of {picked["name"]} ({picked["program"]}), now {picked["status"]}:'
+            new_status.value = picked['status']
+            note.value = ''
+
+    async def save_status() -> None:
+        if not table.selected or not await session.still_valid():
+            return
+        async with hub.pool.connection() as conn:
+            changed = await db.change_status(conn, viewer, table.selected[0]['id'], new_status.value, note.value or '')
+        ui.notify('Status saved.' if changed else 'That sign-up is not yours to change.',
+                  type='positive' if changed else 'negative')
+        await load()
+
+    async def download() -> None:
+        if not await session.still_valid():
+            return
+        async with hub.pool.connection() as conn:
+            rows, _ = await db.signups_page(conn, viewer, state['filter'], per_page=EXPORT_LIMIT)
+        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program})
+        stamp = datetime.now(zone).strftime('%Y%m%d-%H%M')
+        ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',
+                            'text/csv')
+
+    with ui.row().classes('items-end gap-4 wrap'):
+        program = ui.select({ANY: 'All my programs' if not viewer.sees_all else 'All programs', **programs},
+                            value=ANY, label='Program').classes('min-w-[14rem]').mark('filter-program')
+        kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=ANY, label='Kiosk') \
+            .classes('min-w-[12rem]').mark('filter-kiosk')
+        status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}}, value=ANY,
+                           label='Status').classes('min-w-[10rem]').mark('filter-status')
+        since = ui.input('From').props('type=date stack-label').mark('filter-since')
+        until = ui.input('To').props('type=date stack-label').mark('filter-until')
+        search = ui.input('Name or phone').props('clearable').mark('search')
+        search.on('keydown.enter', apply_filters)
+        ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
+        ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
+            .mark('download')
+
+    columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
+        ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
+        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'))]
+    table = ui.table(columns=columns, rows=[], row_key='id', selection='single',
+                     pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
+        .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
+    with ui.row().classes('items-center gap-4'):
+        previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
+            .props('no-caps').mark('newer')
+        summary = ui.label().mark('summary')
+        following = ui.button('Older →', on_click=lambda: turn(1), color=None).classes('hub-secondary') \
+            .props('no-caps').mark('older')
+    with ui.card().classes('hub-editor') as editor:
+        editing = ui.label()
+        with ui.row().classes('items-end gap-4'):
+            new_status = ui.select({name: name.capitalize() for name in STATUSES}, label='New status') \
+                .classes('min-w-[10rem]').mark('new-status')
+            note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
+            ui.button('Save status', on_click=save_status, color=None).classes('hub-primary').props('no-caps') \
+                .mark('save-status')
+    editor.set_visibility(False)
+    await load()
+
+
+def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
+    """Plain text for the table (Quasar never renders cell values as HTML)."""
+    contact = ' · '.join(part for part in (friendly(row['phone']) if row['phone'] else '', row['email'],
+                                           row['contact_method']) if part)
+    return {'id': row['id'], 'created': row['created_at'].astimezone(zone).strftime('%Y-%m-%d %H:%M'),
+            'program': programs.get(row['program'], row['program']), 'name': row['name'],
+            'participant': row['participant_name'], 'age': '' if row['age'] is None else row['age'],
+            'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status']}
