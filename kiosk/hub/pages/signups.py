@@ -125,6 +125,8 @@ async def _screen(hub: Hub, session: Session) -> None:
     table = ui.table(columns=columns, rows=[], row_key='id', selection='single',
                      pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
         .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
+    table.add_slot('body-selection', '''
+        <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
     with ui.row().classes('items-center gap-4'):
         previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
             .props('no-caps').mark('newer')

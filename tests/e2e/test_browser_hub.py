@@ -1,0 +1,174 @@
+"""The coordinators' hub in a real browser: sign-in, only their program, a status change, CSV, the fleet, axe."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from ..hub.conftest import add_kiosk, database, hub_command, hub_factory, postgres  # noqa: F401 (fixtures)
+from .test_browser_screens import serious_accessibility_problems, settle
+from .test_browser_signup import tap_keys
+
+pytestmark = pytest.mark.browser
+PASSWORD = 'a long enough password'
+
+
+def add_user(db_url: str, email: str, role: str, *programs: str) -> None:
+    args = ['add-user', email, '--role', role, *[part for program in programs for part in ('--program', program)]]
+    assert hub_command(db_url, *args).returncode == 0
+    assert hub_command(db_url, 'set-password', email, stdin=PASSWORD + '\n').returncode == 0
+
+
+def insert(db_url: str, kiosk: str, program: str, name: str, minutes_ago: int = 5) -> str:
+    record_id = str(uuid.uuid4())
+    created = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    body = {'id': record_id, 'created_at': created.isoformat(), 'program': program, 'name': name,
+            'participant_name': '', 'phone': '+13145550134', 'email': '', 'contact_method': 'phone', 'age': None,
+            'note': '', 'language': 'en', 'consent': True, 'kiosk_id': kiosk}
+    with psycopg.connect(db_url) as conn:
+        conn.execute('''INSERT INTO signups (id, kiosk, program, created_at, name, participant_name, phone, email,
+                                             contact_method, age, note, language, body)
+                        VALUES (%s, %s, %s, %s, %s, '', '+13145550134', '', 'phone', NULL, '', 'en', %s)''',
+                     (record_id, kiosk, program, created, name, psycopg.types.json.Jsonb(body)))
+    return record_id
+
+
+def sign_in(page, hub, email: str, password: str = PASSWORD) -> None:
+    page.goto(hub.url + '/login')
+    page.get_by_label('Email').fill(email)
+    page.get_by_label('Password').fill(password)
+    page.get_by_role('button', name='Sign in').click()
+
+
+@pytest.fixture(scope='module')
+def hub(hub_factory, database):  # noqa: F811
+    add_user(database, 'chief@slmpd.org', 'admin')
+    add_user(database, 'pal@slmpd.org', 'coordinator', 'pal')
+    return hub_factory()
+
+
+def test_sign_in_refuses_a_wrong_password_and_lets_the_right_one_in(page, hub):
+    sign_in(page, hub, 'pal@slmpd.org', 'not the password at all')
+    page.get_by_text('Wrong email or password.').wait_for()
+    assert page.url.endswith('/login?failed=1')
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.wait_for_url('**/signups')
+    page.get_by_role('heading', name='Sign-ups').wait_for()
+    cookie = next(c for c in page.context.cookies() if c['name'] == 'kiosk_hub_session')
+    assert cookie['httpOnly'] and cookie['secure'] and cookie['sameSite'] == 'Strict'
+    page.get_by_role('button', name='Sign out').click()
+    page.get_by_text('You are signed out.').wait_for()
+    page.goto(hub.url + '/signups')
+    page.wait_for_url('**/login')
+
+
+def test_a_coordinator_sees_only_their_program_and_changes_a_status(page, hub, database):  # noqa: F811
+    insert(database, 'lobby-a', 'pal', 'Paula Palmer')
+    insert(database, 'lobby-a', 'citizens-academy', 'Carl Academy')
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.get_by_text('Paula Palmer').wait_for()
+    settle_hub(page)
+    assert page.get_by_text('Carl Academy').count() == 0
+    page.get_by_role('row', name='Paula Palmer').get_by_role('checkbox').click()
+    page.get_by_label('New status').click()
+    page.get_by_role('option', name='Contacted').click()
+    page.get_by_label('Note (optional)').fill('left a voicemail')
+    page.get_by_role('button', name='Save status').click()
+    page.get_by_text('Status saved.').wait_for()
+    page.get_by_role('row', name='Paula Palmer').get_by_text('contacted').wait_for()
+    with psycopg.connect(database) as conn:
+        history = conn.execute('SELECT c.changed_by, c.note FROM status_changes c JOIN signups s ON s.id = c.signup_id '
+                               "WHERE s.name = 'Paula Palmer'").fetchall()
+    assert history == [('pal@slmpd.org', 'left a voicemail')]
+
+
+def settle_hub(page) -> None:
+    page.wait_for_load_state('networkidle')
+    page.wait_for_function('window.did_handshake === true')
+
+
+def test_the_csv_download_is_the_filtered_view_and_formula_safe(page, hub, database):  # noqa: F811
+    insert(database, 'lobby-a', 'pal', '=HYPERLINK("evil")')
+    sign_in(page, hub, 'chief@slmpd.org')
+    settle_hub(page)
+    page.get_by_label('Program').click()
+    page.get_by_role('option', name='Police Athletic League (PAL)').click()
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('=HYPERLINK("evil")').wait_for()
+    with page.expect_download() as download:
+        page.get_by_role('button', name='Download CSV').click()
+    text = download.value.path().read_text(encoding='utf-8-sig')
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and {row['program'] for row in rows} == {'pal'}
+    assert '\'=HYPERLINK("evil")' in {row['name'] for row in rows}
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'export'").fetchone()[0] >= 1
+
+
+def test_the_fleet_page_marks_a_silent_kiosk_stale(page, hub, database):  # noqa: F811
+    for name, minutes_ago in (('lively-lobby', 1), ('silent-lobby', 90)):
+        add_kiosk(database, name)
+        with psycopg.connect(database) as conn:
+            conn.execute("INSERT INTO heartbeats (kiosk, received_at, body) VALUES "
+                         "(%s, now() - make_interval(mins => %s), '{\"queued\": 2, \"warnings\": [], "
+                         "\"version\": \"0.1.0\"}')", (name, minutes_ago))
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.goto(hub.url + '/kiosks')
+    silent = page.locator('tr', has_text='silent-lobby')
+    silent.wait_for()
+    assert 'silent' in silent.inner_text()
+    red = 'rgb(160, 0, 0)'
+    assert silent.locator('td').first.evaluate('el => getComputedStyle(el).color') == red
+    lively = page.locator('tr', has_text='lively-lobby')
+    assert lively.locator('td').first.evaluate('el => getComputedStyle(el).color') != red
+
+
+def test_no_serious_accessibility_problem_on_any_hub_screen(page, hub):
+    page.goto(hub.url + '/login')
+    settle_hub(page)
+    problems = serious_accessibility_problems(page, 'login')
+    sign_in(page, hub, 'chief@slmpd.org')
+    for path in ('/signups', '/kiosks', '/activity', '/audit'):
+        page.goto(hub.url + path)
+        settle_hub(page)
+        page.wait_for_timeout(300)
+        problems += serious_accessibility_problems(page, path)
+    assert problems == []
+
+
+def test_a_sign_up_made_at_a_kiosk_appears_in_the_coordinators_list(page, hub, database, kiosk_factory):  # noqa: F811
+    kiosk = kiosk_factory(kiosk_id='browser-lobby', sync_url=hub.signups_url,
+                          sync_token=add_kiosk(database, 'browser-lobby'), sync_interval_seconds='1')
+    page.goto(kiosk.url + '/')
+    settle(page)
+    page.get_by_role('button', name='Touch to begin').click()
+    page.locator('.program-card').nth(3).click()
+    page.get_by_role('button', name='Sign me up').click()
+    page.get_by_label("Child's first name").click()
+    tap_keys(page, 'tomas')
+    page.get_by_label("Child's age (5 to 18)").click()
+    tap_keys(page, '11')
+    page.get_by_label('Your name (the adult we will contact)').click()
+    tap_keys(page, 'marta reyes')
+    page.get_by_label('Phone number').click()
+    tap_keys(page, '3145550111')
+    page.get_by_role('button', name='Phone call').click()
+    page.get_by_role('checkbox').click()
+    page.get_by_role('button', name='Send').click()
+    page.get_by_role('heading', name='Thank you, Marta!').wait_for()
+
+    sign_in(page, hub, 'pal@slmpd.org')
+    for _ in range(30):
+        settle_hub(page)
+        if page.get_by_text('Marta Reyes').count():
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    row = page.get_by_role('row', name='Marta Reyes')
+    row.wait_for()
+    assert 'Tomas' in row.inner_text() and 'browser-lobby' in row.inner_text()
