@@ -26,8 +26,9 @@ log = logging.getLogger('kiosk.hub')
 
 
 def create(settings: HubSettings) -> Hub:
+    # `check`: a connection broken by a database restart is replaced before use, not handed to a request.
     pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=10,
-                               kwargs={'row_factory': dict_row})
+                               kwargs={'row_factory': dict_row}, check=AsyncConnectionPool.check_connection)
     receiver = Receiver(settings, pool)
     catalog = load_catalog(ASSETS_DIR / 'programs.toml')
     hub = Hub(settings, pool, receiver, {program.slug: program.en.title for program in catalog.program})
