@@ -1,0 +1,188 @@
+"""The hub on a real PostgreSQL, each figure next to a baseline from the same run.
+
+- Ingest: 50 kiosks at once post batches of 100 to a real `kiosk hub run`; baseline: a bare
+  `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection. Goal: 5,000 records/s.
+- The sign-ups list at 100,000 rows: p95 of a page (admin and coordinator, deep pages, filters, search);
+  baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: 200 ms.
+- The fleet simulation at full size: 50 kiosks x 200 sign-ups through two hub SIGKILLs and a PostgreSQL
+  restart; every sign-up must arrive exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from kiosk.hub import db
+from kiosk.hub.auth import new_token, token_digest
+from kiosk.hub.db import SignupFilter, Viewer
+from tests.conftest import free_port
+from tests.hub.conftest import HubProcess
+from tests.hub.fleet import kill_and_restart, postgres_cluster, queued, restart_postgres, seed_kiosks, sync_fleet
+
+POSTGRES = os.environ.get('KIOSK_TEST_POSTGRES', 'postgresql:///postgres')
+KIOSKS, BATCHES_PER_KIOSK, BATCH = 50, 4, 100
+LIST_ROWS = 100_000
+GOAL_RECORDS_PER_SECOND = 5000
+GOAL_PAGE_P95_MS = 200
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    name = f'kiosk_bench_{uuid.uuid4().hex[:10]}'
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE {name}')
+    url = POSTGRES.rsplit('/', 1)[0] + '/' + name
+    db.migrate(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE {name} WITH (FORCE)')
+
+
+def payload(kiosk: str, count: int) -> dict:
+    now = datetime.now(UTC)
+    fields = ('id', 'created_at', 'program', 'name', 'participant_name', 'phone', 'email', 'contact_method', 'age',
+              'note', 'language', 'consent', 'kiosk_id')
+    return {'kiosk_id': kiosk, 'sent_at': now.isoformat(), 'signups': [
+        {key: record[key] for key in fields} for record in (queued(kiosk, now) for _ in range(count))]}
+
+
+def ingest(database: str, folder: Path) -> list[dict]:
+    tokens = {}
+    with psycopg.connect(database) as conn:
+        for number in range(KIOSKS):
+            name, token = f'bench-{number}', new_token()
+            conn.execute('INSERT INTO kiosks (name) VALUES (%s)', (name,))
+            conn.execute('INSERT INTO kiosk_tokens (token_sha256, kiosk) VALUES (%s, %s)', (token_digest(token), name))
+            tokens[name] = token
+    bodies = {name: [payload(name, BATCH) for _ in range(BATCHES_PER_KIOSK)] for name in tokens}
+    hub = HubProcess(database, free_port(), folder / 'hub.log', {'rate_per_minute': '100000'}).start()
+
+    async def kiosk(client: httpx.AsyncClient, name: str) -> None:
+        for body in bodies[name]:
+            answer = await client.post(hub.signups_url, json=body, headers={
+                'Authorization': f'Bearer {tokens[name]}', 'Idempotency-Key': uuid.uuid4().hex})
+            assert answer.status_code == 200 and len(answer.json()['accepted']) == BATCH, answer.text
+
+    async def everyone() -> float:
+        limits = httpx.Limits(max_connections=KIOSKS)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            started = time.perf_counter()
+            await asyncio.gather(*(kiosk(client, name) for name in tokens))
+            return time.perf_counter() - started
+
+    try:
+        hub_seconds = asyncio.run(everyone())
+    finally:
+        hub.kill(15)
+    total = KIOSKS * BATCHES_PER_KIOSK * BATCH
+    records = [record for batches in bodies.values() for body in batches for record in body['signups']]
+    with psycopg.connect(database) as conn:
+        conn.execute('CREATE TABLE bare (LIKE signups INCLUDING ALL)')
+        conn.commit()
+        started = time.perf_counter()
+        for start in range(0, total, BATCH):
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany('''
+                    INSERT INTO bare (id, kiosk, program, created_at, name, participant_name, phone, email,
+                                      contact_method, age, note, language, body)
+                    VALUES (%(id)s, %(kiosk_id)s, %(program)s, %(created_at)s, %(name)s, %(participant_name)s,
+                            %(phone)s, %(email)s, %(contact_method)s, %(age)s, %(note)s, %(language)s, '{}')
+                    ON CONFLICT (id) DO NOTHING''', records[start:start + BATCH])
+        bare_seconds = time.perf_counter() - started
+    rate, bare_rate = total / hub_seconds, total / bare_seconds
+    print(f'ingest: {total:,} records from {KIOSKS} kiosks in batches of {BATCH}: {rate:,.0f} records/s '
+          f'(bare INSERT ... ON CONFLICT loop: {bare_rate:,.0f} records/s, ratio {rate / bare_rate:.2f})')
+    return [{'name': 'hub ingest', 'figure': round(rate), 'unit': 'records/s', 'baseline': round(bare_rate),
+             'baseline_name': 'bare INSERT ... ON CONFLICT loop', 'ratio': round(rate / bare_rate, 2),
+             'goal': f'>= {GOAL_RECORDS_PER_SECOND:,} records/s', 'met': rate >= GOAL_RECORDS_PER_SECOND}]
+
+
+def list_pages(database: str) -> list[dict]:
+    with psycopg.connect(database) as conn:
+        conn.execute('''
+            INSERT INTO signups (id, kiosk, program, created_at, name, participant_name, phone, email,
+                                 contact_method, age, note, language, body)
+            SELECT gen_random_uuid(), 'bench-' || (n %% 50),
+                   (ARRAY['citizens-academy', 'police-explorers', 'hmca', 'pal', 'outreach'])[1 + n %% 5],
+                   now() - make_interval(mins => n), 'Visitor ' || n, '',
+                   '+1314555' || lpad((n %% 10000)::text, 4, '0'), '', 'phone', NULL, '', 'en', '{}'
+            FROM generate_series(1, %s) AS n''', (LIST_ROWS,))
+        conn.execute('ANALYZE signups')
+    admin, coordinator = Viewer('chief@slmpd.org', 'admin'), Viewer('pal@slmpd.org', 'coordinator', ('pal',))
+    views = [(admin, SignupFilter(), 0), (admin, SignupFilter(), 40), (coordinator, SignupFilter(), 0),
+             (coordinator, SignupFilter(), 20), (admin, SignupFilter(status='new', kiosk='bench-7'), 3),
+             (admin, SignupFilter(search='Visitor 4242'), 0), (coordinator, SignupFilter(search='555-0123'), 0)]
+
+    async def measure() -> tuple[list[float], list[float]]:
+        conn = await db.connect(database)
+        timings, bare = [], []
+        for _ in range(15):
+            for viewer, chosen, page in views:
+                started = time.perf_counter()
+                await db.signups_page(conn, viewer, chosen, page=page)
+                timings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await (await conn.execute('SELECT * FROM signups ORDER BY created_at DESC LIMIT 50')).fetchall()
+            bare.append((time.perf_counter() - started) * 1000)
+        await conn.close()
+        return timings, bare
+
+    timings, bare = asyncio.run(measure())
+    p95 = statistics.quantiles(timings, n=20)[-1]
+    bare_p95 = statistics.quantiles(bare, n=20)[-1]
+    print(f'sign-ups list at {LIST_ROWS:,} rows: p95 {p95:.1f} ms over {len(timings)} pages '
+          f'(bare newest-50 index scan p95 {bare_p95:.1f} ms, ratio {p95 / bare_p95:.1f})')
+    return [{'name': 'hub list page p95 at 100,000 rows', 'figure': round(p95, 1), 'unit': 'ms',
+             'baseline': round(bare_p95, 1), 'baseline_name': 'bare ORDER BY created_at DESC LIMIT 50',
+             'ratio': round(p95 / bare_p95, 1), 'goal': f'<= {GOAL_PAGE_P95_MS} ms', 'met': p95 <= GOAL_PAGE_P95_MS}]
+
+
+def fleet(database: str, folder: Path) -> list[dict]:
+    logging.getLogger('kiosk.sync').setLevel(logging.ERROR)  # the outages are the point: no warning per kiosk
+    hub = HubProcess(database, free_port(), folder / 'fleet-hub.log', {}).start()
+    try:
+        syncers = seed_kiosks(database, folder / 'kiosks', 50, 200, hub.signups_url)
+        cluster = postgres_cluster()
+        disruptions = [(0.2, kill_and_restart(hub)), (0.6, kill_and_restart(hub))]
+        if cluster:
+            disruptions.insert(1, (0.4, lambda: restart_postgres(cluster)))
+        outcome = asyncio.run(sync_fleet(syncers, disruptions))
+    finally:
+        hub.kill(15)
+    names = [syncer.settings.kiosk_id for syncer in syncers]
+    with psycopg.connect(database) as conn:
+        (arrived, distinct) = conn.execute('SELECT count(*), count(DISTINCT id) FROM signups WHERE kiosk = ANY(%s)',
+                                           (names,)).fetchone()
+    all_synced = all(syncer.store.counts()['queued'] == 0 for syncer in syncers)
+    exact = arrived == distinct == 10_000 and all_synced
+    print(f'fleet: 50 kiosks x 200 through {outcome["disruptions"]} disruptions in {outcome["seconds"]:.1f} s; '
+          f'{arrived:,} arrived, {"exactly once" if exact else "NOT exactly once"}')
+    return [{'name': 'fleet simulation 50 x 200 with crashes', 'figure': round(outcome['seconds'], 1), 'unit': 's',
+             'goal': '10,000 exactly once', 'met': exact}]
+
+
+def run() -> list[dict]:
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        with scratch_database() as database:
+            results += ingest(database, Path(scratch))
+        with scratch_database() as database:
+            results += list_pages(database)
+        with scratch_database() as database:
+            results += fleet(database, Path(scratch))
+    return results
