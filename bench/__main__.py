@@ -13,10 +13,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import hub, save_latency
+from bench import browser, catch_up, hub, save_latency
 
 RESULTS = Path(__file__).with_name('results.json')
-SUITES = {'save_latency': save_latency.run, 'hub': hub.run}
+SUITES = {'browser': browser.run, 'catch_up': catch_up.run, 'save_latency': save_latency.run, 'hub': hub.run}
 
 
 def main(names: list[str]) -> int:

@@ -37,6 +37,7 @@ log = logging.getLogger('kiosk.sync')
 STATE_NAME = 'sync-state.json'
 RETRYABLE_STATUS = {408, 429}
 ERROR_TEXT_MAX = 300
+MARK_SYNCED_EVERY = 1000  # acknowledged records marked `synced` on disk per store rewrite
 
 
 @dataclass
@@ -169,12 +170,15 @@ class Syncer:
         async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
                                      verify=True, follow_redirects=False) as client:
             tried: set[str] = set()
+            accepted: dict[str, str] = {}  # acknowledged, not yet marked on disk: id -> synced_at
             size = self.settings.sync_batch_size
             try:
                 # One read per round, sent in batches; a new round picks up sign-ups made meanwhile.
                 while pending := await asyncio.to_thread(self._queued, tried):
                     for start in range(0, len(pending), size):
-                        await self._send(client, pending[start:start + size], report, tried)
+                        await self._send(client, pending[start:start + size], report, tried, accepted)
+                        if len(accepted) >= MARK_SYNCED_EVERY:
+                            await self._mark_synced(accepted)
             except _Retry as retry:
                 report.error = str(retry)
                 state.failures += 1
@@ -190,6 +194,8 @@ class Syncer:
             else:
                 state.failures, state.backoff_until, state.paused_for_token = 0, 0.0, None
                 state.last_success, state.last_error = _iso(self.clock()), None
+            finally:
+                await self._mark_synced(accepted)
         report.queued = await asyncio.to_thread(lambda: self.store.counts()['queued'])
         await asyncio.to_thread(state.save, self._state_path)
         if report.error:
@@ -222,14 +228,30 @@ class Syncer:
         queued.reverse()  # records() is newest first
         return queued
 
+    async def _mark_synced(self, accepted: dict[str, str]) -> None:
+        """Acknowledged records become `synced` in groups: one rewrite of the store per group, not per batch.
+
+        A crash before this loses only the mark: those records are sent again, and the receiver
+        de-duplicates them by id, as the contract asks. Nothing unacknowledged is ever marked.
+        """
+        if not accepted:
+            return
+        marks = dict(accepted)
+        accepted.clear()
+
+        def synced(record: dict[str, Any]) -> None:
+            record.update(status='synced', synced_at=marks[record['id']], last_error=None,
+                          attempts=record.get('attempts', 0) + 1)
+
+        await asyncio.to_thread(self.store.update, set(marks), synced)
+
     async def _send(self, client: httpx.AsyncClient, batch: list[dict[str, Any]], report: SyncReport,
-                    tried: set[str]) -> None:
+                    tried: set[str], accepted: dict[str, str]) -> None:
         status, reason, detail, retry_after = await self._post(client, batch)
         report.batches.append(len(batch))
         ids = {record['id'] for record in batch}
         if 200 <= status < 300:
-            synced = _after_attempt(status='synced', synced_at=_iso(self.clock()), last_error=None)
-            await asyncio.to_thread(self.store.update, ids, synced)
+            accepted.update(dict.fromkeys(ids, _iso(self.clock())))
             report.accepted += len(batch)
         elif status in (401, 403):
             raise _Refused(f'HTTP {status}')
@@ -238,8 +260,8 @@ class Syncer:
             raise _Retry(reason, retry_after)
         elif len(batch) > 1:  # 413, or another 4xx: split to find the record the endpoint will not take
             middle = len(batch) // 2
-            await self._send(client, batch[:middle], report, tried)
-            await self._send(client, batch[middle:], report, tried)
+            await self._send(client, batch[:middle], report, tried, accepted)
+            await self._send(client, batch[middle:], report, tried, accepted)
             return
         else:
             # The endpoint's words may quote the record, so they stay with the record (staff only), not in logs.

@@ -59,6 +59,23 @@ def test_kill9_during_a_sync_loses_nothing_and_leaves_nothing_stuck(kiosk_factor
     assert store.counts() == {'queued': 0, 'synced': 30, 'rejected': 0}
 
 
+def test_kill9_after_acknowledged_batches_only_sends_them_again(kiosk_factory, tmp_path, receiver):
+    """Marks are written in groups; a crash before the write re-sends, and the receiver de-duplicates by id."""
+    store = SignupStore(tmp_path / 'var')
+    ids = queue(store, 30)
+    receiver.plan = ['ok', 'ok', 'hang:3']  # two batches acknowledged, the kiosk dies waiting on the third
+    kiosk = kiosk_factory(data_dir=tmp_path / 'var', **sync_settings(receiver.url, sync_batch_size='10'))
+    wait_until(lambda: len(receiver.requests) == 3, 15, 'the third request')
+    kiosk.kill()
+    assert len(receiver.received) == 20 and store.counts()['queued'] == 30, 'acknowledged, not yet marked'
+    kiosk.start()
+    wait_until(lambda: healthz(kiosk)['queued'] == 0, 20, 'the queue to drain after the restart')
+    assert set(receiver.received) == set(ids)
+    assert store.counts() == {'queued': 0, 'synced': 30, 'rejected': 0}
+    sent = [record['id'] for request in receiver.requests for record in request['body']['signups']]
+    assert len(sent) > 30 and set(sent) == set(ids), 'some were sent twice, none was lost'
+
+
 def test_an_outage_of_several_intervals_heals_without_anyone(kiosk_factory, tmp_path):
     port = free_port()
     store = SignupStore(tmp_path / 'var')
