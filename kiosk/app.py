@@ -78,6 +78,7 @@ def create(settings: Settings) -> Kiosk:
 
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
+    app.colors(primary='#14325c')  # app-wide through Quasar's config: no colour script on every page
     app.add_static_files('/static', ASSETS_DIR / 'static')
     ui.add_head_html('<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
@@ -100,8 +101,6 @@ def content_hash(path: Path) -> str:
 def root(kiosk: Kiosk) -> None:
     """One page load is one visit: all per-visitor state lives in this call and dies with it."""
     visit = Visit(language=kiosk.settings.language)
-    ui.colors(primary='#14325c')
-    ui.query('body').classes('kiosk-body')
     routes = {
         '/': attract.screen,
         '/home': home.screen,

@@ -73,6 +73,7 @@ def create(settings: HubSettings) -> Hub:
     app.add_static_files('/static', ASSETS_DIR / 'static')
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
+    app.colors(primary='#14325c')
     for screen in (login, signups_page, fleet, activity, audit):
         screen.register(hub)
     return hub

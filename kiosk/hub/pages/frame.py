@@ -50,7 +50,6 @@ def page_head(title: str) -> None:
     ui.page_title(f'{title} · SLMPD Kiosk Hub')
     ui.add_head_html('<link rel="stylesheet" href="/static/hub.css">'
                      '<script>document.documentElement.lang = "en"</script>')
-    ui.colors(primary='#14325c')
 
 
 @contextmanager

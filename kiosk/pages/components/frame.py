@@ -25,7 +25,7 @@ def frame(visit: Visit) -> Iterator[None]:
     @ui.refreshable
     def header() -> None:
         # Staff only: a 3-second press on the logo opens the console; visitors see no way in.
-        ui.image('/static/logo.svg').classes('logo').props(f'alt="{t("logo_alt", visit.language)}"') \
+        ui.element('img').classes('logo').props(f'src=/static/logo.svg alt="{t("logo_alt", visit.language)}"') \
             .on('pointerdown', lambda: ui.navigate.to('/staff'),
                 js_handler='() => { window.kioskHold = setTimeout(() => emit(), 3000) }') \
             .on('pointerup', js_handler='() => clearTimeout(window.kioskHold)') \
