@@ -47,10 +47,10 @@ place() {  # place MODE SOURCE TARGET: copy a file with its mode, owned by root
 }
 
 if [ -z "$prefix" ]; then
-  say "Debian packages: python3-venv, chromium, cage"
+  say "Debian packages: python3-venv, chromium, cage, espeak-ng"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends python3-venv chromium cage fonts-dejavu-core >/dev/null
+  apt-get install -y -qq --no-install-recommends python3-venv chromium cage espeak-ng fonts-dejavu-core >/dev/null
 
   if ! id kiosk >/dev/null 2>&1; then
     say "system user kiosk"

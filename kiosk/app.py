@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from fastapi import Response
 from fastapi.responses import FileResponse
 from nicegui import Client, app, background_tasks, run, ui
 
 from kiosk.audit import AuditLog
-from kiosk.config import Settings
+from kiosk.config import LANGUAGES, Settings
 from kiosk.content import Catalog, load_catalog
 from kiosk.health import health
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
 from kiosk.pages.components.screens import KioskPages
+from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
 from kiosk.scheduler import KioskScheduler
+from kiosk.speech import SpeechCache, espeak, home_text, program_text
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 from kiosk.systemd import announce_ready, notify
 from kiosk.views import ViewCounter
 from kiosk.visit import Visit
+
+log = logging.getLogger('kiosk')
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class Kiosk:
     pin: StaffPin
     audit: AuditLog
     views: ViewCounter
+    speech: SpeechCache | None  # None: speech is off, or espeak-ng is missing (`kiosk doctor` says which)
 
 
 def create(settings: Settings) -> Kiosk:
@@ -49,15 +58,28 @@ def create(settings: Settings) -> Kiosk:
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     syncer = Syncer(settings, store)
     scheduler = KioskScheduler(syncer, store, content_hash(settings.content))
+    speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
-                  views=ViewCounter(settings.data_dir))
+                  views=ViewCounter(settings.data_dir), speech=speech)
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
         app.on_startup(lambda: background_tasks.create(announce_ready(lambda: _serves_root(settings)),
                                                        name='sd_notify'))
         app.on_shutdown(lambda: notify('STOPPING=1'))
+
+    if speech:
+        app.on_startup(lambda: background_tasks.create(run.io_bound(prepare_speech, kiosk), name='speech'))
+
+        @app.get('/speech/{name}')
+        def spoken(name: str) -> Response:
+            """Content-addressed WAV files: the name is the hash of what they say, so they never change."""
+            path = speech.path(name)
+            if path is None:
+                return Response(status_code=404)
+            return FileResponse(path, media_type='audio/wav',
+                                headers={'Cache-Control': 'public, max-age=31536000, immutable'})
 
     @app.get('/sw.js')
     def service_worker() -> FileResponse:
@@ -93,6 +115,22 @@ async def _serves_root(settings: Settings) -> bool:
         return False
 
 
+def prepare_speech(kiosk: Kiosk) -> None:
+    """Render every text the kiosk can read aloud now, so the first tap answers at once; drop stale ones."""
+    now = datetime.now(UTC)
+    texts = [(home_text(kiosk.catalog, language), language) for language in LANGUAGES]
+    for shown in kiosk.catalog.program:
+        upcoming = shown.meetings.next_meetings(now, 1) if shown.meetings else []
+        texts += [(program_text(shown, language, upcoming[0] if upcoming else None), language)
+                  for language in LANGUAGES]
+    try:
+        names = {kiosk.speech.render(text, language) for text, language in texts}
+    except (OSError, subprocess.SubprocessError) as error:
+        log.error('could not prepare speech: %s', error)
+        return
+    kiosk.speech.keep_only(names)
+
+
 def content_hash(path: Path) -> str:
     """Which version of the programs file this kiosk shows; the hub's fleet page compares them."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -110,7 +148,8 @@ def root(kiosk: Kiosk) -> None:
     }
     watch_idle(visit, kiosk.settings)
     with frame(visit):
-        KioskPages(routes, data={'kiosk': kiosk, 'visit': visit})
+        speaker = Speaker(kiosk.speech, visit)
+        KioskPages(routes, data={'kiosk': kiosk, 'visit': visit, 'speaker': speaker})
 
 
 def serve(settings: Settings) -> None:

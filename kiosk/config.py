@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     export_dir: Path | None = None
     sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'
+    speech: bool = True  # the Read aloud button, where espeak-ng is installed
+    speech_rate: int = Field(130, ge=80, le=260)  # words per minute; espeak's 175 is quick for many seniors
 
     @field_validator('sleep')
     @classmethod

@@ -24,6 +24,7 @@ from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
 from kiosk.health import DISK_LOW_MB
 from kiosk.pin import StaffPin
+from kiosk.speech import espeak
 from kiosk.sync import STATE_NAME, SyncState
 
 UNITS = ('kiosk.service', 'kiosk-browser.service')
@@ -54,7 +55,7 @@ def examine(flags: dict, *, now: Callable[[], float] = time.time) -> list[Check]
     except ContentError as error:
         checks.append(Check('content', 'fail', '; '.join(error.problems)))
     checks += [_data_dir(settings.data_dir), _disk(settings.data_dir), _pin(settings.data_dir), _clock(now()),
-               *_sync(settings, now()), _programs_installed(), *_units()]
+               *_sync(settings, now()), _programs_installed(), _speech(settings), *_units()]
     return checks
 
 
@@ -140,6 +141,15 @@ def _programs_installed() -> Check:
     if missing:
         return Check('screen', 'fail', f'not installed: {", ".join(missing)} (apt-get install {" ".join(missing)})')
     return Check('screen', 'ok', 'chromium and cage installed')
+
+
+def _speech(settings: Settings) -> Check:
+    if not settings.speech:
+        return Check('speech', 'skip', 'off (KIOSK_SPEECH=false): no Read aloud button')
+    if not espeak():
+        return Check('speech', 'fail', 'espeak-ng is not installed, so there is no Read aloud button '
+                                       '(apt-get install espeak-ng)')
+    return Check('speech', 'ok', f'espeak-ng at {settings.speech_rate} words per minute')
 
 
 def _units() -> list[Check]:

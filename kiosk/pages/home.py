@@ -4,12 +4,14 @@ from nicegui import ui
 
 from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
+from kiosk.speech import home_text
 
 
-def screen(kiosk, visit) -> None:
+def screen(kiosk, visit, speaker) -> None:
     with ui.column().classes('screen w-full gap-2'):
         Heading(t('home_title', visit.language))
         ui.label(t('home_hint', visit.language)).classes('muted')
+        speaker.button(lambda: home_text(kiosk.catalog, visit.language))
     with ui.element('div').classes('program-grid w-full'):
         for program in kiosk.catalog.program:
             words = program.words(visit.language)

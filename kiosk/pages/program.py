@@ -11,6 +11,7 @@ from kiosk.i18n import meeting_when, t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.qr_card import qr_card
 from kiosk.phone import friendly, tel_uri
+from kiosk.speech import program_text
 
 
 class QrAction(NamedTuple):
@@ -20,7 +21,7 @@ class QrAction(NamedTuple):
     mark: str
 
 
-def screen(kiosk, visit, slug: str) -> None:
+def screen(kiosk, visit, speaker, slug: str) -> None:
     program = kiosk.catalog.by_slug.get(slug)
     if program is None:
         ui.navigate.to('/home')
@@ -36,11 +37,13 @@ def screen(kiosk, visit, slug: str) -> None:
         ui.button('← ' + t('back', language), on_click=lambda: ui.navigate.to('/home'), color=None) \
             .classes('secondary-action').props('no-caps').mark('back')
         Heading(words.title)
-        if program.signup:
-            ui.button(t('contact_me' if program.call_first else 'sign_me_up', language), color=None,
-                      on_click=lambda: ui.navigate.to(f'/program/{slug}/signup')) \
-                .classes('secondary-action' if program.call_first else 'primary-action') \
-                .props('no-caps').mark('sign-me-up')
+        with ui.row().classes('gap-4 items-center'):
+            if program.signup:
+                ui.button(t('contact_me' if program.call_first else 'sign_me_up', language), color=None,
+                          on_click=lambda: ui.navigate.to(f'/program/{slug}/signup')) \
+                    .classes('secondary-action' if program.call_first else 'primary-action') \
+                    .props('no-caps').mark('sign-me-up')
+            speaker.button(lambda: program_text(program, language, meetings[0] if meetings else None))
         with ui.row().classes('w-full gap-8 no-wrap items-start'):
             with ui.column().classes('gap-4').style('flex: 1 1 0; min-width: 0'):
                 ui.label(words.body)

@@ -28,10 +28,10 @@ def receiver():
 @pytest.fixture
 def good_kiosk(isolated_settings, receiver, monkeypatch) -> Path:
     """A kiosk as IT leaves it: private data dir, PIN set, sync configured and recently successful."""
-    if not (shutil.which('chromium') and shutil.which('cage')):
+    if not (shutil.which('chromium') and shutil.which('cage') and shutil.which('espeak-ng')):
         if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('chromium and cage must be installed in CI (.ci/run)')
-        pytest.skip('a good kiosk has chromium and cage installed (apt-get install chromium cage)')
+            pytest.fail('chromium, cage and espeak-ng must be installed in CI (.ci/run)')
+        pytest.skip('a good kiosk has chromium, cage and espeak-ng (apt-get install chromium cage espeak-ng)')
     monkeypatch.setenv('KIOSK_SYNC_URL', receiver.url)
     monkeypatch.setenv('KIOSK_SYNC_TOKEN', receiver.token)
     StaffPin(isolated_settings).set('4821')
@@ -58,7 +58,7 @@ def test_a_good_kiosk_passes_every_check(good_kiosk):
     result = doctor()
     assert result.returncode == 0, result.stdout
     for name in ('settings', 'content', 'data dir', 'free disk', 'staff PIN', 'clock', 'sync endpoint', 'last sync',
-                 'screen'):
+                 'screen', 'speech'):
         assert outcome(result, name) == 'OK', result.stdout
     assert 'reachable (HTTP 204 in' in result.stdout
     assert outcome(result, 'units') == 'SKIP'  # no systemd in the test machine
@@ -73,6 +73,7 @@ def test_a_good_kiosk_passes_every_check(good_kiosk):
     ({'KIOSK_SYNC_TOKEN': 'wrong'}, 'sync endpoint', "refused this kiosk's token"),
     ({'KIOSK_SYNC_URL': 'http://127.0.0.1:9/signups'}, 'sync endpoint', 'unreachable'),
     ({'PATH': '/nonexistent'}, 'screen', 'not installed: chromium, cage'),
+    ({'PATH': '/nonexistent'}, 'speech', 'espeak-ng is not installed'),
 ])
 def test_each_broken_setting_fails_its_own_check(good_kiosk, env, check, says):
     result = doctor(env)
