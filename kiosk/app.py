@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -26,6 +27,7 @@ from kiosk.pages.components.screens import KioskPages
 from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
+from kiosk.qr import qr_svg
 from kiosk.scheduler import KioskScheduler
 from kiosk.speech import SpeechCache, espeak, home_text, program_text
 from kiosk.storage.store import SignupStore
@@ -35,6 +37,7 @@ from kiosk.views import ViewCounter
 from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
+WARM_UP_DELAY_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,8 @@ def create(settings: Settings) -> Kiosk:
                                                        name='sd_notify'))
         app.on_shutdown(lambda: notify('STOPPING=1'))
 
+    app.on_startup(lambda: background_tasks.create(warm_up(kiosk), name='warm up'))
     if speech:
-        app.on_startup(lambda: background_tasks.create(run.io_bound(prepare_speech, kiosk), name='speech'))
-
         @app.get('/speech/{name}')
         def spoken(name: str) -> Response:
             """Content-addressed WAV files: the name is the hash of what they say, so they never change."""
@@ -113,6 +115,23 @@ async def _serves_root(settings: Settings) -> bool:
             return (await client.get(settings.local_url + '/')).status_code == 200
     except httpx.TransportError:
         return False
+
+
+async def warm_up(kiosk: Kiosk) -> None:
+    """Just after start-up, not during it: every QR code and spoken text ready before a visitor asks."""
+    await asyncio.sleep(WARM_UP_DELAY_SECONDS)
+    await run.io_bound(prepare_qr_codes, kiosk.catalog)
+    if kiosk.speech:
+        await run.io_bound(prepare_speech, kiosk)
+
+
+def prepare_qr_codes(catalog: Catalog) -> None:
+    now = datetime.now(UTC)
+    for shown in catalog.program:
+        upcoming = shown.meetings.next_meetings(now, 1) if shown.meetings else []
+        for language in LANGUAGES:
+            for action in program.qr_actions(shown, language, upcoming):
+                qr_svg(action.payload)
 
 
 def prepare_speech(kiosk: Kiosk) -> None:

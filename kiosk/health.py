@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from kiosk import __version__
+from kiosk import version
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 
@@ -39,7 +39,7 @@ def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
         'last_sync_success': state.last_success,
         'last_sync_error': state.last_error,
         'disk_free_mb': disk_free_mb,
-        'version': __version__,
+        'version': version(),
         'kiosk_id': syncer.settings.kiosk_id,
         'warnings': warnings,
     }
