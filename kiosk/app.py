@@ -29,6 +29,7 @@ from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
 from kiosk.qr import qr_svg
 from kiosk.scheduler import KioskScheduler
+from kiosk.slip import SlipPrinter
 from kiosk.speech import SpeechCache, espeak, home_text, program_text
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -53,6 +54,11 @@ class Kiosk:
     audit: AuditLog
     views: ViewCounter
     speech: SpeechCache | None  # None: speech is off, or espeak-ng is missing (`kiosk doctor` says which)
+    printer: SlipPrinter | None  # None: no KIOSK_PRINTER, and nothing about printing appears
+
+    def report(self) -> dict:
+        """The health report of /healthz and the staff console (blocking: it reads the store)."""
+        return health(self.store, self.syncer, self.printer.state if self.printer else None)
 
 
 def create(settings: Settings) -> Kiosk:
@@ -60,11 +66,12 @@ def create(settings: Settings) -> Kiosk:
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     syncer = Syncer(settings, store)
-    scheduler = KioskScheduler(syncer, store, content_hash(settings.content))
+    printer = SlipPrinter(settings.printer) if settings.printer else None
+    scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer)
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
-                  views=ViewCounter(settings.data_dir), speech=speech)
+                  views=ViewCounter(settings.data_dir), speech=speech, printer=printer)
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
@@ -96,7 +103,7 @@ def create(settings: Settings) -> Kiosk:
         `clients` and `elements` are the live NiceGUI pages and their elements: after visitors leave they
         must fall back, or something holds on to old visits (the memory benchmark and a test watch them).
         """
-        report = await run.io_bound(health, store, syncer)
+        report = await run.io_bound(kiosk.report)
         return {**report, 'clients': len(Client.instances),
                 'elements': sum(len(client.elements) for client in Client.instances.values())}
 

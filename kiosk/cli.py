@@ -137,6 +137,25 @@ def _doctor(flags: dict) -> int:
     return 1 if failed else 0
 
 
+def _print_test(settings: Settings) -> int:
+    import asyncio
+
+    from kiosk.slip import SlipPrinter, compose
+
+    if not settings.printer:
+        print('kiosk: no printer: set KIOSK_PRINTER (usb:VID:PID, serial:/dev/ttyUSB0 or file:/dev/usb/lp0)',
+              file=sys.stderr)
+        return 2
+    catalog = load_catalog(settings.content)
+    program = next((shown for shown in catalog.program if shown.phone), catalog.program[0])
+    printer = SlipPrinter(settings.printer)
+    if not asyncio.run(printer.print(compose(program, 'en', None, settings.location))):
+        print(f'kiosk: the printer did not print ({printer.state}); see the line above', file=sys.stderr)
+        return 1
+    print(f'printed a test slip ({program.en.title}) on {settings.printer}')
+    return 0
+
+
 def _browser(settings: Settings) -> int:
     from kiosk.browser import launch
 
@@ -162,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
     command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
     command('browser', _browser, 'wait for the server, then start Chromium locked to the kiosk (run inside cage)')
+    command('print-test', _print_test, 'print a test slip on KIOSK_PRINTER')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     hub_cli.add_commands(commands)
     export = command('export', _export, 'write sign-ups as CSV or JSON')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import tomllib
 from pathlib import Path
@@ -52,6 +53,18 @@ class Settings(BaseSettings):
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'
     speech: bool = True  # the Read aloud button, where espeak-ng is installed
     speech_rate: int = Field(130, ge=80, le=260)  # words per minute; espeak's 175 is quick for many seniors
+    printer: str | None = None  # an ESC/POS receipt printer: usb:VID:PID, serial:/dev/ttyUSB0 or file:/dev/usb/lp0
+    location: str | None = Field(None, max_length=120)  # the kiosk's place, printed at the foot of each slip
+
+    @field_validator('printer')
+    @classmethod
+    def _printer_spec(cls, spec: str | None) -> str | None:
+        if not spec:
+            return None
+        if not re.fullmatch(r'usb:[0-9a-fA-F]{4}:[0-9a-fA-F]{4}|serial:/\S+|file:/\S+', spec.strip()):
+            raise ValueError('not a printer: use usb:VID:PID (hex, like usb:04b8:0e15), serial:/dev/ttyUSB0 '
+                             'or file:/dev/usb/lp0')
+        return spec.strip()
 
     @field_validator('sleep')
     @classmethod

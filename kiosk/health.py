@@ -13,7 +13,11 @@ DISK_LOW_MB = 200
 SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
 
 
-def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
+PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
+
+
+def health(store: SignupStore, syncer: Syncer, printer_state: str | None = None) -> dict[str, Any]:
+    """`printer_state` is None when no printer is configured."""
     counts = store.counts()
     state = syncer.state()
     disk_free_mb = shutil.disk_usage(store.data_dir).free // (1024 * 1024)
@@ -30,6 +34,8 @@ def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
         warnings.append('corrupt_file_quarantined')
     if disk_free_mb < DISK_LOW_MB:
         warnings.append('disk_low')
+    if printer_state in PRINTER_TROUBLE:
+        warnings.append('printer_problem')
     return {
         'status': 'ok' if set(warnings) <= {'sync_off'} else 'warning',
         'queued': counts['queued'],
@@ -41,5 +47,6 @@ def health(store: SignupStore, syncer: Syncer) -> dict[str, Any]:
         'disk_free_mb': disk_free_mb,
         'version': version(),
         'kiosk_id': syncer.settings.kiosk_id,
+        'printer': printer_state,
         'warnings': warnings,
     }

@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kiosk.health import health
+from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 
@@ -36,10 +37,12 @@ def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | N
 
 
 class KioskScheduler:
-    def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '') -> None:
+    def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '',
+                 printer: SlipPrinter | None = None) -> None:
         self.syncer = syncer
         self.store = store
         self.content_hash = content_hash
+        self.printer = printer
         self._force_next = False
         settings = syncer.settings
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
@@ -48,6 +51,10 @@ class KioskScheduler:
             self.scheduler.add_job(self._sync, IntervalTrigger(seconds=settings.sync_interval_seconds), id=SYNC_JOB,
                                    max_instances=1, coalesce=True, misfire_grace_time=300,
                                    next_run_time=datetime.now(UTC))
+        if printer:  # staff and /healthz see paper running out before a visitor finds out
+            self.scheduler.add_job(asyncio.to_thread, IntervalTrigger(minutes=5), args=[printer.check], id='printer',
+                                   max_instances=1, coalesce=True,
+                                   next_run_time=datetime.now(UTC) + timedelta(seconds=5))
         self.scheduler.add_job(self._nightly, CronTrigger(hour=3, minute=15), id='nightly',
                                max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
 
@@ -70,7 +77,7 @@ class KioskScheduler:
         except Exception:
             log.exception('sync pass failed')
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
-        report = await asyncio.to_thread(health, self.store, self.syncer)
+        report = await asyncio.to_thread(health, self.store, self.syncer, self.printer.state if self.printer else None)
         await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
 
     async def _nightly(self) -> None:

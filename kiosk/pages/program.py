@@ -11,6 +11,7 @@ from kiosk.i18n import meeting_when, t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.qr_card import qr_card
 from kiosk.phone import friendly, tel_uri
+from kiosk.slip import compose
 from kiosk.speech import program_text
 
 
@@ -44,6 +45,8 @@ def screen(kiosk, visit, speaker, slug: str) -> None:
                     .classes('secondary-action' if program.call_first else 'primary-action') \
                     .props('no-caps').mark('sign-me-up')
             speaker.button(lambda: program_text(program, language, meetings[0] if meetings else None))
+            if kiosk.printer:
+                print_button(kiosk, program, language, meetings[0] if meetings else None)
         with ui.row().classes('w-full gap-8 no-wrap items-start'):
             with ui.column().classes('gap-4').style('flex: 1 1 0; min-width: 0'):
                 ui.label(words.body)
@@ -64,6 +67,24 @@ def screen(kiosk, visit, speaker, slug: str) -> None:
             with ui.column().classes('actions'):
                 for action in qr_actions(program, language, meetings[:1]):
                     qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
+
+
+def print_button(kiosk, program: Program, language: str, next_meeting: datetime | None) -> None:
+    """For visitors without a smartphone: the same information on paper. A failure answers calmly, at once."""
+    async def print_for_me() -> None:
+        button.disable()
+        button.text = t('printing', language)
+        outcome.text = ''
+        slip = compose(program, language, next_meeting, kiosk.settings.location)
+        printed = await kiosk.printer.print(slip)
+        outcome.text = t('printed' if printed else 'print_failed', language)
+        outcome.classes(replace='print-outcome ' + ('' if printed else 'calm-message'))
+        button.text = t('print_slip', language)
+        button.enable()
+
+    button = ui.button(t('print_slip', language), on_click=print_for_me, color=None) \
+        .classes('secondary-action').props('no-caps').mark('print-slip')
+    outcome = ui.label().classes('print-outcome').props('role=status').mark('print-outcome')
 
 
 def qr_actions(program: Program, language: str, next_meeting: list[datetime]) -> list[QrAction]:

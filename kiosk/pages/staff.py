@@ -14,7 +14,6 @@ from babel.dates import format_date
 from nicegui import run, ui
 
 from kiosk.export import to_csv
-from kiosk.health import health
 from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.pin_pad import pin_pad
@@ -81,7 +80,7 @@ async def _console(kiosk, visit) -> None:
 
     @ui.refreshable
     async def overview() -> None:
-        report = await run.io_bound(health, kiosk.store, kiosk.syncer)
+        report = await run.io_bound(kiosk.report)
         with ui.row().classes('gap-4 items-stretch'):
             for status in STATUSES:
                 with ui.column().classes('staff-tile gap-0').mark(f'count-{status}'):
@@ -99,6 +98,10 @@ async def _console(kiosk, visit) -> None:
             with ui.column().classes('staff-tile gap-0'):
                 ui.label(t('staff_disk_free', language))
                 ui.label(f'{report["disk_free_mb"]:,} MB').classes('number')
+            if report['printer']:
+                with ui.column().classes('staff-tile gap-0').mark('printer-state'):
+                    ui.label(t('staff_printer', language))
+                    ui.label(t(f'printer_{report["printer"]}', language)).classes('number')
         for warning in report['warnings']:
             if warning != 'sync_off':
                 ui.label(t(f'warning_{warning}', language)).classes('staff-warning').mark(f'warning-{warning}')

@@ -10,6 +10,10 @@ import zxingcpp
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 
+from kiosk.config import load_settings
+from kiosk.content import load_catalog
+from kiosk.slip import compose, preview
+
 pytestmark = pytest.mark.browser
 
 SLUGS = ['citizens-academy', 'police-explorers', 'hmca', 'pal', 'outreach']
@@ -160,3 +164,6 @@ def test_screenshots_of_home_and_a_program_for_the_readme(page, kiosk_server, tm
         open_screen(page, kiosk_server.url + path)
         page.screenshot(path=folder / f'{name}.png')
         assert (folder / f'{name}.png').stat().st_size > 10_000
+    pal = load_catalog(load_settings().content).by_slug['pal']
+    preview(compose(pal, 'en', None, 'Five Star Senior Center, 2832 Arsenal St')).save(folder / 'slip.png')
+    assert (folder / 'slip.png').stat().st_size > 10_000

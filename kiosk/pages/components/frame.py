@@ -39,9 +39,10 @@ def frame(visit: Visit) -> Iterator[None]:
                 .mark(f'language-{language}')
         ui.label(t('text_size', visit.language)).classes('q-ml-md')
         for step, scale in enumerate(TEXT_SCALES):
-            ui.button('A' + '+' * step, on_click=lambda scale=scale: choose_scale(scale), color=None) \
+            shown = 'A' + '+' * step  # the name starts with what is shown, so voice control can say it (WCAG 2.5.3)
+            ui.button(shown, on_click=lambda scale=scale: choose_scale(scale), color=None) \
                 .props(f'no-caps aria-pressed={str(scale == visit.text_scale).lower()} '
-                       f'aria-label="{t("text_size", visit.language)} {int(scale * 100)}%"') \
+                       f'aria-label="{shown} {t("text_size", visit.language)} {int(scale * 100)}%"') \
                 .style(f'font-size: {1 + step * 0.25}em').mark(f'text-size-{int(scale * 100)}')
 
     async def choose_language(language: str) -> None:

@@ -37,8 +37,8 @@ def pin_pad(language: Language, on_enter: Callable[[str], Awaitable[None]]) -> u
             for digit in '123456789':
                 ui.button(digit, on_click=lambda digit=digit: press(digit), color=None) \
                     .classes('pin-key').props(f'data-key="{digit}"').mark(f'pin-{digit}')
-            ui.button('⌫', on_click=delete, color=None).classes('pin-key') \
-                .props(f'aria-label="{t("key_delete", language)}"').mark('pin-delete')
+            ui.button('⌫ ' + t('key_delete', language), on_click=delete, color=None).classes('pin-key') \
+                .props('no-caps').mark('pin-delete')
             ui.button('0', on_click=lambda: press('0'), color=None).classes('pin-key') \
                 .props('data-key="0"').mark('pin-0')
             ui.button(t('pin_enter', language), on_click=enter, color=None).classes('pin-key pin-ok') \
