@@ -7,6 +7,7 @@ the goal. A missed goal is reported (and makes the exit code 1); it is never loo
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import browser, catch_up, hub, save_latency
+from bench.report import update_readme
 
 RESULTS = Path(__file__).with_name('results.json')
 SUITES = {'browser': browser.run, 'catch_up': catch_up.run, 'save_latency': save_latency.run, 'hub': hub.run}
@@ -21,21 +23,33 @@ SUITES = {'browser': browser.run, 'catch_up': catch_up.run, 'save_latency': save
 
 def main(names: list[str]) -> int:
     chosen = names or list(SUITES)
-    results = []
+    # A run of some suites keeps the others' last results, so the file always describes all of them.
+    kept = json.loads(RESULTS.read_text())['results'] if RESULTS.exists() else []
+    results = [result for result in kept if result.get('suite') not in chosen]
     for name in chosen:
         print(f'\n== {name} ==')
         started = time.monotonic()
-        results += SUITES[name]()
+        results += [{'suite': name, **result} for result in SUITES[name]()]
         print(f'({time.monotonic() - started:.0f} s)')
+    results.sort(key=lambda result: list(SUITES).index(result['suite']) if result.get('suite') in SUITES else 99)
     missed = [result['name'] for result in results if result.get('met') is False]
-    RESULTS.write_text(json.dumps({
-        'measured_at': datetime.now(UTC).isoformat(timespec='seconds'),
-        'machine': f'{platform.node()} · {platform.machine()} · {platform.processor() or "cpu"} · '
-                   f'Python {platform.python_version()}',
-        'results': results,
-    }, indent=2) + '\n')
-    print(f'\nwrote {RESULTS}; goals missed: {", ".join(missed) if missed else "none"}')
+    report = {'measured_at': datetime.now(UTC).isoformat(timespec='seconds'), 'machine': _machine(),
+              'results': results}
+    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + '\n')
+    updated = update_readme(report)
+    print(f'\nwrote {RESULTS}{" and the README table" if updated else ""}; '
+          f'goals missed: {", ".join(missed) if missed else "none"}')
     return 1 if missed else 0
+
+
+def _machine() -> str:
+    """What the figures were measured on: cores, memory and CPU model (the README table states it)."""
+    model = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
+                  if line.startswith('model name')), platform.processor() or 'unknown CPU')
+    memory_gb = int(Path('/proc/meminfo').read_text().split()[1]) / 1024 ** 2
+    return f'{os.cpu_count()} cores of {model}, {memory_gb:.0f} GiB, {platform.machine()}, Python ' \
+           f'{platform.python_version()}'
+
 
 
 if __name__ == '__main__':

@@ -1,5 +1,8 @@
-"""The idle reset and a server restart, seen from a real browser."""
+"""The idle reset, a server restart, and freeing a visit, seen from a real browser."""
 
+import time
+
+import httpx
 import pytest
 
 from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
@@ -44,3 +47,28 @@ def test_open_page_comes_back_by_itself_after_a_server_restart(page, kiosk_facto
     page.get_by_text('Connection lost').wait_for(state='hidden', timeout=30_000)
     page.get_by_role('heading', name='Community programs').wait_for(timeout=30_000)
     assert 'Traceback' not in page.content()
+
+
+def test_a_visits_page_and_elements_are_freed_once_the_browser_leaves(browser, kiosk_factory):
+    """Memory stays flat for months only if nothing holds on to old visits (timers, refreshables, callbacks)."""
+    kiosk = kiosk_factory()
+    context = browser.new_context(viewport={'width': 1280, 'height': 800})
+    page = context.new_page()
+    open_screen(page, kiosk.url + '/')
+    page.get_by_role('button', name='Touch to begin').click()
+    page.locator('.program-card').nth(3).click()
+    page.locator('.qr-card').first.wait_for()
+    page.get_by_role('button', name='Sign me up').click()
+    page.locator('.keyboard').wait_for()
+    page.locator('input').first.fill('Rosa')
+    during = httpx.get(kiosk.url + '/healthz').json()
+    assert during['clients'] >= 1 and during['elements'] > 50
+    context.close()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        report = httpx.get(kiosk.url + '/healthz').json()
+        if (report['clients'], report['elements']) == (0, 0):
+            return
+        time.sleep(1)
+    raise AssertionError(f'still live after the browser left: {report["clients"]} clients, '
+                         f'{report["elements"]} elements')

@@ -1,0 +1,47 @@
+"""The README's performance table, generated from bench/results.json between two markers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / 'README.md'
+START, END = '<!-- bench:start -->', '<!-- bench:end -->'
+
+
+def _figure(value, unit: str | None) -> str:
+    if value is None:
+        return ''
+    if isinstance(value, list):
+        return ', '.join(str(part) for part in value)
+    text = f'{value:,}' if isinstance(value, int) else f'{value:,.1f}' if isinstance(value, float) else str(value)
+    return f'{text} {unit}' if unit else text
+
+
+def table(report: dict) -> str:
+    lines = [f'Measured {report["measured_at"][:10]} on {report["machine"]}, each figure next to its baseline from '
+             'the same run (`make bench`; `bench/results.json`).', '',
+             '| measure | figure | baseline (same run) | ratio | goal | met |', '|---|---|---|---|---|---|']
+    for result in report['results']:
+        baseline = _figure(result.get('baseline'), result.get('unit'))
+        if baseline and result.get('baseline_name'):
+            baseline = f'{baseline} ({result["baseline_name"]})'
+        ratio = f'{result["ratio"]}x' if result.get('ratio') is not None else ''
+        met = {True: 'yes', False: '**no**', None: ''}[result.get('met')]
+        lines.append(f'| {result["name"]} | {_figure(result["figure"], result.get("unit"))} | {baseline} | {ratio} | '
+                     f'{result.get("goal", "")} | {met} |')
+    return '\n'.join(lines)
+
+
+def update_readme(report: dict) -> bool:
+    text = README.read_text()
+    if START not in text or END not in text:
+        return False
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    README.write_text(f'{before}{START}\n{table(report)}\n{END}{after}')
+    return True
+
+
+if __name__ == '__main__':
+    update_readme(json.loads((Path(__file__).with_name('results.json')).read_text()))
