@@ -26,7 +26,20 @@ class ConfigError(Exception):
     """A setting is wrong; the message is one line that names the key."""
 
 
-class Settings(BaseSettings):
+class LayeredSettings(BaseSettings):
+    """Flags (init) beat the environment, which beats the TOML file named by --config or <prefix>CONFIG."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlSource(settings_cls, init_settings)
+
+
+class Settings(LayeredSettings):
     model_config = SettingsConfigDict(env_prefix='KIOSK_', extra='forbid', frozen=True)
 
     host: str = '127.0.0.1'
@@ -106,15 +119,6 @@ class Settings(BaseSettings):
         if url.scheme == 'http' and not self.sync_allow_http and not _is_loopback(url.hostname or ''):
             raise ValueError('sync_url: must use https (KIOSK_SYNC_ALLOW_HTTP=1 allows http, for testing only)')
         return self
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlSource(settings_cls, init_settings)
 
 
 class TomlSource(PydanticBaseSettingsSource):

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from kiosk.config import TomlSource, build_settings
+from kiosk.config import LayeredSettings, build_settings
 
 
-class HubSettings(BaseSettings):
+class HubSettings(LayeredSettings):
     model_config = SettingsConfigDict(env_prefix='KIOSK_HUB_', extra='forbid', frozen=True)
 
     database_url: str = 'postgresql:///kiosk_hub'
@@ -33,15 +33,6 @@ class HubSettings(BaseSettings):
         if not url.startswith(('postgresql://', 'postgres://')):
             raise ValueError('not a libpq URL (postgresql://user@host/dbname or postgresql:///dbname)')
         return url
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlSource(settings_cls, init_settings)
 
 
 def load_hub_settings(**flags: Any) -> HubSettings:
