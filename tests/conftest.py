@@ -111,4 +111,5 @@ def kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
 
 @pytest.fixture(scope='session')
 def kiosk_server(kiosk_factory) -> KioskProcess:
-    return kiosk_factory()
+    """With a printer (that prints into /dev/null), so every screen walk checks the print button too."""
+    return kiosk_factory(printer='file:/dev/null')
