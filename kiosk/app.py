@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from fastapi import Response
 from fastapi.responses import FileResponse
 from nicegui import Client, app, background_tasks, run, ui
@@ -117,6 +116,8 @@ def create(settings: Settings) -> Kiosk:
 
 
 async def _serves_root(settings: Settings) -> bool:
+    import httpx  # only under systemd, and only at start: not worth importing for every other start
+
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             return (await client.get(settings.local_url + '/')).status_code == 200

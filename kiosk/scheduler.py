@@ -22,6 +22,7 @@ from kiosk.sync import Syncer
 log = logging.getLogger('kiosk.scheduler')
 
 SYNC_JOB = 'sync'
+FIRST_SYNC_AFTER_SECONDS = 2  # the screen first, after a power cut; then what waited in the queue
 
 
 def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | None = None) -> int:
@@ -50,7 +51,7 @@ class KioskScheduler:
             # A pass drains the queue, so a run still going when the next is due is simply skipped.
             self.scheduler.add_job(self._sync, IntervalTrigger(seconds=settings.sync_interval_seconds), id=SYNC_JOB,
                                    max_instances=1, coalesce=True, misfire_grace_time=300,
-                                   next_run_time=datetime.now(UTC))
+                                   next_run_time=datetime.now(UTC) + timedelta(seconds=FIRST_SYNC_AFTER_SECONDS))
         if printer:  # staff and /healthz see paper running out before a visitor finds out
             self.scheduler.add_job(asyncio.to_thread, IntervalTrigger(minutes=5), args=[printer.check], id='printer',
                                    max_instances=1, coalesce=True,

@@ -20,10 +20,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import httpx
 from filelock import FileLock, Timeout
 from pydantic import SecretStr
 
@@ -31,6 +30,9 @@ from kiosk.config import Settings
 from kiosk.signups import payload
 from kiosk.storage.atomic import write_atomically
 from kiosk.storage.store import SignupStore
+
+if TYPE_CHECKING:  # httpx is imported on first use: serving the first screen after a power cut does not need it
+    import httpx
 
 log = logging.getLogger('kiosk.sync')
 
@@ -167,6 +169,8 @@ class Syncer:
             return SyncReport(skipped='backoff')
         report = SyncReport()
         state.last_attempt = _iso(now)
+        import httpx
+
         async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
                                      verify=True, follow_redirects=False) as client:
             tried: set[str] = set()
@@ -209,6 +213,8 @@ class Syncer:
         """
         if not self.configured:
             return None
+        import httpx
+
         token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
         try:
             async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
@@ -278,6 +284,8 @@ class Syncer:
 
         `reason` is safe for logs and /healthz; the endpoint's words may quote personal data.
         """
+        import httpx
+
         body = {'kiosk_id': self.settings.kiosk_id, 'sent_at': _iso(self.clock()),
                 'signups': [payload(record) for record in batch]}
         token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
