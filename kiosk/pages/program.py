@@ -83,7 +83,7 @@ def print_button(kiosk, program: Program, language: str, next_meeting: datetime 
         button.enable()
 
     button = ui.button(t('print_slip', language), on_click=print_for_me, color=None) \
-        .classes('secondary-action').props('no-caps').mark('print-slip')
+        .classes('secondary-action print-slip').props('no-caps').mark('print-slip')
     outcome = ui.label().classes('print-outcome').props('role=status').mark('print-outcome')
 
 
