@@ -26,7 +26,10 @@ def table(report: dict) -> str:
         baseline = _figure(result.get('baseline'), result.get('unit'))
         if baseline and result.get('baseline_name'):
             baseline = f'{baseline} ({result["baseline_name"]})'
-        ratio = f'{result["ratio"]}x' if result.get('ratio') is not None else ''
+        if result.get('floor') is not None:  # save latency: the disk's own floor, a bare write + fsync
+            baseline += f'; floor {_figure(result["floor"], result.get("unit"))} ({result["floor_name"]})'
+        growth = isinstance(result['figure'], (int, float)) and result['figure'] <= 0
+        ratio = f'{result["ratio"]}x' if result.get('ratio') is not None and not growth else ''
         met = {True: 'yes', False: '**no**', None: ''}[result.get('met')]
         lines.append(f'| {result["name"]} | {_figure(result["figure"], result.get("unit"))} | {baseline} | {ratio} | '
                      f'{result.get("goal", "")} | {met} |')
