@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,12 +39,10 @@ def chromium_command(settings: Settings, profile_dir: Path = PROFILE_DIR, execut
     return [executable, *CHROMIUM_FLAGS, f'--user-data-dir={profile_dir}', settings.local_url + '/']
 
 
-def wait_until_serving(settings: Settings, *, poll_seconds: float = 1.0, timeout: float | None = None,
-                       is_serving: Callable[[str], bool] | None = None) -> bool:
+def wait_until_serving(settings: Settings, *, poll_seconds: float = 1.0, timeout: float | None = None) -> bool:
     """Block until /healthz answers 200, so Chromium never starts on a server that is not up yet."""
-    check = is_serving or _answers
     started = last_said = time.monotonic()
-    while not check(settings.local_url + '/healthz'):
+    while not _answers(settings.local_url + '/healthz'):
         now = time.monotonic()
         if timeout is not None and now - started >= timeout:
             return False
