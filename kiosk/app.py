@@ -26,7 +26,7 @@ from kiosk.pages.components.screens import KioskPages
 from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
-from kiosk.qr import qr_svg
+from kiosk.qr import qr_actions, qr_svg
 from kiosk.scheduler import KioskScheduler
 from kiosk.slip import SlipPrinter
 from kiosk.speech import SpeechCache, espeak, home_text, program_text
@@ -57,7 +57,7 @@ class Kiosk:
 
     def report(self) -> dict:
         """The health report of /healthz and the staff console (blocking: it reads the store)."""
-        return health(self.store, self.syncer, self.printer.state if self.printer else None)
+        return health(self.store, self.syncer, self.printer)
 
 
 def create(settings: Settings) -> Kiosk:
@@ -128,28 +128,21 @@ async def _serves_root(settings: Settings) -> bool:
 async def warm_up(kiosk: Kiosk) -> None:
     """Just after start-up, not during it: every QR code and spoken text ready before a visitor asks."""
     await asyncio.sleep(WARM_UP_DELAY_SECONDS)
-    await run.io_bound(prepare_qr_codes, kiosk.catalog)
-    if kiosk.speech:
-        await run.io_bound(prepare_speech, kiosk)
+    await run.io_bound(prepare_screens, kiosk)
 
 
-def prepare_qr_codes(catalog: Catalog) -> None:
-    now = datetime.now(UTC)
-    for shown in catalog.program:
-        upcoming = shown.meetings.next_meetings(now, 1) if shown.meetings else []
-        for language in LANGUAGES:
-            for action in program.qr_actions(shown, language, upcoming):
-                qr_svg(action.payload)
-
-
-def prepare_speech(kiosk: Kiosk) -> None:
-    """Render every text the kiosk can read aloud now, so the first tap answers at once; drop stale ones."""
+def prepare_screens(kiosk: Kiosk) -> None:
+    """Render each program's QR codes and, with speech on, every text it can read aloud; drop stale speech."""
     now = datetime.now(UTC)
     texts = [(home_text(kiosk.catalog, language), language) for language in LANGUAGES]
     for shown in kiosk.catalog.program:
         upcoming = shown.meetings.next_meetings(now, 1) if shown.meetings else []
-        texts += [(program_text(shown, language, upcoming[0] if upcoming else None), language)
-                  for language in LANGUAGES]
+        for language in LANGUAGES:
+            for action in qr_actions(shown, language, upcoming):
+                qr_svg(action.payload)
+            texts.append((program_text(shown, language, upcoming[0] if upcoming else None), language))
+    if kiosk.speech is None:
+        return
     try:
         names = {kiosk.speech.render(text, language) for text, language in texts}
     except (OSError, subprocess.SubprocessError) as error:

@@ -6,6 +6,7 @@ import shutil
 from typing import Any
 
 from kiosk import version
+from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 
@@ -16,8 +17,9 @@ SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
 PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
 
 
-def health(store: SignupStore, syncer: Syncer, printer_state: str | None = None) -> dict[str, Any]:
-    """`printer_state` is None when no printer is configured."""
+def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = None) -> dict[str, Any]:
+    """`printer` is None when none is configured; its state is the last one seen, never asked for here."""
+    printer_state = printer.state if printer else None
     counts = store.counts()
     state = syncer.state()
     disk_free_mb = shutil.disk_usage(store.data_dir).free // (1024 * 1024)

@@ -78,7 +78,7 @@ class KioskScheduler:
         except Exception:
             log.exception('sync pass failed')
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
-        report = await asyncio.to_thread(health, self.store, self.syncer, self.printer.state if self.printer else None)
+        report = await asyncio.to_thread(health, self.store, self.syncer, self.printer)
         await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
 
     async def _nightly(self) -> None:

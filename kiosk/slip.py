@@ -23,7 +23,8 @@ from typing import Any
 from kiosk.config import Language
 from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
-from kiosk.phone import friendly, tel_uri
+from kiosk.phone import friendly
+from kiosk.qr import qr_actions
 
 log = logging.getLogger('kiosk.slip')
 
@@ -49,13 +50,8 @@ class Slip:
 def compose(program: Program, language: Language, next_meeting: datetime | None, location: str | None) -> Slip:
     words = program.words(language)
     summary = two_lines(words.summary)
-    codes = []
-    if program.url:
-        codes.append((t(f'scan_to_{program.url_purpose}', language), str(program.url)))
-    if program.phone:
-        codes.append((t('scan_to_call', language), tel_uri(program.phone)))
-    if program.meetings and next_meeting:
-        codes.append((t('scan_to_save_date', language), program.meetings.calendar_event(next_meeting, language)))
+    codes = [(action.caption, action.payload)
+             for action in qr_actions(program, language, [next_meeting] if next_meeting else [])]
     when = meeting_when(next_meeting, language) if next_meeting else None
     return Slip(title=words.title, summary=summary, call_label=t('slip_call', language),
                 phone=friendly(program.phone) if program.phone else None,

@@ -36,7 +36,7 @@ def create(settings: HubSettings) -> Hub:
 
     async def retention() -> None:
         async with pool.connection() as conn:
-            deleted = await db.delete_closed_signups(conn, settings.retention_days)
+            deleted = await db.delete_closed_signups(conn, settings.retention_days, settings.session_idle_minutes)
         log.info('retention: deleted %d sign-up(s) closed more than %d days ago', deleted, settings.retention_days)
 
     scheduler.add_job(retention, CronTrigger(hour=3, minute=30), id='retention', coalesce=True,

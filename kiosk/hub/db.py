@@ -194,11 +194,12 @@ async def open_session(conn: AsyncConnection, id_sha256: bytes, email: str) -> N
 
 
 async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int) -> Viewer | None:
-    """The signed-in user of a live session, marking it used now; an idle session is closed instead."""
-    await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s)', (idle_minutes,))
+    """The signed-in user of a live session, marking it used now; a session idle too long is not one."""
     row = await (await conn.execute('''
-        UPDATE sessions SET last_seen = now() WHERE id_sha256 = %s RETURNING email
-    ''', (id_sha256,))).fetchone()
+        UPDATE sessions SET last_seen = now()
+        WHERE id_sha256 = %s AND last_seen >= now() - make_interval(mins => %s)
+        RETURNING email
+    ''', (id_sha256, idle_minutes))).fetchone()
     return await viewer(conn, row['email']) if row else None
 
 
@@ -279,8 +280,11 @@ async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str
                        (actor, action, Jsonb(detail or {})))
 
 
-async def delete_closed_signups(conn: AsyncConnection, retention_days: int) -> int:
-    """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched."""
+async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int) -> int:
+    """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
+
+    Forgotten idempotency keys and sessions that went idle go in the same nightly pass.
+    """
     async with conn.transaction():
         cursor = await conn.execute('''
             DELETE FROM signups WHERE status IN ('enrolled', 'declined')
@@ -288,6 +292,8 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int) -> i
         ''', (retention_days,))
         await conn.execute('DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)',
                            (IDEMPOTENCY_HOURS,))
+        await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s)',
+                           (session_idle_minutes,))
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount
 

@@ -1,7 +1,6 @@
 """A program: full text, key facts, and the QR codes a visitor scans to apply, call or save the date."""
 
 from datetime import UTC, datetime
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from nicegui import background_tasks, run, ui
@@ -10,16 +9,9 @@ from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.qr_card import qr_card
-from kiosk.phone import friendly, tel_uri
+from kiosk.qr import qr_actions
 from kiosk.slip import compose
 from kiosk.speech import program_text
-
-
-class QrAction(NamedTuple):
-    payload: str
-    caption: str
-    big_text: str | None
-    mark: str
 
 
 def screen(kiosk, visit, speaker, slug: str) -> None:
@@ -85,17 +77,3 @@ def print_button(kiosk, program: Program, language: str, next_meeting: datetime 
     button = ui.button(t('print_slip', language), on_click=print_for_me, color=None) \
         .classes('secondary-action print-slip').props('no-caps').mark('print-slip')
     outcome = ui.label().classes('print-outcome').props('role=status').mark('print-outcome')
-
-
-def qr_actions(program: Program, language: str, next_meeting: list[datetime]) -> list[QrAction]:
-    """The QR codes in the order a visitor should use them; call-first programs lead with the phone."""
-    phone = url = calendar = None
-    if program.phone:
-        phone = QrAction(tel_uri(program.phone), t('scan_to_call', language), friendly(program.phone), 'qr-phone')
-    if program.url:
-        url = QrAction(str(program.url), t(f'scan_to_{program.url_purpose}', language), None, 'qr-url')
-    if program.meetings and next_meeting:
-        calendar = QrAction(program.meetings.calendar_event(next_meeting[0], language),
-                            t('scan_to_save_date', language), None, 'qr-calendar')
-    ordered = [phone, url, calendar] if program.call_first else [url, phone, calendar]
-    return [action for action in ordered if action]

@@ -13,7 +13,7 @@ from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.keyboard import OnScreenKeyboard
 from kiosk.pages.components.qr_card import qr_card
-from kiosk.pages.program import qr_actions
+from kiosk.qr import qr_actions
 from kiosk.signups import CONTACT_METHODS, SignupInvalid, check_form, new_record
 from kiosk.storage.store import StoreUnavailable
 

@@ -93,7 +93,7 @@ async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
                        'WHERE id = %s', (recent_declined,))
     await conn.execute("UPDATE signups SET status_changed_at = now() - interval '900 days' WHERE id = %s",
                        (still_open,))
-    assert await db.delete_closed_signups(conn, 365) == 1
+    assert await db.delete_closed_signups(conn, 365, 30) == 1
     left = {row['id'] for row in (await db.signups_page(conn, ADMIN, SignupFilter(), per_page=100))[0]}
     assert old_enrolled not in left and {recent_declined, still_open} <= left
     (entry,) = await (await conn.execute("SELECT detail FROM audit_log WHERE action = 'retention'")).fetchall()
