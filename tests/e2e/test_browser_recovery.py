@@ -52,14 +52,16 @@ def test_a_reload_that_meets_a_dead_server_gets_the_one_moment_page_then_comes_b
     page.get_by_text('Connection lost').wait_for(timeout=10_000)
 
     # Back up, and killed again the moment NiceGUI's reload asks for the page: the reload meets a dead server.
+    # A route holds the request until the server is dead, so the browser cannot win the race.
     killed = []
 
-    def kill_on_the_reload(request) -> None:
-        if request.is_navigation_request() and not killed:
+    def kill_on_the_reload(route) -> None:
+        if route.request.service_worker and not killed:  # the worker fetches only whole pages
             kiosk.kill()
-            killed.append(request.url)
+            killed.append(route.request.url)
+        route.fallback()
 
-    page.context.on('request', kill_on_the_reload)
+    page.context.route('**/*', kill_on_the_reload)
     kiosk.start()
     page.get_by_text(ONE_MOMENT).wait_for(timeout=30_000)
     assert killed
@@ -69,7 +71,7 @@ def test_a_reload_that_meets_a_dead_server_gets_the_one_moment_page_then_comes_b
 
     page.wait_for_timeout(3_000)  # it keeps waiting calmly while the server stays down
     assert page.get_by_text(ONE_MOMENT).is_visible()
-    page.context.remove_listener('request', kill_on_the_reload)
+    page.context.unroute('**/*', kill_on_the_reload)
     kiosk.start()
     page.get_by_role('button', name='Touch to begin').wait_for(timeout=30_000)  # a fresh visit, by itself
     back_on_a_working_screen(page)
