@@ -93,13 +93,30 @@ class KioskProcess:
             self.process.wait(timeout=15)
 
 
+def faked_clock(local_time: str) -> dict[str, str]:
+    """libfaketime sets the kiosk's wall clock going from `local_time` (St. Louis, "YYYY-MM-DD HH:MM:SS").
+
+    It patches the real process from outside, so the kiosk's own code runs as it would at that hour.
+    """
+    libraries = sorted(Path('/usr/lib').glob('*/faketime/libfaketime.so.1'))
+    if not libraries:
+        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
+            pytest.fail('libfaketime is missing and KIOSK_REQUIRE_BROWSER is set (apt-get install faketime)')
+        pytest.skip('libfaketime is not installed (apt-get install faketime)')
+    return {'LD_PRELOAD': str(libraries[0]), 'FAKETIME': f'@{local_time}', 'TZ': 'America/Chicago',
+            'FAKETIME_DONT_FAKE_MONOTONIC': '1'}
+
+
 @pytest.fixture(scope='session')
 def kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
     started: list[KioskProcess] = []
 
-    def make(data_dir: Path | None = None, start: bool = True, **settings: str) -> KioskProcess:
+    def make(data_dir: Path | None = None, start: bool = True, clock: str | None = None,
+             **settings: str) -> KioskProcess:
         env = {key: value for key, value in os.environ.items() if not key.startswith(('KIOSK_', 'PYTEST_'))}
         env.update({'KIOSK_KIOSK_ID': 'e2e-kiosk', **{f'KIOSK_{k.upper()}': v for k, v in settings.items()}})
+        if clock:
+            env.update(faked_clock(clock))
         kiosk = KioskProcess(data_dir or tmp_path_factory.mktemp('kiosk-data') / 'var', free_port(), env)
         started.append(kiosk)
         return kiosk.start() if start else kiosk

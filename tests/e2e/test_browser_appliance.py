@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,20 +13,14 @@ from .test_browser_signup import tap_keys
 pytestmark = pytest.mark.browser
 
 
-def window_around_now(minutes_before: int, minutes_after: int) -> str:
-    """A KIOSK_SLEEP window placed on the kiosk's own clock, so the test is at night whatever the hour."""
-    now = datetime.now(ZoneInfo('America/Chicago'))
-    start, end = now - timedelta(minutes=minutes_before), now + timedelta(minutes=minutes_after)
-    return f'{start:%H:%M}-{end:%H:%M}'
-
-
 def test_at_night_the_kiosk_is_dark_and_a_touch_wakes_it_for_one_visit(page, kiosk_factory):
-    kiosk = kiosk_factory(sleep=window_around_now(60, 60), idle_seconds='3', idle_countdown_seconds='3')
+    kiosk = kiosk_factory(clock='2026-11-27 23:30:00', sleep='22:00-06:00', idle_seconds='3',
+                          idle_countdown_seconds='3')
     open_screen(page, kiosk.url + '/')
     page.get_by_role('heading', name="We're closed for the night").wait_for()
     page.get_by_role('heading', name='Estamos cerrados por la noche').wait_for()
     assert page.get_by_text('(314) 231-1212').is_visible()
-    assert page.get_by_text('Next community meeting:').is_visible()
+    assert page.get_by_text('Next community meeting: Thursday, December 10').is_visible()
     background = page.evaluate("getComputedStyle(document.querySelector('.night')).backgroundColor")
     assert sum(int(part) for part in background[4:-1].split(',')) < 3 * 40, f'not dark: {background}'
     assert serious_accessibility_problems(page, 'night screen') == []
@@ -40,11 +32,17 @@ def test_at_night_the_kiosk_is_dark_and_a_touch_wakes_it_for_one_visit(page, kio
     page.get_by_role('heading', name="We're closed for the night").wait_for(timeout=15_000)
 
 
-def test_by_day_the_same_kiosk_invites_people_in(page, kiosk_factory):
-    kiosk = kiosk_factory(sleep=window_around_now(-120, 240))  # the night starts in two hours
+@pytest.mark.parametrize(('clock', 'before', 'after'), [
+    ('2026-11-27 21:59:50', 'Touch to begin', "We're closed for the night"),
+    ('2026-11-28 05:59:50', "We're closed for the night", 'Touch to begin'),
+], ids=['22:00', '06:00'])
+def test_the_screen_follows_the_clock_at_both_ends_of_the_night(page, kiosk_factory, clock, before, after):
+    """Nobody touches the screen at 22:00 or 06:00: it changes by itself."""
+    kiosk = kiosk_factory(clock=clock, sleep='22:00-06:00')
     open_screen(page, kiosk.url + '/')
-    page.get_by_role('button', name='Touch to begin').wait_for()
-    assert page.get_by_text("We're closed for the night").count() == 0
+    page.get_by_text(before).first.wait_for()
+    page.get_by_text(after).first.wait_for(timeout=60_000)
+    assert page.get_by_text(before).count() == 0
 
 
 def test_a_whole_run_logs_no_name_phone_email_or_token(page, kiosk_factory):
