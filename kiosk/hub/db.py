@@ -19,6 +19,10 @@ from yoyo import get_backend, read_migrations
 MIGRATIONS_DIR = Path(__file__).with_name('migrations')
 IDEMPOTENCY_HOURS = 24
 STATUSES = ('new', 'contacted', 'enrolled', 'declined')
+# new → contacted → enrolled or declined. A closed sign-up can go back to contacted, so a slip of the
+# mouse is undone with the history kept, never by editing it.
+NEXT_STATUSES = {'new': ('contacted',), 'contacted': ('enrolled', 'declined'),
+                 'enrolled': ('contacted',), 'declined': ('contacted',)}
 
 
 def migrate(database_url: str) -> list[str]:
@@ -255,14 +259,20 @@ async def signups_page(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilt
 
 
 async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '') -> bool:
-    """new → contacted → enrolled or declined, with who and when; False if this viewer may not see it."""
+    """One step of NEXT_STATUSES, with who and when.
+
+    False if this viewer may not see the sign-up, or it is no longer in a status that leads there
+    (somebody else moved it first): the check is in the UPDATE, so two desks cannot both win.
+    """
     if status not in STATUSES:
         raise ValueError(f'unknown status {status!r}')
+    comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
     async with conn.transaction():
         cursor = await conn.execute(f'''
             UPDATE signups s SET status = %(status)s, status_changed_at = now()
-            WHERE s.id = %(id)s AND {_SCOPE}
-        ''', {'status': status, 'id': signup_id, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})
+            WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE}
+        ''', {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
+              'programs': list(viewer.programs)})
         if cursor.rowcount != 1:
             return False
         await conn.execute('''

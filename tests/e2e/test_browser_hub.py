@@ -81,6 +81,10 @@ def test_a_coordinator_sees_only_their_program_and_changes_a_status(page, hub, d
     page.get_by_role('button', name='Save status').click()
     page.get_by_text('Status saved.').wait_for()
     page.get_by_role('row', name='Paula Palmer').get_by_text('contacted').wait_for()
+    page.get_by_role('row', name='Paula Palmer').get_by_role('checkbox').click()
+    page.get_by_label('New status').click()
+    assert page.get_by_role('option').all_inner_texts() == ['Enrolled', 'Declined'], 'only the next steps'
+    page.keyboard.press('Escape')
     with psycopg.connect(database) as conn:
         history = conn.execute('SELECT c.changed_by, c.note FROM status_changes c JOIN signups s ON s.id = c.signup_id '
                                "WHERE s.name = 'Paula Palmer'").fetchall()

@@ -74,6 +74,20 @@ async def test_status_changes_record_who_and_when_and_stay_within_the_viewers_pr
         await db.change_status(conn, ADMIN, pal, 'lost')
 
 
+async def test_statuses_go_new_contacted_then_enrolled_or_declined_and_a_closed_one_can_be_reopened(conn, signups):
+    pal = signups[0]['id']
+    assert not await db.change_status(conn, PAL_COORDINATOR, pal, 'enrolled'), 'nobody was contacted yet'
+    assert await db.change_status(conn, PAL_COORDINATOR, pal, 'contacted')
+    assert not await db.change_status(conn, ADMIN, pal, 'contacted'), 'a second desk cannot repeat the step'
+    assert await db.change_status(conn, PAL_COORDINATOR, pal, 'declined')
+    assert not await db.change_status(conn, PAL_COORDINATOR, pal, 'enrolled'), 'closed'
+    assert await db.change_status(conn, PAL_COORDINATOR, pal, 'contacted', 'declined by mistake')
+    assert await db.change_status(conn, PAL_COORDINATOR, pal, 'enrolled')
+    history = await (await conn.execute('SELECT status FROM status_changes WHERE signup_id = %s ORDER BY seq',
+                                        (pal,))).fetchall()
+    assert [row['status'] for row in history] == ['contacted', 'declined', 'contacted', 'enrolled']
+
+
 async def test_the_audit_log_refuses_update_delete_and_truncate(conn):
     await db.audit(conn, 'chief@slmpd.org', 'login')
     for statement in ("UPDATE audit_log SET actor = 'someone else'", 'DELETE FROM audit_log',

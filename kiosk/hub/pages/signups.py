@@ -11,7 +11,7 @@ from nicegui import ui
 
 from kiosk.export import to_csv
 from kiosk.hub import db
-from kiosk.hub.db import STATUSES, SignupFilter
+from kiosk.hub.db import NEXT_STATUSES, STATUSES, SignupFilter
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, frame
 from kiosk.phone import friendly
@@ -82,7 +82,8 @@ async def _screen(hub: Hub, session: Session) -> None:
         if table.selected:
             picked = table.selected[0]
             editing.text = f'Change the status of {picked["name"]} ({picked["program"]}), now {picked["status"]}:'
-            new_status.value = picked['status']
+            next_statuses = NEXT_STATUSES[picked['status']]
+            new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
             note.value = ''
 
     async def save_status() -> None:
@@ -90,7 +91,7 @@ async def _screen(hub: Hub, session: Session) -> None:
             return
         async with hub.pool.connection() as conn:
             changed = await db.change_status(conn, viewer, table.selected[0]['id'], new_status.value, note.value or '')
-        ui.notify('Status saved.' if changed else 'That sign-up is not yours to change.',
+        ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, or someone changed it first.',
                   type='positive' if changed else 'negative')
         await load()
 
@@ -136,7 +137,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     with ui.card().classes('hub-editor') as editor:
         editing = ui.label()
         with ui.row().classes('items-end gap-4'):
-            new_status = ui.select({name: name.capitalize() for name in STATUSES}, label='New status') \
+            new_status = ui.select({}, label='New status') \
                 .classes('min-w-[10rem]').mark('new-status')
             note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
             ui.button('Save status', on_click=save_status, color=None).classes('hub-primary').props('no-caps') \
