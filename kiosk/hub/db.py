@@ -315,9 +315,12 @@ async def kiosk_names(conn: AsyncConnection) -> list[str]:
     return [row['name'] for row in await (await conn.execute('SELECT name FROM kiosks ORDER BY name')).fetchall()]
 
 
-async def fleet(conn: AsyncConnection, stale_minutes: int, timezone: str) -> list[dict[str, Any]]:
-    """One row per kiosk: its latest heartbeat, whether it went quiet, and what it sent today and this week."""
-    return await (await conn.execute('''
+async def fleet(conn: AsyncConnection, viewer: Viewer, stale_minutes: int, timezone: str) -> list[dict[str, Any]]:
+    """One row per kiosk: its latest heartbeat, whether it went quiet, and what it sent today and this week.
+
+    The health is the machine's and everyone's to see; the counts are only of the viewer's programs.
+    """
+    return await (await conn.execute(f'''
         WITH local AS (SELECT date_trunc('day', now() AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS today,
                               date_trunc('week', now() AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS this_week)
         SELECT k.name, k.revoked_at IS NOT NULL AS revoked, h.received_at AS last_seen,
@@ -330,9 +333,11 @@ async def fleet(conn: AsyncConnection, stale_minutes: int, timezone: str) -> lis
         FROM kiosks k CROSS JOIN local
         LEFT JOIN heartbeats h ON h.kiosk = k.name
         LEFT JOIN signups s ON s.kiosk = k.name AND s.received_at >= least(local.today, local.this_week)
+                               AND {_SCOPE}
         GROUP BY k.name, k.revoked_at, h.received_at, h.body
         ORDER BY k.name
-    ''', {'tz': timezone, 'stale': stale_minutes})).fetchall()
+    ''', {'tz': timezone, 'stale': stale_minutes, 'sees_all': viewer.sees_all,
+          'programs': list(viewer.programs)})).fetchall()
 
 
 async def signups_per_week(conn: AsyncConnection, viewer: Viewer, since: datetime, timezone: str

@@ -50,6 +50,15 @@ async def test_a_coordinator_sees_only_their_program_even_when_asking_for_anothe
     assert await db.signups_page(conn, nobody, SignupFilter()) == ([], 0)
 
 
+async def test_the_fleet_shows_every_kiosk_but_counts_only_the_viewers_programs(conn, signups):
+    await db.add_kiosk(conn, 'lobby-a', token_digest('lobby-a'))
+    [admin_row] = await db.fleet(conn, ADMIN, 15, 'America/Chicago')
+    [coordinator_row] = await db.fleet(conn, PAL_COORDINATOR, 15, 'America/Chicago')
+    assert (admin_row['name'], admin_row['today'], admin_row['this_week']) == ('lobby-a', 4, 4)
+    assert (coordinator_row['name'], coordinator_row['today'], coordinator_row['this_week']) == ('lobby-a', 2, 2)
+    assert coordinator_row['stale'], 'never heard from'
+
+
 async def test_filters_search_and_paging_newest_first(conn, signups):
     assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='bea')))[0]] == ['Bea Pal']
     assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='555-9876')))[0]] == \

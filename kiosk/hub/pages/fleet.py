@@ -14,7 +14,7 @@ from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, frame
 
 HEADINGS = ('Kiosk', 'Last seen', 'Queued', 'Rejected', 'Warnings', 'Version', 'Content', 'Last sync success',
-            'Today', 'This week')
+            'Sign-ups today', 'This week')
 
 
 def register(hub: Hub) -> None:
@@ -24,17 +24,19 @@ def register(hub: Hub) -> None:
         if session is None:
             return RedirectResponse('/login', status_code=303)
         with frame(session, 'Kiosks', '/kiosks'):
-            await _screen(hub)
+            await _screen(hub, session.viewer)
         return None
 
 
-async def _screen(hub: Hub) -> None:
+async def _screen(hub: Hub, viewer: db.Viewer) -> None:
     zone = ZoneInfo(hub.settings.timezone)
     async with hub.pool.connection() as conn:
-        rows = await db.fleet(conn, hub.settings.stale_minutes, hub.settings.timezone)
+        rows = await db.fleet(conn, viewer, hub.settings.stale_minutes, hub.settings.timezone)
     stale = sum(1 for row in rows if row['stale'] and not row['revoked'])
     ui.label(f'{len(rows)} kiosk{"s" if len(rows) != 1 else ""}; '
              f'{stale} silent for more than {hub.settings.stale_minutes} minutes').mark('fleet-summary')
+    if not viewer.sees_all:
+        ui.label('Sign-up counts are for your programs only.')
     with ui.element('table').classes('hub-fleet').mark('fleet'):
         with ui.element('thead'), ui.element('tr'):
             for heading in HEADINGS:
