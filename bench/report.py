@@ -19,7 +19,9 @@ def _figure(value, unit: str | None) -> str:
 
 
 def table(report: dict) -> str:
-    lines = [f'Measured {report["measured_at"][:10]} on {report["machine"]}, each figure next to its baseline from '
+    days = sorted({(result.get('measured_at') or report['measured_at'])[:10] for result in report['results']})
+    when = days[0] if len(days) == 1 else f'{days[0]} to {days[-1]}'
+    lines = [f'Measured {when} on {report["machine"]}, each figure next to its baseline from '
              'the same run (`make bench`; `bench/results.json`).', '',
              '| measure | figure | baseline (same run) | ratio | goal | met |', '|---|---|---|---|---|---|']
     for result in report['results']:

@@ -104,6 +104,27 @@ async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[
     ''', (kiosk, Jsonb(records)))
 
 
+async def admit_request(conn: AsyncConnection, kiosk: str, per_minute: int) -> int:
+    """A sliding minute shared by every hub process: 0 (and this request is counted) or the seconds to wait.
+
+    Two requests of one kiosk at the same instant may both pass the last free place; kiosks send one at
+    a time, so that is as exact as it needs to be.
+    """
+    row = await (await conn.execute('''
+        WITH recent AS (
+            SELECT count(*) AS n, min(at) AS oldest FROM rate_requests
+            WHERE kiosk = %(kiosk)s AND at > now() - interval '1 minute'
+        ), counted AS (
+            INSERT INTO rate_requests (kiosk) SELECT %(kiosk)s FROM recent WHERE n < %(limit)s
+        )
+        SELECT CASE WHEN n < %(limit)s THEN 0
+                    ELSE greatest(1, ceil(extract(epoch FROM oldest + interval '1 minute' - now())))::integer
+               END AS wait
+        FROM recent
+    ''', {'kiosk': kiosk, 'limit': per_minute})).fetchone()
+    return row['wait']
+
+
 async def remembered_response(conn: AsyncConnection, kiosk: str, key: str) -> dict[str, Any] | None:
     """The answer given to this key in the last 24 hours, with the body hash it was given for."""
     return await (await conn.execute('''
@@ -293,7 +314,7 @@ async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str
 async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int) -> int:
     """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
 
-    Forgotten idempotency keys and sessions that went idle go in the same nightly pass.
+    Forgotten idempotency keys, sessions that went idle and old request counts go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
@@ -304,6 +325,7 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (IDEMPOTENCY_HOURS,))
         await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s)',
                            (session_idle_minutes,))
+        await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -62,31 +60,10 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class RateLimiter:
-    """Requests per kiosk in the last minute, in this hub process (each process behind a balancer counts its own)."""
-
-    per_minute: int
-    clock: Any = time.monotonic
-    _seen: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
-
-    def retry_after(self, kiosk: str) -> int:
-        """0 to go ahead (and count it), or the whole seconds until this kiosk may send again."""
-        now = self.clock()
-        seen = self._seen[kiosk]
-        while seen and seen[0] <= now - 60:
-            seen.popleft()
-        if len(seen) >= self.per_minute:
-            return max(1, int(seen[0] + 60 - now + 0.999))
-        seen.append(now)
-        return 0
-
-
 class Receiver:
     def __init__(self, settings: HubSettings, pool: AsyncConnectionPool) -> None:
         self.settings = settings
         self.pool = pool
-        self.rate = RateLimiter(settings.rate_per_minute)
 
     async def kiosk_for(self, authorization: str | None) -> str | None:
         scheme, _, token = (authorization or '').partition(' ')
@@ -101,7 +78,9 @@ class Receiver:
             return Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
         if len(raw) > self.settings.max_body_bytes:
             return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
-        if wait := self.rate.retry_after(kiosk):
+        async with self.pool.connection() as conn:
+            wait = await db.admit_request(conn, kiosk, self.settings.rate_per_minute)
+        if wait:
             return Answer(429, {'error': 'too many requests'}, {'Retry-After': str(wait)})
         try:
             data = json.loads(raw)

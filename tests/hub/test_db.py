@@ -123,6 +123,16 @@ async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
     assert entry['detail'] == {'deleted': 1, 'days': 365}
 
 
+async def test_the_rate_counts_the_last_minute_only_and_old_counts_are_swept(conn):
+    await conn.execute("INSERT INTO rate_requests (kiosk, at) VALUES ('lobby-r', now() - interval '2 minutes')")
+    assert [await db.admit_request(conn, 'lobby-r', 2) for _ in range(2)] == [0, 0]
+    assert 1 <= await db.admit_request(conn, 'lobby-r', 2) <= 60
+    assert await db.admit_request(conn, 'lobby-other', 2) == 0, 'each kiosk has its own count'
+    await db.delete_closed_signups(conn, 365, 30)
+    rows = await (await conn.execute("SELECT count(*) AS n FROM rate_requests WHERE kiosk = 'lobby-r'")).fetchone()
+    assert rows['n'] == 2, 'the request from two minutes ago is gone; a refused one was never counted'
+
+
 async def test_tokens_expire_after_rotation_and_die_with_revocation(conn):
     await db.add_kiosk(conn, 'lobby-rot', token_digest('first'))
     assert await db.rotate_kiosk(conn, 'lobby-rot', token_digest('second'), timedelta(0))

@@ -124,9 +124,10 @@ def test_the_same_idempotency_key_replays_the_answer_and_refuses_another_body(hu
     assert httpx.post(hub.signups_url, content=other, headers=headers).status_code == 422
 
 
-def test_a_kiosk_over_its_rate_gets_429_with_retry_after(hub, kiosk):
+def test_a_kiosk_over_its_rate_gets_429_with_retry_after_from_every_hub_process(hub, hub_factory, kiosk):
     name, token = kiosk
-    answers = [send(hub, token, name, [signup(name)]).status_code for _ in range(31)]
+    second_hub = hub_factory(rate_per_minute='30')  # behind one balancer, the two count together
+    answers = [send(hub if turn % 2 else second_hub, token, name, [signup(name)]).status_code for turn in range(31)]
     assert answers[:30] == [200] * 30 and answers[30] == 429
     limited = send(hub, token, name, [signup(name)])
     assert 1 <= int(limited.headers['Retry-After']) <= 60
