@@ -85,6 +85,9 @@ def test_units_run_the_installed_app_as_the_kiosk_user_with_the_config_and_secre
                  'RuntimeDirectory=kiosk-browser'):
         assert line in screen, line
     assert 'EnvironmentFile=-/etc/kiosk/kiosk.env' not in screen, 'the browser never sees the sync token'
+    # Short of memory, the kernel stops the browser (back in 2 s), never the server that holds the sign-ups.
+    assert 'MemoryMax=1200M' in screen and 'OOMScoreAdjust=500' in screen
+    assert 'OOMScoreAdjust=-500' in server.splitlines()
 
 
 def test_systemd_analyze_verify_finds_nothing_wrong_with_the_units(installed):
