@@ -110,7 +110,8 @@ def create(settings: Settings) -> Kiosk:
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.colors(primary='#14325c')  # app-wide through Quasar's config: no colour script on every page
     app.add_static_files('/static', ASSETS_DIR / 'static')
-    ui.add_head_html('<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
+    ui.add_head_html('<link rel="stylesheet" href="/static/layout.css">'
+                     '<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
     return kiosk
 
@@ -177,4 +178,4 @@ def serve(settings: Settings) -> None:
     ui.run(lambda: root(kiosk),
            host=settings.host, port=settings.port, title='SLMPD Community Programs',
            favicon=ASSETS_DIR / 'static' / 'logo.svg', reload=False, show=False,
-           show_welcome_message=False, reconnect_timeout=10)
+           show_welcome_message=False, reconnect_timeout=10, tailwind=False)

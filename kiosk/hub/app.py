@@ -91,4 +91,4 @@ def serve(settings: HubSettings) -> None:
         log.info('applied migrations: %s', ', '.join(applied))
     create(settings)
     ui.run(host=settings.host, port=settings.port, title='SLMPD Kiosk Hub', reload=False, show=False,
-           show_welcome_message=False, favicon=ASSETS_DIR / 'static' / 'logo.svg')
+           show_welcome_message=False, favicon=ASSETS_DIR / 'static' / 'logo.svg', tailwind=False)

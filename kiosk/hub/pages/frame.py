@@ -48,7 +48,7 @@ class Session:
 
 def page_head(title: str) -> None:
     ui.page_title(f'{title} · SLMPD Kiosk Hub')
-    ui.add_head_html('<link rel="stylesheet" href="/static/hub.css">'
+    ui.add_head_html('<link rel="stylesheet" href="/static/layout.css"><link rel="stylesheet" href="/static/hub.css">'
                      '<script>document.documentElement.lang = "en"</script>')
 
 
