@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -49,9 +51,18 @@ async def test_a_printer_that_never_answers_times_out_and_new_prints_stop_piling
     started = time.monotonic()
     assert not await printer.print(slip)  # two already hang: the third answers at once
     assert time.monotonic() - started < 0.2 and printer.state == 'not_responding'
-    for _ in range(2):  # let the hung opens finish, so the threads end
-        with open(device, 'rb') as reader:
-            reader.read()
+    # A reader at last: the hung opens go through one after another and their threads end. Non-blocking,
+    # because the two writers may pair with one reader, and a second blocking open would wait forever.
+    reader = os.open(device, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        deadline = time.monotonic() + 10
+        while any(thread.name == 'print slip' for thread in threading.enumerate()) and time.monotonic() < deadline:
+            with contextlib.suppress(BlockingIOError):
+                os.read(reader, 1 << 16)
+            time.sleep(0.01)
+    finally:
+        os.close(reader)
+    assert not any(thread.name == 'print slip' for thread in threading.enumerate())
 
 
 def test_print_test_prints_on_the_configured_printer(tmp_path):
