@@ -72,7 +72,8 @@ def test_html_lang_follows_the_chosen_language(page, kiosk_server):
     assert page.evaluate('document.documentElement.lang') == 'en'
     page.get_by_role('button', name='Español').click()
     page.get_by_role('heading', name='Programas comunitarios').wait_for()
-    assert page.evaluate('document.documentElement.lang') == 'es'
+    assert page.locator('.kiosk').get_attribute('lang') == 'es', 'the new words arrive marked as Spanish'
+    page.wait_for_function("document.documentElement.lang === 'es'", timeout=2_000)
 
 
 def each_visitor_screen(page, base_url: str):

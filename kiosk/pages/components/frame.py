@@ -48,6 +48,7 @@ def frame(visit: Visit) -> Iterator[None]:
     async def choose_language(language: str) -> None:
         visit.language = language
         set_html_lang(language)
+        body.props(f'lang={language}')  # travels with the new words; the page-wide lang follows a moment later
         await router.refresh()  # re-renders the screen; its path-change callback refreshes the header
 
     def choose_scale(scale: float) -> None:
@@ -55,13 +56,15 @@ def frame(visit: Visit) -> Iterator[None]:
         body.style(f'--text-scale: {scale}')
         header.refresh()
 
-    with ui.column().classes('kiosk gap-0').style(f'--text-scale: {visit.text_scale}') as body:
+    with ui.column().classes('kiosk gap-0').style(f'--text-scale: {visit.text_scale}') \
+            .props(f'lang={visit.language}') as body:
         with ui.row().classes('kiosk-header w-full items-center no-wrap') as bar:
             header()
         bar.set_visibility(router.current_path != '/')
 
         def show_header_for(path: str) -> None:
             bar.set_visibility(path != '/')
+            body.props(f'lang={visit.language}')
             header.refresh()  # the attract screen may have chosen the language
 
         router.on_path_changed(show_header_for)
