@@ -83,6 +83,7 @@ def test_a_coordinator_sees_only_their_program_and_changes_a_status(page, hub, d
     page.get_by_role('row', name='Paula Palmer').get_by_text('contacted').wait_for()
     page.get_by_role('row', name='Paula Palmer').get_by_role('checkbox').click()
     page.get_by_label('New status').click()
+    page.get_by_role('option', name='Enrolled').wait_for()  # the menu opens with an animation
     assert page.get_by_role('option').all_inner_texts() == ['Enrolled', 'Declined'], 'only the next steps'
     page.keyboard.press('Escape')
     with psycopg.connect(database) as conn:
