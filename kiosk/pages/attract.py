@@ -8,7 +8,6 @@ from kiosk.config import LANGUAGES, Language
 from kiosk.i18n import meeting_when, t
 from kiosk.night import asleep
 from kiosk.pages import night
-from kiosk.pages.components.frame import set_html_lang
 from kiosk.pages.components.heading import Heading
 
 
@@ -28,8 +27,7 @@ def screen(kiosk, visit) -> None:
 
     def begin(language: Language) -> None:
         visit.language = language
-        set_html_lang(language)
-        ui.navigate.to('/home')
+        ui.navigate.to('/home')  # the frame follows the path, and the language with it
 
     catalog = kiosk.catalog
     next_meeting = catalog.outreach.meetings.next_meetings(datetime.now(UTC), 1) if catalog.outreach else []

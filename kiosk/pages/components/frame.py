@@ -12,10 +12,6 @@ from kiosk.visit import TEXT_SCALES, Visit
 LANGUAGE_NAMES = {'en': 'English', 'es': 'Español'}
 
 
-def set_html_lang(language: str) -> None:
-    ui.run_javascript(f'document.documentElement.lang = {language!r}')
-
-
 @contextmanager
 def frame(visit: Visit) -> Iterator[None]:
     """Screens render inside; the header hides on the attract screen, which is bilingual by itself."""
@@ -47,9 +43,7 @@ def frame(visit: Visit) -> Iterator[None]:
 
     async def choose_language(language: str) -> None:
         visit.language = language
-        set_html_lang(language)
-        body.props(f'lang={language}')  # travels with the new words; the page-wide lang follows a moment later
-        await router.refresh()  # re-renders the screen; its path-change callback refreshes the header
+        await router.refresh()  # re-renders the screen; its path-change callback shows the language
 
     def choose_scale(scale: float) -> None:
         visit.text_scale = scale
@@ -62,10 +56,12 @@ def frame(visit: Visit) -> Iterator[None]:
             header()
         bar.set_visibility(router.current_path != '/')
 
-        def show_header_for(path: str) -> None:
+        def follow_path(path: str) -> None:
+            """Every screen change, and a language chosen here or on the attract screen, passes through here."""
             bar.set_visibility(path != '/')
-            body.props(f'lang={visit.language}')
-            header.refresh()  # the attract screen may have chosen the language
+            body.props(f'lang={visit.language}')  # travels with the new words
+            ui.run_javascript(f'document.documentElement.lang = {visit.language!r}')  # runs just after the render
+            header.refresh()
 
-        router.on_path_changed(show_header_for)
+        router.on_path_changed(follow_path)
         yield
