@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -66,19 +67,16 @@ class Receiver:
         self.pool = pool
 
     async def kiosk_for(self, authorization: str | None) -> str | None:
-        scheme, _, token = (authorization or '').partition(' ')
-        if scheme.lower() != 'bearer' or not token.strip():
-            return None
         async with self.pool.connection() as conn:
-            return await db.kiosk_for_token(conn, token_digest(token.strip()))
+            return await _kiosk_for(conn, authorization)
 
     async def signups(self, authorization: str | None, idempotency_key: str | None, raw: bytes) -> Answer:
-        kiosk = await self.kiosk_for(authorization)
-        if kiosk is None:
-            return Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
-        if len(raw) > self.settings.max_body_bytes:
-            return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn:  # one checkout for who is asking and whether they may
+            kiosk = await _kiosk_for(conn, authorization)
+            if kiosk is None:
+                return Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
+            if len(raw) > self.settings.max_body_bytes:
+                return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
             wait = await db.admit_request(conn, kiosk, self.settings.rate_per_minute)
         if wait:
             return Answer(429, {'error': 'too many requests'}, {'Retry-After': str(wait)})
@@ -135,6 +133,14 @@ class Receiver:
         async with self.pool.connection() as conn:
             await db.save_heartbeat(conn, kiosk, body)
         return Answer(204, {})
+
+
+async def _kiosk_for(conn: AsyncConnection, authorization: str | None) -> str | None:
+    """The kiosk whose live token is in a `Bearer` header, or None."""
+    scheme, _, token = (authorization or '').partition(' ')
+    if scheme.lower() != 'bearer' or not token.strip():
+        return None
+    return await db.kiosk_for_token(conn, token_digest(token.strip()))
 
 
 def _describe(error: ValidationError) -> dict[str, Any]:
