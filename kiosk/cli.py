@@ -156,11 +156,12 @@ def _print_test(settings: Settings) -> int:
     return 0
 
 
-def _browser(settings: Settings) -> int:
-    from kiosk.browser import launch
+def _browser(settings: Settings, prepare: bool, run_dir: Path, check_seconds: float) -> int:
+    from kiosk import browser
 
-    launch(settings)  # replaces this process with Chromium once the server answers
-    return 1
+    if prepare:
+        return browser.prepare(settings, run_dir)
+    return browser.launch(settings, run_dir, check_seconds)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,7 +181,14 @@ def _parser() -> argparse.ArgumentParser:
     command('check', _check, 'validate the config and the programs file')
     command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
     command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
-    command('browser', _browser, 'wait for the server, then start Chromium locked to the kiosk (run inside cage)')
+    screen = command('browser', _browser, 'start Chromium locked to the kiosk once the server answers, and keep it '
+                     '(run inside cage)')
+    screen.add_argument('--prepare', action='store_true',
+                        help='write the screen\'s settings to RUN_DIR/screen.toml and wait out the back-off after '
+                             'quick failures, then exit (the unit\'s ExecStartPre, as root)')
+    screen.add_argument('--run-dir', type=Path, default=Path('/run/kiosk-browser'),
+                        help='the screen\'s tmpfs: profile, settings, restart count (default /run/kiosk-browser)')
+    screen.add_argument('--check-seconds', type=float, default=5.0, help='how often /healthz is read (default 5)')
     command('print-test', _print_test, 'print a test slip on KIOSK_PRINTER')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     hub_cli.add_commands(commands)
