@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     flags = {'host': getattr(args, 'host', None), 'port': getattr(args, 'port', None),
              'data_dir': args.data_dir, 'config': args.config}
-    if args.command == 'doctor':  # it reports a broken config as one line of its checklist
-        return _doctor(flags)
     try:
+        if args.command == 'doctor':  # it reports a broken config as one line of its checklist
+            return _doctor(flags)
         settings = load_settings(**flags)
         configure_logging(settings.log_level)
         options = {key: value for key, value in vars(args).items()
@@ -35,6 +35,20 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f'kiosk: {line}', file=sys.stderr)
         return 2
+    except Exception as error:
+        if (denied := _permission_denied(error)) is None:
+            raise
+        # A normal user at a kiosk whose data only the kiosk user may read: the fix, not a traceback.
+        print(f'kiosk: cannot use {denied.filename or "the data dir"} as this user (permission denied): '
+              f'run it as the kiosk user: sudo kiosk {args.command}', file=sys.stderr)
+        return 1
+
+
+def _permission_denied(error: BaseException | None) -> PermissionError | None:
+    """The PermissionError behind an error, if that is what it comes down to (the store wraps its own)."""
+    while error is not None and not isinstance(error, PermissionError):
+        error = error.__cause__
+    return error
 
 
 class _OneLine(logging.Formatter):

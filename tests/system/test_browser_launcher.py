@@ -13,18 +13,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from kiosk.browser import backoff_seconds
 
-from ..conftest import faked_clock, free_port
+from ..conftest import faked_clock
+from ..fake_health import FakeHealth
 
 FAKE_CHROMIUM = '''#!{python}
 """A stand-in for Chromium: says when it starts (and whether its profile was empty) and when it is stopped."""
@@ -47,36 +46,8 @@ while True:
 '''
 
 
-class FakeKiosk:
-    """A loopback /healthz whose warnings and visit_active a test changes as it goes."""
-
-    def __init__(self) -> None:
-        self.health: dict = {'status': 'ok', 'warnings': [], 'visit_active': False}
-        kiosk = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # the name http.server calls
-                body = json.dumps(kiosk.health).encode()
-                self.send_response(200 if self.path == '/healthz' else 404)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(('127.0.0.1', self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class Launcher:
-    def __init__(self, tmp_path: Path, kiosk: FakeKiosk, **env: str) -> None:
+    def __init__(self, tmp_path: Path, kiosk: FakeHealth, **env: str) -> None:
         bin_dir = tmp_path / 'bin'
         bin_dir.mkdir(exist_ok=True)
         chromium = bin_dir / 'chromium'
@@ -121,8 +92,8 @@ class Launcher:
 
 
 @pytest.fixture
-def kiosk() -> Iterator[FakeKiosk]:
-    kiosk = FakeKiosk()
+def kiosk() -> Iterator[FakeHealth]:
+    kiosk = FakeHealth()
     yield kiosk
     kiosk.stop()
 
