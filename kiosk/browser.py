@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -228,17 +229,30 @@ def pace_restarts(state_path: Path, *, clock: Callable[[], float] = time.time,
         log.warning('the screen failed quickly %d time(s) in a row: waiting %.0f s before starting it again',
                     failures, delay)
         sleep(delay)
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps({'quick_failures': failures, 'started_at': clock()}))
+    _replace(state_path, json.dumps({'quick_failures': failures, 'started_at': clock()}))
     return delay
 
 
 def write_screen_settings(settings: Settings, path: Path) -> None:
     """The settings the screen needs, as TOML for `kiosk browser --config`: the screen never reads /etc/kiosk."""
     values = {key: getattr(settings, key) for key in SCREEN_SETTINGS if getattr(settings, key) is not None}
+    _replace(path, ''.join(f'{key} = {json.dumps(value)}\n' for key, value in values.items()))
+
+
+def _replace(path: Path, text: str) -> None:
+    """Root writes into a directory kiosk-screen owns: a new file (O_EXCL) renamed over the old name, so a
+    symlink planted there is replaced, never followed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(''.join(f'{key} = {json.dumps(value)}\n' for key, value in values.items()))
-    path.chmod(0o644)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
+    try:
+        with os.fdopen(descriptor, 'w') as file:
+            os.fchmod(file.fileno(), 0o644)
+            file.write(text)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
 
 
 def prepare(settings: Settings, run_dir: Path = RUN_DIR) -> int:

@@ -193,3 +193,16 @@ def test_the_screen_gets_only_the_settings_it_needs_and_none_of_the_secrets(tmp_
     assert tomllib.loads(screen) == {'host': '127.0.0.1', 'port': 8123, 'timezone': 'America/Denver',
                                      'sleep': '21:30-06:00'}
     assert 's3cret' not in screen
+
+
+def test_the_root_step_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_path):
+    """The screen's user owns /run/kiosk-browser; the root step must never write where a link there points."""
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    target = tmp_path / 'precious'
+    target.write_text('untouched')
+    for name in ('screen.toml', 'restarts.json'):
+        (run_dir / name).symlink_to(target)
+    prepare(run_dir)
+    assert target.read_text() == 'untouched'
+    assert not (run_dir / 'screen.toml').is_symlink() and not (run_dir / 'restarts.json').is_symlink()
