@@ -90,7 +90,7 @@ def _data_dir(data_dir: Path) -> Check:
                                          f'chmod 700 {data_dir}')
     if info.st_uid != os.geteuid():
         return Check('data dir', 'fail', f'{data_dir} belongs to uid {info.st_uid}, not to this user '
-                                         f'(uid {os.geteuid()}); run as the kiosk user')
+                                         f'(uid {os.geteuid()}); run as the kiosk user: `sudo kiosk doctor`')
     try:
         with tempfile.TemporaryFile(dir=data_dir):
             pass
