@@ -78,8 +78,8 @@ def test_installer_writes_every_file_with_its_owner_and_mode(installed):
     assert str(installed / 'opt/kiosk') in finder and str(CHECKOUT) not in finder
     # It was built in opt/kiosk.new and swapped in: nothing in it names the build place.
     assert not (installed / 'opt/kiosk.new').exists() and not (installed / 'opt/kiosk.old').exists()
-    named = subprocess.run(['grep', '-rlIF', 'kiosk.new', str(installed / 'opt/kiosk')], capture_output=True,
-                           text=True).stdout
+    named = subprocess.run(['grep', '-rlIF', str(installed / 'opt/kiosk.new'), str(installed / 'opt/kiosk')],
+                           capture_output=True, text=True).stdout
     assert named == ''
     script = (installed / 'opt/kiosk/.venv/bin/kiosk').read_text().splitlines()[0]
     assert script == f'#!{installed}/opt/kiosk/.venv/bin/python'
