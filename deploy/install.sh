@@ -127,7 +127,8 @@ fi
 # The data directory exists before the first start, so `sudo kiosk set-pin` works straight away. Only
 # kiosk can enter it: the screen's user, kiosk-screen, cannot.
 install -d -m 0700 -o kiosk -g kiosk /var/lib/kiosk
-install -d -m 0750 -o kiosk -g kiosk /media/kiosk-export
+# Staff downloads land here: Chromium (kiosk-screen) writes them, the server (kiosk) saves and clears them.
+install -d -m 0770 -o kiosk -g kiosk-screen /media/kiosk-export
 
 say "enabling the units"
 systemctl daemon-reload
