@@ -61,7 +61,7 @@ class Settings(LayeredSettings):
     sync_allow_http: bool = False
     retention_days: int = Field(30, ge=1, le=3650)
     staff_idle_seconds: int = Field(120, ge=2, le=3600)
-    export_dir: Path | None = None
+    export_dir: Path = Path('/media/kiosk-export')  # the browser's download folder too; CSVs only on a mounted stick
     sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'
     speech: bool = True  # the Read aloud button, where espeak-ng is installed

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from nicegui import run, ui
 
-from kiosk.export import to_csv
+from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.pin_pad import pin_pad
@@ -134,7 +134,30 @@ async def _console(kiosk, visit) -> None:
         listing['table'] = ui.table(columns=columns, rows=[_row(record, titles, zone, language) for record in records],
                                     row_key='id', selection='multiple').classes('staff-table').mark('signups')
 
+    @ui.refreshable
+    async def export_offer() -> None:
+        """CSVs only onto a mounted USB stick; without one, what downloads left on the SD card is deleted first."""
+        await run.io_bound(clear_leftovers, settings.export_dir)
+        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+            ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
+                .props('no-caps').mark('download')
+            ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
+                .classes('secondary-action').props('no-caps').mark('save-usb')
+        else:
+            ui.label(t('staff_no_usb', language)).classes('staff-warning').mark('no-usb')
+            ui.button(t('staff_check_usb', language), on_click=export_offer.refresh, color=None) \
+                .classes('secondary-action').props('no-caps').mark('check-usb')
+
+    async def stick_still_in() -> bool:
+        """Checked again at the tap: a stick pulled out since the console opened must not send a CSV to the SD card."""
+        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+            return True
+        await export_offer.refresh()
+        return False
+
     async def download() -> None:
+        if not await stick_still_in():
+            return
         ui.download.content(to_csv(shown, settings.timezone).encode(), _filename(), 'text/csv')
         exported.clear()
         exported.update(record['id'] for record in shown)
@@ -143,6 +166,8 @@ async def _console(kiosk, visit) -> None:
         mark_exported.set_visibility(bool(exported))
 
     async def save_to_usb() -> None:
+        if not await stick_still_in():
+            return
         target = settings.export_dir / _filename()
         try:
             await run.io_bound(write_atomically, target, to_csv(shown, settings.timezone).encode())
@@ -192,11 +217,7 @@ async def _console(kiosk, visit) -> None:
     actions = ui.row().classes('gap-4 items-center')
     await sign_ups()
     with actions:
-        ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
-            .props('no-caps').mark('download')
-        if settings.export_dir:
-            ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
-                .classes('secondary-action').props('no-caps').mark('save-usb')
+        await export_offer()
         ui.button(t('staff_mark_selected', language), color=None,
                   on_click=lambda: mark_pulled({row['id'] for row in listing['table'].selected})) \
             .classes('secondary-action').props('no-caps').mark('mark-selected')

@@ -16,7 +16,7 @@ from .test_browser_screens import open_screen, settle
 pytestmark = pytest.mark.browser
 
 
-def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tmp_path):
+def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tmp_path, usb_stick):
     data_dir = tmp_path / 'var'
     StaffPin(data_dir).set('4821')
     SignupStore(data_dir).add({
@@ -24,7 +24,8 @@ def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tm
         'name': 'Rosa Díaz', 'participant_name': 'Ana', 'phone': '+13145550134', 'email': '', 'age': 9,
         'contact_method': 'phone', 'note': '=1+1', 'language': 'es', 'consent': True, 'kiosk_id': 'e2e',
         'status': 'queued', 'attempts': 0, 'last_error': None, 'synced_at': None, 'pulled_at': None})
-    kiosk = kiosk_factory(data_dir=data_dir, staff_idle_seconds='4', idle_countdown_seconds='2')
+    kiosk = kiosk_factory(data_dir=data_dir, staff_idle_seconds='4', idle_countdown_seconds='2',
+                          export_dir=str(usb_stick))
 
     open_screen(page, kiosk.url + '/home')
     logo = page.locator('.kiosk-header .logo')

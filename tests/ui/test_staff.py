@@ -10,6 +10,7 @@ from nicegui.testing import User
 from kiosk.audit import AuditLog
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
+from tests.conftest import mounted
 
 PIN = '4821'
 
@@ -93,11 +94,20 @@ def quick_staff_idle(monkeypatch):
 
 
 @pytest.fixture
-def usb_stick(tmp_path, monkeypatch):
-    usb = tmp_path / 'usb'
-    usb.mkdir()
-    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(usb))
-    return usb
+def stick_in(usb_stick, monkeypatch):
+    """A USB stick mounted where the console exports (a real tmpfs), before the app starts."""
+    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(usb_stick))
+    return usb_stick
+
+
+@pytest.fixture
+def left_on_the_sd_card(tmp_path) -> list:
+    """CSV files a browser download left in the export folder while no stick was mounted, before the app starts."""
+    folder = tmp_path / 'kiosk-export'
+    left = [folder / 'signups-20261101-101010.csv', folder / 'signups-20261101-101010 (1).csv']
+    for path in left:
+        path.write_text('id,name\r\na1,Rosa Private\r\n')
+    return left
 
 
 async def test_staff_idle_asks_then_ends_the_session(quick_staff_idle, user: User, staff_pin):
@@ -138,7 +148,8 @@ async def test_filters_mark_as_pulled_and_retry_rejected(user: User, staff_pin, 
     assert [entry['action'] for entry in AuditLog(isolated_settings).last(2)] == ['retry_rejected', 'mark_pulled']
 
 
-async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(user: User, staff_pin, isolated_settings):
+async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(stick_in, user: User, staff_pin,
+                                                                     isolated_settings):
     add_signup(isolated_settings, name='Dee Export')
     await user.open('/staff')
     await enter_pin(user, PIN)
@@ -152,15 +163,35 @@ async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(user: User,
                                                     'action': 'export_download', 'count': 1}
 
 
-async def test_save_to_usb_writes_the_csv_there(usb_stick, user: User, staff_pin, isolated_settings):
+async def test_save_to_usb_writes_the_csv_there(stick_in, user: User, staff_pin, isolated_settings):
     add_signup(isolated_settings, name='Eve Usb')
     await user.open('/staff')
     await enter_pin(user, PIN)
     await user.should_see(marker='save-usb', retries=20)
     user.find(marker='save-usb').click()
     await user.should_see('Saved 1 sign-up(s) to', retries=30)
-    (saved,) = usb_stick.glob('signups-*.csv')
+    (saved,) = stick_in.glob('signups-*.csv')
     assert 'Eve Usb' in saved.read_text(encoding='utf-8-sig')
+
+
+async def test_without_a_stick_no_csv_is_offered_and_what_was_left_is_deleted(left_on_the_sd_card, user: User,
+                                                                               staff_pin, isolated_settings, tmp_path):
+    add_signup(isolated_settings, name='Gil Sdcard')
+    assert not any(path.exists() for path in left_on_the_sd_card)  # deleted at start-up
+    late = tmp_path / 'kiosk-export' / 'signups-20261102-090000.csv'
+    late.write_text('id,name\r\na2,Gil Sdcard\r\n')  # a download that landed on the SD card since
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='signups', retries=20)
+    await user.should_see("No USB stick is plugged in, so no CSV can be downloaded or saved: the list would stay on "
+                          "the kiosk's own memory card.", retries=20)
+    await user.should_not_see(marker='download')
+    await user.should_not_see(marker='save-usb')
+    assert not late.exists()  # deleted before the console offered anything
+    with mounted(tmp_path / 'kiosk-export', '-t', 'tmpfs', 'tmpfs'):  # staff plug a stick in
+        user.find(marker='check-usb').click()
+        await user.should_see(marker='download', retries=20)
+        await user.should_not_see(marker='no-usb')
 
 
 async def test_charts_show_the_right_numbers(user: User, staff_pin, isolated_settings):
