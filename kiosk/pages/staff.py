@@ -114,7 +114,7 @@ async def _console(kiosk, visit) -> None:
     async def retry_rejected() -> None:
         rejected = await run.io_bound(kiosk.store.records, lambda record: record.get('status') == 'rejected')
         await run.io_bound(kiosk.store.update, {record['id'] for record in rejected},
-                           {'status': 'queued', 'last_error': None})
+                           {'status': 'queued', 'last_error': None, 'rejected_at': None})
         kiosk.audit.record('retry_rejected', len(rejected))
         kiosk.scheduler.sync_now()
         await refresh_all()
@@ -201,6 +201,7 @@ async def _console(kiosk, visit) -> None:
             .classes('secondary-action').props('no-caps').mark('retry-rejected')
         ui.button(t('staff_lock', language), on_click=lock, color=None).classes('secondary-action') \
             .props('no-caps').mark('lock')
+    ui.label(t('staff_rejected_lifetime', language, days=settings.rejected_retention_days)).mark('rejected-lifetime')
     await overview()
 
     Heading(t('staff_signups', language), 2)

@@ -148,6 +148,25 @@ async def test_filters_mark_as_pulled_and_retry_rejected(user: User, staff_pin, 
     assert [entry['action'] for entry in AuditLog(isolated_settings).last(2)] == ['retry_rejected', 'mark_pulled']
 
 
+async def test_the_console_says_when_rejected_sign_ups_are_deleted_and_a_retry_restarts_their_time(
+        user: User, staff_pin, isolated_settings):
+    add_signup(isolated_settings, name='Hal Rejected', status='rejected', last_error='HTTP 422',
+               rejected_at='2026-11-01T09:15:00+00:00')
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see('Rejected sign-ups are deleted after 90 days.', retries=20)
+    user.find(marker='retry-rejected').click()
+    await user.should_see(marker='signups', retries=20)
+    for _ in range(50):
+        (record,) = SignupStore(isolated_settings).records()
+        if record['status'] == 'queued':
+            break
+        await asyncio.sleep(0.05)
+    assert record['status'] == 'queued' and record['rejected_at'] is None
+    user.find(marker='language-es').click()
+    await user.should_see('Las inscripciones rechazadas se borran después de 90 días.', retries=20)
+
+
 async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(stick_in, user: User, staff_pin,
                                                                      isolated_settings):
     add_signup(isolated_settings, name='Dee Export')
