@@ -7,10 +7,11 @@ all end with a full page load, so no staff data is ever left in a page a visitor
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from nicegui import run, ui
 
 from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
@@ -21,8 +22,10 @@ from kiosk.phone import friendly
 from kiosk.reports import signups_per_week, views_per_program, week_starts
 from kiosk.signups import STATUSES
 from kiosk.storage.atomic import write_atomically
+from kiosk.storage.store import Selection
 
 ALL = 'all'
+PAGE_SIZE = 25
 
 
 async def screen(kiosk, visit) -> None:
@@ -70,7 +73,7 @@ async def _console(kiosk, visit) -> None:
     zone = ZoneInfo(settings.timezone)
     titles = {program.slug: program.words(language).title for program in kiosk.catalog.program}
     filters = {'program': ALL, 'status': 'queued', 'show_pulled': False}
-    shown: list[dict] = []
+    paging = {'offset': 0}  # where the page on screen starts among the selected records
     listing: dict[str, ui.table] = {}  # the table on screen now; the list is rebuilt when filters change
     exported: set[str] = set()
 
@@ -119,19 +122,42 @@ async def _console(kiosk, visit) -> None:
         kiosk.scheduler.sync_now()
         await refresh_all()
 
+    def selection() -> Selection:
+        return Selection(program=None if filters['program'] == ALL else filters['program'],
+                         status=None if filters['status'] == ALL else filters['status'],
+                         include_pulled=filters['show_pulled'])
+
+    def choose(**change) -> None:
+        """A new filter starts at its first page."""
+        filters.update(change)
+        paging['offset'] = 0
+        sign_ups.refresh()
+
+    async def turn(pages: int) -> None:
+        paging['offset'] = max(0, paging['offset'] + pages * PAGE_SIZE)
+        await sign_ups.refresh()
+
     @ui.refreshable
     async def sign_ups() -> None:
-        def wanted(record: dict) -> bool:
-            return ((filters['program'] == ALL or record.get('program') == filters['program'])
-                    and (filters['status'] == ALL or record.get('status') == filters['status'])
-                    and (filters['show_pulled'] or not record.get('pulled_at')))
-
-        records = await run.io_bound(kiosk.store.records, wanted)
-        shown[:] = records  # only once loaded: a quick "Download" never gets half a list
+        """One page of the selection, read through the store's index: fast with tens of thousands stored."""
+        page = await run.io_bound(kiosk.store.listing, selection(), paging['offset'], PAGE_SIZE)
+        paging['offset'] = page.offset  # the store keeps it inside the list, after marking shortened it
         columns = [{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
                    for key in ('time', 'program', 'name', 'participant', 'contact', 'age', 'note', 'status')]
-        ui.label(t('staff_listed', language, count=len(records))).mark('listed')
-        listing['table'] = ui.table(columns=columns, rows=[_row(record, titles, zone, language) for record in records],
+        with ui.row().classes('gap-4 items-center'):
+            ui.button(t('staff_previous_page', language), icon='chevron_left', on_click=lambda: turn(-1), color=None) \
+                .classes('secondary-action').props('no-caps').mark('page-previous').set_enabled(page.offset > 0)
+            if page.total:
+                ui.label(t('staff_range', language, first=_number(page.offset + 1, language),
+                           last=_number(page.offset + len(page.records), language),
+                           total=_number(page.total, language))).classes('text-h6').mark('listed')
+            else:
+                ui.label(t('staff_none_listed', language)).classes('text-h6').mark('listed')
+            ui.button(t('staff_next_page', language), icon='chevron_right', on_click=lambda: turn(1), color=None) \
+                .classes('secondary-action').props('no-caps icon-right').mark('page-next') \
+                .set_enabled(page.offset + len(page.records) < page.total)
+        listing['table'] = ui.table(columns=columns, rows=[_row(record, titles, zone, language)
+                                                           for record in page.records],
                                     row_key='id', selection='multiple').classes('staff-table').mark('signups')
 
     @ui.refreshable
@@ -158,6 +184,7 @@ async def _console(kiosk, visit) -> None:
     async def download() -> None:
         if not await stick_still_in():
             return
+        shown = (await run.io_bound(kiosk.store.listing, selection())).records  # every page of the selection
         ui.download.content(to_csv(shown, settings.timezone).encode(), _filename(), 'text/csv')
         exported.clear()
         exported.update(record['id'] for record in shown)
@@ -169,6 +196,7 @@ async def _console(kiosk, visit) -> None:
         if not await stick_still_in():
             return
         target = settings.export_dir / _filename()
+        shown = (await run.io_bound(kiosk.store.listing, selection())).records
         try:
             await run.io_bound(write_atomically, target, to_csv(shown, settings.timezone).encode())
         except OSError as error:
@@ -207,14 +235,14 @@ async def _console(kiosk, visit) -> None:
     Heading(t('staff_signups', language), 2)
     with ui.row().classes('gap-4 items-center'):
         ui.select({ALL: t('staff_all_programs', language), **titles}, value=ALL, label=t('column_program', language),
-                  on_change=lambda e: (filters.update(program=e.value), sign_ups.refresh())) \
+                  on_change=lambda e: choose(program=e.value)) \
             .classes('min-w-[18rem]').props('outlined').mark('filter-program')
         ui.select({ALL: t('staff_all_statuses', language), **{s: t(f'status_{s}', language) for s in STATUSES}},
                   value='queued', label=t('column_status', language),
-                  on_change=lambda e: (filters.update(status=e.value), sign_ups.refresh())) \
+                  on_change=lambda e: choose(status=e.value)) \
             .classes('min-w-[14rem]').props('outlined').mark('filter-status')
         ui.switch(t('staff_show_pulled', language),
-                  on_change=lambda e: (filters.update(show_pulled=e.value), sign_ups.refresh())).mark('show-pulled')
+                  on_change=lambda e: choose(show_pulled=e.value)).mark('show-pulled')
     actions = ui.row().classes('gap-4 items-center')
     await sign_ups()
     with actions:
@@ -246,7 +274,8 @@ async def _console(kiosk, visit) -> None:
 async def _charts(kiosk, language: str, titles: dict[str, str], box: ui.column) -> None:
     """Built after the page shows: reading every record may take a moment on a kiosk with years of them."""
     today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
-    records = await run.io_bound(kiosk.store.records)
+    since = (week_starts(today)[0] - timedelta(days=2)).isoformat()  # a margin for time zones; the weeks are exact
+    records = (await run.io_bound(kiosk.store.listing, Selection(include_pulled=True, since=since))).records
     weekly = signups_per_week(records, list(titles), today, kiosk.settings.timezone)
     counted = [program.slug for program in kiosk.catalog.program if program.count_views]
     views = views_per_program(await run.io_bound(kiosk.views.load), counted, today)
@@ -289,6 +318,10 @@ def _contact(record: dict, language: str) -> str:
 
 def _local(moment: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(moment).astimezone(zone).strftime('%Y-%m-%d %H:%M') if moment else '—'
+
+
+def _number(count: int, language: str) -> str:
+    return format_decimal(count, locale=language)
 
 
 def _short_date(day: date, language: str) -> str:

@@ -54,7 +54,7 @@ def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tm
         ('Rosa Díaz', 'Ana', '(314) 555-0134', "'=1+1")
 
     page.get_by_role('button', name='Mark the 1 exported as handled').click()
-    page.get_by_text('0 listed').wait_for()
+    page.get_by_text('No sign-ups listed.').wait_for()
     (record,) = SignupStore(data_dir).records()
     assert record['pulled_at'] and record['status'] == 'queued'
 

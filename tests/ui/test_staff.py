@@ -62,6 +62,7 @@ async def test_the_right_pin_opens_the_console_with_counts_and_the_queued_list(u
     await enter_pin(user, PIN)
     await user.should_see(marker='count-queued', retries=20)
     await user.should_see('Sync is off (no KIOSK_SYNC_URL).')
+    await user.should_see(marker='signups', retries=20)
     rows = table_rows(user)
     assert [(row['name'], row['participant'], row['contact'], row['age']) for row in rows] == \
         [('Rosa Private', 'Ana', '(314) 555-0177 · rosa@private.example · Phone call', 9)]
@@ -134,16 +135,16 @@ async def test_filters_mark_as_pulled_and_retry_rejected(user: User, staff_pin, 
     await user.should_see(marker='signups', retries=20)
     assert {row['name'] for row in table_rows(user)} == {'Ann One', 'Ben Two'}
     user.find(marker='filter-program').elements.pop().set_value('outreach')
-    await user.should_see('1 listed', retries=30)
+    await user.should_see('1–1 of 1', retries=30)
     user.find(marker='filter-program').elements.pop().set_value('all')
-    await user.should_see('2 listed', retries=30)
+    await user.should_see('1–2 of 2', retries=30)
     rows = [row for row in table_rows(user) if row['id'] == first['id']]
     user.find(kind=ui.table, marker='signups').trigger('selection', {'added': True, 'rows': rows, 'keys': []})
     user.find(marker='mark-selected').click()
-    await user.should_see('1 listed', retries=30)
+    await user.should_see('1–1 of 1', retries=30)
     assert next(r for r in SignupStore(isolated_settings).records() if r['id'] == first['id'])['pulled_at']
     user.find(marker='retry-rejected').click()
-    await user.should_see('2 listed', retries=30)
+    await user.should_see('1–2 of 2', retries=30)
     assert SignupStore(isolated_settings).counts() == {'queued': 3, 'synced': 0, 'rejected': 0}
     assert [entry['action'] for entry in AuditLog(isolated_settings).last(2)] == ['retry_rejected', 'mark_pulled']
 
@@ -167,12 +168,44 @@ async def test_the_console_says_when_rejected_sign_ups_are_deleted_and_a_retry_r
     await user.should_see('Las inscripciones rechazadas se borran después de 90 días.', retries=20)
 
 
+@pytest.fixture
+def sixty_queued(isolated_settings) -> list[str]:
+    """Sixty queued sign-ups a minute apart, newest last, written before the app starts; returns names, newest first."""
+    start = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    records = [add_signup(isolated_settings, name=f'Person {n:02}',
+                          created_at=(start + timedelta(minutes=n)).isoformat()) for n in range(60)]
+    return [record['name'] for record in reversed(records)]
+
+
+async def test_the_list_shows_one_page_at_a_time_and_pages_both_ways(sixty_queued, user: User, staff_pin):
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see('1–25 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[:25]
+    user.find(marker='page-next').click()
+    await user.should_see('26–50 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[25:50]
+    user.find(marker='page-next').click()
+    await user.should_see('51–60 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[50:]
+    assert user.find(marker='page-next').elements.pop().props.get('disable')
+    user.find(marker='page-previous').click()
+    await user.should_see('26–50 of 60', retries=20)
+    user.find(marker='filter-program').elements.pop().set_value('outreach')  # a new filter starts at its first page
+    await user.should_see('No sign-ups listed.', retries=20)
+    user.find(marker='filter-program').elements.pop().set_value('all')
+    await user.should_see('1–25 of 60', retries=20)
+    assert user.find(marker='page-previous').elements.pop().props.get('disable')
+    user.find(marker='language-es').click()
+    await user.should_see('1–25 de 60', retries=20)
+
+
 async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(stick_in, user: User, staff_pin,
                                                                      isolated_settings):
     add_signup(isolated_settings, name='Dee Export')
     await user.open('/staff')
     await enter_pin(user, PIN)
-    await user.should_see(marker='signups', retries=20)
+    await user.should_see(marker='download', retries=20)
     user.find(marker='download').click()
     response = await user.download.next()
     text = response.content.decode('utf-8-sig')
