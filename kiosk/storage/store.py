@@ -41,6 +41,7 @@ LIVE_NAME = 'signups.json'
 TABLE = 'signups'
 META_TABLE = '_meta'
 LIVE_LIMIT = 2000
+SELECTIONS_KEPT = 8  # the console's list, its charts, and a few filters staff switch between
 
 
 class StoreUnavailable(Exception):
@@ -101,7 +102,7 @@ class SignupStore:
         self._files = FileLock(data_dir / 'signups.lock', mode=0o600, timeout=60)
         self._file_entries: dict[Path, tuple[Any, list[_Entry]]] = {}  # per file: its version and its entries
         self._index: _Index | None = None
-        self._last_selected: tuple[tuple, Selection, list[_Entry]] | None = None  # paging through one selection
+        self._selected: dict[Selection, list[_Entry]] = {}  # per selection asked for since the index was built
 
     # -- start-up ---------------------------------------------------------------------------------
 
@@ -116,6 +117,7 @@ class SignupStore:
                 self._table(path)  # quarantines a file that does not parse
             self._check_schema()
             self._rotate()
+            self._current_index()  # built now, at start-up, not when staff first open the console
 
     def quarantined_files(self) -> list[Path]:
         """Files moved aside because they did not parse: staff must be told."""
@@ -168,11 +170,11 @@ class SignupStore:
         are selected in all. Only the records returned are copied."""
         with self._locked(reading=True):
             index = self._current_index()
-            if self._last_selected and self._last_selected[:2] == (index.versions, selection):
-                selected = self._last_selected[2]
-            else:
-                selected = [entry for entry in index.entries if entry in selection]
-                self._last_selected = (index.versions, selection, selected)
+            selected = self._selected.get(selection)
+            if selected is None:
+                if len(self._selected) >= SELECTIONS_KEPT:
+                    self._selected.clear()
+                selected = self._selected[selection] = [entry for entry in index.entries if entry in selection]
             if offset >= len(selected):  # past the end (marking shortened the list): the last page
                 offset = (max(len(selected) - 1, 0) // limit) * limit if limit else len(selected)
             offset = max(0, offset)
@@ -226,6 +228,7 @@ class SignupStore:
             entries.sort(key=lambda entry: entry.created_at, reverse=True)
             self._index = _Index(tuple(versions), entries,
                                  {**dict.fromkeys(STATUSES, 0), **Counter(entry.status for entry in entries)})
+            self._selected.clear()
         return self._index
 
     def _shard_paths(self) -> list[Path]:
