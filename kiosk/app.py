@@ -18,6 +18,7 @@ from nicegui import Client, app, background_tasks, run, ui
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
 from kiosk.content import Catalog, load_catalog
+from kiosk.export import clear_leftovers
 from kiosk.health import health
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
@@ -64,6 +65,7 @@ def create(settings: Settings) -> Kiosk:
     catalog = load_catalog(settings.content)
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
+    clear_leftovers(settings.export_dir)  # CSVs a download left on the SD card while no stick was in
     syncer = Syncer(settings, store)
     printer = SlipPrinter(settings.printer) if settings.printer else None
     scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer)

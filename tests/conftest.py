@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,22 +28,39 @@ def isolated_settings(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv('KIOSK_DATA_DIR', str(tmp_path / 'var'))
     monkeypatch.setenv('KIOSK_KIOSK_ID', 'test-kiosk')
+    # An empty folder on this disk, not a mounted stick: the default /media/kiosk-export is the real box's.
+    (tmp_path / 'kiosk-export').mkdir()
+    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(tmp_path / 'kiosk-export'))
     return tmp_path / 'var'
+
+
+@contextmanager
+def mounted(mount_point: Path, *mount_args: str) -> Iterator[Path]:
+    """A real mount (as root) for as long as the block runs; skips without root, fails in CI."""
+    mount_point.mkdir(exist_ok=True)
+    result = subprocess.run(['mount', *mount_args, str(mount_point)], capture_output=True, text=True)
+    if result.returncode != 0:
+        if os.environ.get('CI'):
+            pytest.fail(f'cannot mount in CI: {result.stderr}')
+        pytest.skip(f'mounting needs root: {result.stderr.strip()}')
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(['umount', '-l', str(mount_point)], check=False)
 
 
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real 256 KiB tmpfs: full and read-only are the file system's own answers, not mocks."""
-    mount_point = tmp_path / 'tiny'
-    mount_point.mkdir()
-    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(mount_point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        if os.environ.get('CI'):
-            pytest.fail(f'cannot mount a tmpfs in CI: {result.stderr}')
-        pytest.skip(f'mounting a tmpfs needs root: {result.stderr.strip()}')
-    yield mount_point
-    subprocess.run(['umount', '-l', str(mount_point)], check=False)
+    with mounted(tmp_path / 'tiny', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs') as mount_point:
+        yield mount_point
+
+
+@pytest.fixture
+def usb_stick(tmp_path) -> Iterator[Path]:
+    """A file system of its own mounted where the console exports, as a USB stick would be (a real tmpfs)."""
+    with mounted(tmp_path / 'usb', '-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs') as mount_point:
+        yield mount_point
 
 
 def free_port() -> int:
