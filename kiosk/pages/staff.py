@@ -240,11 +240,11 @@ async def _console(kiosk, visit) -> None:
     first_page = await load_page()  # before the list is drawn: it never shows empty while its records load
     with ui.row().classes('gap-4 items-center'):
         previous = ui.button(t('staff_previous_page', language), icon='chevron_left', on_click=lambda: turn(-1),
-                             color=None).classes('secondary-action page-previous').props('no-caps') \
+                             color=None).classes('secondary-action').props('no-caps') \
             .mark('page-previous')
-        range_label = ui.label().classes('text-h6 staff-range').mark('listed')
+        range_label = ui.label().classes('text-h6').mark('listed')
         following = ui.button(t('staff_next_page', language), icon='chevron_right', on_click=lambda: turn(1),
-                              color=None).classes('secondary-action page-next').props('no-caps icon-right') \
+                              color=None).classes('secondary-action').props('no-caps icon-right') \
             .mark('page-next')
     columns = [{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
                for key in ('time', 'program', 'name', 'participant', 'contact', 'age', 'note', 'status')]
