@@ -14,6 +14,8 @@ from kiosk.config import load_settings
 from kiosk.content import load_catalog
 from kiosk.slip import compose, preview
 
+from ..unit.test_schedule import strictly_parsed
+
 pytestmark = pytest.mark.browser
 
 SLUGS = ['citizens-academy', 'police-explorers', 'hmca', 'pal', 'outreach']
@@ -59,6 +61,7 @@ def test_qr_codes_scan_from_the_screen(page, kiosk_server):
     assert lines[0] == 'BEGIN:VEVENT' and lines[-1] == 'END:VEVENT'
     assert any(line.startswith('DTSTART:') and line.endswith('Z') for line in lines)
     assert 'LOCATION:Five Star Senior Center\\, 2832 Arsenal St\\, St. Louis\\, MO' in lines
+    assert strictly_parsed(event).dtstamp.value == strictly_parsed(event).dtstart.value
 
 
 def test_qr_codes_are_big_enough_to_scan_from_40cm(page, kiosk_server):
