@@ -15,6 +15,7 @@ import pytest
 from kiosk.doctor import Check, _disk, examine
 from kiosk.pin import StaffPin
 
+from ..conftest import require_tool
 from ..sync_receiver import Receiver
 
 
@@ -28,10 +29,8 @@ def receiver():
 @pytest.fixture
 def good_kiosk(isolated_settings, receiver, monkeypatch) -> Path:
     """A kiosk as IT leaves it: private data dir, PIN set, sync configured and recently successful."""
-    if not (shutil.which('chromium') and shutil.which('cage') and shutil.which('espeak-ng')):
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('chromium, cage and espeak-ng must be installed in CI (.ci/run)')
-        pytest.skip('a good kiosk has chromium, cage and espeak-ng (apt-get install chromium cage espeak-ng)')
+    for tool in ('chromium', 'cage', 'espeak-ng'):  # what a good kiosk has
+        require_tool(tool, control='KIOSK_REQUIRE_BROWSER')
     monkeypatch.setenv('KIOSK_SYNC_URL', receiver.url)
     monkeypatch.setenv('KIOSK_SYNC_TOKEN', receiver.token)
     StaffPin(isolated_settings).set('4821')

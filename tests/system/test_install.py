@@ -13,13 +13,15 @@ import pytest
 
 from kiosk.browser import CHROMIUM_FLAGS
 
+from ..conftest import unavailable
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 WHEELS = CHECKOUT / '.venv' / 'wheels'  # the build backend, fetched by `make test`: the install runs offline
 
 
 def install(prefix: Path) -> subprocess.CompletedProcess:
     if not any(WHEELS.glob('setuptools-*.whl')):
-        pytest.skip(f'no build wheels in {WHEELS}: run `make test`, which fetches them')
+        unavailable(f'no build wheels in {WHEELS}: run `make test`, which fetches them')
     return subprocess.run(['bash', str(CHECKOUT / 'deploy' / 'install.sh'), '--prefix', str(prefix),
                            '--pip-args', f'--no-index --find-links {WHEELS} --no-deps'],
                           capture_output=True, text=True, timeout=300, check=True)
@@ -90,9 +92,8 @@ def test_units_run_the_installed_app_as_the_kiosk_user_with_the_config_and_secre
     assert 'OOMScoreAdjust=-500' in server.splitlines()
 
 
+@pytest.mark.needs_tool('systemd-analyze', 'systemd')
 def test_systemd_analyze_verify_finds_nothing_wrong_with_the_units(installed):
-    if not shutil.which('systemd-analyze'):
-        pytest.skip('systemd-analyze is not installed (apt-get install systemd)')
     units = [installed / 'etc/systemd/system/kiosk.service', installed / 'etc/systemd/system/kiosk-browser.service',
              installed / 'opt/kiosk/deploy/kiosk-hub.service']
     result = subprocess.run(['systemd-analyze', 'verify', *map(str, units)], capture_output=True, text=True)
@@ -104,9 +105,8 @@ def test_systemd_analyze_verify_finds_nothing_wrong_with_the_units(installed):
     assert [line for line in complaints if not any(ok in line for ok in allowed)] == []
 
 
+@pytest.mark.needs_tool('systemd-analyze', 'systemd')
 def test_systemd_security_exposure_stays_low(installed):
-    if not shutil.which('systemd-analyze'):
-        pytest.skip('systemd-analyze is not installed (apt-get install systemd)')
     result = subprocess.run(['systemd-analyze', 'security', '--offline=true', '--no-pager',
                              str(installed / 'etc/systemd/system/kiosk.service')], capture_output=True, text=True)
     (verdict,) = [line for line in result.stdout.splitlines() if 'Overall exposure level' in line]
