@@ -4,6 +4,7 @@ processes for the tests that need one."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,12 +14,33 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 
 # These steer the test run itself, not the kiosk.
-TEST_CONTROLS = {'KIOSK_REQUIRE_BROWSER', 'KIOSK_REQUIRE_POSTGRES', 'KIOSK_TEST_POSTGRES', 'KIOSK_UPDATE_SCREENSHOTS'}
+TEST_CONTROLS = {'KIOSK_REQUIRE_ALL', 'KIOSK_REQUIRE_BROWSER', 'KIOSK_REQUIRE_POSTGRES', 'KIOSK_TEST_POSTGRES',
+                 'KIOSK_UPDATE_SCREENSHOTS'}
+
+
+def unavailable(reason: str, control: str = 'KIOSK_REQUIRE_ALL') -> NoReturn:
+    """Skip with the reason locally; fail where the run must not skip: KIOSK_REQUIRE_ALL=1 (CI), or `control`."""
+    if required := [name for name in ('KIOSK_REQUIRE_ALL', control) if os.environ.get(name)]:
+        pytest.fail(f'{reason}, and {required[0]} is set: this run must not skip it')
+    pytest.skip(reason)
+
+
+def require_tool(tool: str, package: str | None = None, control: str = 'KIOSK_REQUIRE_ALL') -> str:
+    """The optional system tool's path (a name on PATH, or an absolute path), or `unavailable`."""
+    return shutil.which(tool) or unavailable(f'{tool} is not installed (apt-get install {package or tool})', control)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.needs_tool('espeak-ng')` is checked before any fixture starts a browser or a server."""
+    for mark in item.iter_markers('needs_tool'):
+        require_tool(*mark.args, **mark.kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +62,7 @@ def mounted(mount_point: Path, *mount_args: str) -> Iterator[Path]:
     mount_point.mkdir(exist_ok=True)
     result = subprocess.run(['mount', *mount_args, str(mount_point)], capture_output=True, text=True)
     if result.returncode != 0:
-        if os.environ.get('CI'):
-            pytest.fail(f'cannot mount in CI: {result.stderr}')
-        pytest.skip(f'mounting needs root: {result.stderr.strip()}')
+        unavailable(f'mounting needs root: {result.stderr.strip()}')
     try:
         yield mount_point
     finally:
@@ -118,9 +138,7 @@ def faked_clock(local_time: str) -> dict[str, str]:
     """
     libraries = sorted(Path('/usr/lib').glob('*/faketime/libfaketime.so.1'))
     if not libraries:
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('libfaketime is missing and KIOSK_REQUIRE_BROWSER is set (apt-get install faketime)')
-        pytest.skip('libfaketime is not installed (apt-get install faketime)')
+        unavailable('libfaketime is not installed (apt-get install faketime)', 'KIOSK_REQUIRE_BROWSER')
     return {'LD_PRELOAD': str(libraries[0]), 'FAKETIME': f'@{local_time}', 'TZ': 'America/Chicago',
             'FAKETIME_DONT_FAKE_MONOTONIC': '1'}
 

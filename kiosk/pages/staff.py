@@ -54,6 +54,9 @@ def _unlock(kiosk, visit) -> None:
         if attempt.locked_for and not attempt.just_locked:
             message.text = t('staff_locked', language, minutes=math.ceil(attempt.locked_for / 60))
             return
+        if attempt.not_a_pin:
+            message.text = t('staff_not_a_pin', language)
+            return
         kiosk.audit.record('pin_failed')
         if attempt.just_locked:
             kiosk.audit.record('lockout')

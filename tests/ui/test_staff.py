@@ -82,6 +82,18 @@ async def test_lockout_refuses_even_the_right_pin_and_survives_a_new_page_load(u
     await user.should_see('Too many wrong PINs. The console is locked; try again in 5 minutes.')
 
 
+async def test_taps_on_an_empty_or_short_pad_are_not_wrong_pins_and_never_lock_staff_out(user: User, staff_pin,
+                                                                                        isolated_settings):
+    await user.open('/staff')
+    for entry in ['', '', '', '', '', '7', '7', '7', '7', '7', '123']:
+        await enter_pin(user, entry)
+    await user.should_see('A staff PIN has 4 to 8 digits. Please try again.', retries=20)
+    await user.should_not_see('Too many wrong PINs', retries=1)
+    assert AuditLog(isolated_settings).last() == [], 'nothing was a try at the PIN'
+    await enter_pin(user, PIN)
+    await user.should_see(marker='count-queued', retries=20)
+
+
 async def test_a_three_second_press_on_the_logo_opens_the_staff_screen(user: User, staff_pin):
     await user.open('/home')
     user.find(marker='logo').trigger('pointerdown')  # the browser only emits this after a 3 s hold
