@@ -55,10 +55,8 @@ def create(settings: HubSettings) -> Hub:
 
     @app.post('/api/v1/signups')
     async def signups(request: Request) -> Response:
-        if int(request.headers.get('content-length') or 0) > settings.max_body_bytes:
-            return _reply(Answer(413, {'error': f'body over {settings.max_body_bytes} bytes'}))
         return _reply(await receiver.signups(request.headers.get('authorization'),
-                                             request.headers.get('idempotency-key'), await request.body()))
+                                             request.headers.get('idempotency-key'), request.stream()))
 
     @app.head('/api/v1/signups')
     async def check_token(request: Request) -> Response:
@@ -68,7 +66,7 @@ def create(settings: HubSettings) -> Hub:
 
     @app.post('/api/v1/heartbeat')
     async def heartbeat(request: Request) -> Response:
-        return _reply(await receiver.heartbeat(request.headers.get('authorization'), await request.body()))
+        return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
 
     app.add_static_files('/static', ASSETS_DIR / 'static')
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
