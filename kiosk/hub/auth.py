@@ -110,9 +110,9 @@ def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> b
 class SignIns:
     """Checks passwords for one pool, within the bounds above."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, hashes_at_once: int = HASHES_AT_ONCE) -> None:
         self.pool = pool
-        self._hashing = asyncio.Semaphore(HASHES_AT_ONCE)
+        self._hashing = asyncio.Semaphore(hashes_at_once)
         self._connections = asyncio.Semaphore(CONNECTIONS_AT_ONCE)
         self._refused_clients: dict[str, float] = {}  # address -> until when (time.monotonic())
 
