@@ -65,6 +65,9 @@ CONNECTIONS_AT_ONCE = 3
 # A client the database refused is refused again without asking it for this long: a flood from one address
 # then costs no database work at all. The count itself stays in the database, for every hub process.
 REFUSAL_MEMO_SECONDS = 10
+# Refused and busy answers wait this long first: it costs the hub nothing and holds the sender's
+# connection idle, so a flood from one address slows to a trickle and a full hub is not asked again at once.
+REFUSED_PAUSE_SECONDS, BUSY_PAUSE_SECONDS = 3.0, 1.0
 # Checked against when the email is unknown or the account is locked, so every refusal takes as long.
 _NOBODY = hash_password('no one has this password')
 
@@ -127,18 +130,22 @@ class SignIns:
         The attempt is counted first. Unknown, disabled, locked and wrong all hash (a dummy hash where there is
         no real one) and get the same answer, so neither the page nor its timing tells whether an account exists.
         """
-        if self._refused_clients.get(client, 0.0) > time.monotonic():
-            return SignIn(ok=False, checked=False)
-        async with self._connection() as conn:
-            counted = await db.count_sign_in(conn, client, email, CLIENT_LIMIT, ACCOUNT_LIMIT)
-        if counted.refused_by == 'client':  # decided by the address alone: it tells nothing of the account
+        if self._refused_clients.get(client, 0.0) <= time.monotonic():
+            async with self._connection() as conn:
+                counted = await db.count_sign_in(conn, client, email, CLIENT_LIMIT, ACCOUNT_LIMIT)
+            if counted.refused_by != 'client':
+                return await self._check(counted, email, password)
             if len(self._refused_clients) > 10_000:
                 self._refused_clients.clear()
             self._refused_clients[client] = time.monotonic() + REFUSAL_MEMO_SECONDS
-            return SignIn(ok=False, checked=False)
+        await asyncio.sleep(REFUSED_PAUSE_SECONDS)  # decided by the address alone: it tells nothing of the account
+        return SignIn(ok=False, checked=False)
+
+    async def _check(self, counted: db.CountedSignIn, email: str, password: str) -> SignIn:
         if self._hashing.locked():
             async with self._connection() as conn:
                 await db.forgive_sign_in(conn, counted.seqs)
+            await asyncio.sleep(BUSY_PAUSE_SECONDS)
             return SignIn(ok=False, busy=True)
         stored = counted.password_hash if counted.refused_by is None else None
         async with self._hashing:

@@ -105,10 +105,10 @@ async def test_wrong_passwords_lock_the_account_even_against_the_right_one_until
 async def test_one_address_is_stopped_and_so_cannot_keep_an_account_locked(sign_ins, database):
     target, attacker = account(database), '198.51.100.7'
     refused = 0
-    for _ in range(CLIENT_LIMIT[0] + 10):  # an attacker who knows the email keeps guessing
+    for _ in range(CLIENT_LIMIT[0] + 1):  # an attacker who knows the email keeps guessing
         attempt = await sign_ins.check(target, 'guess guess guess', attacker)
         refused += not attempt.checked
-    assert refused == 10, 'past its limit, the address is refused without a check'
+    assert refused == 1, 'past its limit, the address is refused without a check'
     age_failures(database, 'account', target, ACCOUNT_LIMIT[1])  # a quarter of an hour later
     assert not (await sign_ins.check(target, 'guess guess guess', attacker)).checked, 'the attacker is still stopped'
     assert (await sign_ins.check(target, PASSWORD, '203.0.113.9')).ok, 'the owner, from their desk, gets in'
