@@ -131,11 +131,11 @@ async def test_locked_unknown_and_wrong_get_the_same_answer_in_the_same_time(sig
     answers = [await timed(locked, PASSWORD, '203.0.113.1'), await timed('nobody@slmpd.org', PASSWORD, '203.0.113.2'),
                await timed(known, 'wrong password!', '203.0.113.3')]
     assert {attempt for attempt, _ in answers} == {SignIn(ok=False)}
-    # A shared machine only ever makes a try slower, so the check is that none answers early: each of
-    # them took at least most of one scrypt hash, which is what a wrong password costs.
+    # The machine is shared and its load swings from second to second, so the check is only that none
+    # answers early: without a hash an answer takes a few milliseconds, a twentieth of one scrypt hash.
     stored = hash_password('another password')
     one_hash = min(timeit.repeat(lambda: password_matches(PASSWORD, stored), number=1, repeat=3))
-    assert min(seconds for _, seconds in answers) > one_hash * 0.7, [round(seconds, 3) for _, seconds in answers]
+    assert min(seconds for _, seconds in answers) > one_hash * 0.3, [round(seconds, 3) for _, seconds in answers]
 
 
 async def test_concurrent_tries_cannot_slip_past_the_account_limit(sign_ins, database):
