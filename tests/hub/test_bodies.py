@@ -52,3 +52,12 @@ def test_a_100_mib_chunked_upload_is_refused_without_the_hub_holding_it(hub, dat
     assert httpx.head(hub.signups_url, headers={'Authorization': f'Bearer {bearer}'}, timeout=10).status_code == \
         (204 if token == 'valid' else 401)
 
+
+
+def test_a_100_mib_chunked_sign_in_form_is_read_no_further_than_a_form_needs(hub):
+    before = resident_kib(hub.process.pid)
+    status = upload(hub.url + '/login', {'Content-Type': 'application/x-www-form-urlencoded'})
+    grown_mib = (resident_kib(hub.process.pid) - before) / 1024
+    assert status in {303, None}, status
+    assert grown_mib < 8, f'the hub grew by {grown_mib:.0f} MiB reading a sign-in form'
+    assert httpx.get(hub.url + '/login', timeout=10).status_code == 200
