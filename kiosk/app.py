@@ -115,6 +115,7 @@ def create(settings: Settings) -> Kiosk:
     ui.add_head_html('<link rel="stylesheet" href="/static/layout.css">'
                      '<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
+    ui.add_head_html('<script src="/static/more_below.js"></script>', shared=True)
     return kiosk
 
 
