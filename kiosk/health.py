@@ -12,6 +12,7 @@ from kiosk.sync import Syncer
 
 DISK_LOW_MB = 200
 SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
+SYNC_FAILING_CAPS = 2  # ... or this many backoff caps (2 x 30 min by default) of failing without a success
 
 
 PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
@@ -28,7 +29,8 @@ def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = Non
         warnings.append('sync_off')
     elif syncer.paused:
         warnings.append('sync_credentials_refused')
-    elif state.failures >= SYNC_FAILING_AFTER:
+    elif (state.failures >= SYNC_FAILING_AFTER
+          or syncer.failing_for(state) >= SYNC_FAILING_CAPS * syncer.settings.sync_backoff_cap_seconds):
         warnings.append('sync_failing')
     if counts['rejected']:
         warnings.append('rejected_signups')

@@ -50,6 +50,7 @@ class SyncState:
     last_success: str | None = None
     last_error: str | None = None
     failures: int = 0
+    failing_since: float | None = None  # wall-clock seconds of the first failure since the last success
     backoff_until: float = 0.0  # wall-clock seconds
     paused_for_token: str | None = None  # fingerprint of the token the receiver refused
 
@@ -97,8 +98,24 @@ def token_fingerprint(token: SecretStr | None) -> str:
     return hashlib.sha256((token.get_secret_value() if token else '').encode()).hexdigest()[:16]
 
 
-def idempotency_key(records: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(','.join(sorted(record['id'] for record in records)).encode()).hexdigest()
+def idempotency_key(signups: list[dict[str, Any]]) -> str:
+    """The same for the same records however often they are sent: sha256 hex of their canonical JSON, by id."""
+    canonical = json.dumps(sorted(signups, key=lambda signup: signup['id']), sort_keys=True, separators=(',', ':'),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def refuses_only_the_key(response: httpx.Response) -> bool:
+    """A 422 about the Idempotency-Key, not about the records: this hub's `code`, or an older hub's words
+    (it hashed the whole body, so a retry with a new `sent_at` looked like another request)."""
+    if response.status_code != 422:
+        return False
+    try:
+        answer = response.json()
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and (answer.get('code') == 'idempotency_key_reused'
+                                         or 'idempotency-key' in str(answer.get('error', '')).lower())
 
 
 def backoff_delay(failures: int, interval: float, cap: float, rng: Callable[[], float]) -> float:
@@ -130,6 +147,10 @@ class Syncer:
     def paused(self) -> bool:
         paused_for = self.state().paused_for_token
         return paused_for is not None and paused_for == token_fingerprint(self.settings.sync_token)
+
+    def failing_for(self, state: SyncState) -> float:
+        """Seconds since the first failed pass after the last success; 0 while sync works."""
+        return max(0.0, self.clock() - state.failing_since) if state.failures and state.failing_since else 0.0
 
     def request(self) -> bool:
         """Ask for a pass now. Returns False if one is running: it will go round once more instead."""
@@ -186,9 +207,11 @@ class Syncer:
             except _Retry as retry:
                 report.error = str(retry)
                 state.failures += 1
-                delay = backoff_delay(state.failures, self.settings.sync_interval_seconds,
-                                      self.settings.sync_backoff_cap_seconds, self.rng)
-                state.backoff_until = now + max(delay, retry.retry_after or 0)
+                state.failing_since = state.failing_since or now
+                cap = self.settings.sync_backoff_cap_seconds
+                delay = backoff_delay(state.failures, self.settings.sync_interval_seconds, cap, self.rng)
+                # Retry-After is honoured up to the cap: a proxy's "come back tomorrow" must not silence a kiosk
+                state.backoff_until = now + max(delay, min(retry.retry_after or 0, cap))
                 state.last_error = str(retry)
             except _Refused as refused:
                 report.error = str(refused)
@@ -196,7 +219,7 @@ class Syncer:
                 state.last_error = str(refused)
                 log.error('sync paused: the endpoint refused this kiosk\'s credentials (%s)', refused)
             else:
-                state.failures, state.backoff_until, state.paused_for_token = 0, 0.0, None
+                state.failures, state.failing_since, state.backoff_until, state.paused_for_token = 0, None, 0.0, None
                 state.last_success, state.last_error = _iso(self.clock()), None
             finally:
                 await self._mark_synced(accepted)
@@ -286,13 +309,16 @@ class Syncer:
         """
         import httpx
 
-        body = {'kiosk_id': self.settings.kiosk_id, 'sent_at': _iso(self.clock()),
-                'signups': [payload(record) for record in batch]}
+        signups = [payload(record) for record in batch]
+        body = {'kiosk_id': self.settings.kiosk_id, 'sent_at': _iso(self.clock()), 'signups': signups}
         token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
-        headers = {'Authorization': f'Bearer {token}',
-                   'Idempotency-Key': idempotency_key(batch)}
+        headers = {'Authorization': f'Bearer {token}', 'Idempotency-Key': idempotency_key(signups)}
         try:
             response = await client.post(self.settings.sync_url, json=body, headers=headers)
+            if refuses_only_the_key(response):
+                # Never a reason to reject a record: it is de-duplicated by id, so it goes again without the key.
+                del headers['Idempotency-Key']
+                response = await client.post(self.settings.sync_url, json=body, headers=headers)
         except httpx.TimeoutException:
             return 0, 'the endpoint did not answer in time', '', None
         except httpx.TransportError as error:

@@ -14,7 +14,9 @@ class Receiver:
     """Stores sign-ups de-duplicated by id, as the contract asks of the department's endpoint.
 
     `plan` holds one action per request, used in order; when it runs out, requests succeed:
-      'ok', '500', '503', '408', '401', '429:<seconds>' (with Retry-After),
+      'ok', '500', '503', '408', '401', '429:<seconds>' and '503:<seconds>' (with Retry-After),
+      'old-hub-key-422' and 'key-422' (a hub refusing the Idempotency-Key: an older hub's words, this hub's
+      `code`; without the header the request succeeds),
       'hang:<seconds>' (answer only after that long), 'store-and-drop' (keep the batch, close the
       connection before answering).
     `max_batch` answers 413 to bigger batches; a record whose name contains 'POISON' gets 422.
@@ -90,8 +92,15 @@ class Receiver:
                 if action in ('500', '503', '408'):
                     names = [record.get('name') for record in body['signups']]
                     return self._reply(int(action), {'error': f'try later: {names}'})
-                if action.startswith('429:'):
-                    return self._reply(429, {'error': 'slow down'}, {'Retry-After': action.split(':')[1]})
+                if action.startswith(('429:', '503:')):
+                    status, seconds = action.split(':')
+                    return self._reply(int(status), {'error': 'slow down'}, {'Retry-After': seconds})
+                if action == 'old-hub-key-422' and self.headers.get('Idempotency-Key'):
+                    old_words = 'this Idempotency-Key was used for another body in the last 24 h'
+                    return self._reply(422, {'error': old_words})
+                if action == 'key-422' and self.headers.get('Idempotency-Key'):
+                    reused = 'this Idempotency-Key was used for other records in the last 24 h'
+                    return self._reply(422, {'code': 'idempotency_key_reused', 'error': reused})
                 if receiver.max_batch and len(body['signups']) > receiver.max_batch:
                     return self._reply(413, {'error': 'too big'})
                 poison = [record['name'] for record in body['signups'] if 'POISON' in (record.get('name') or '')]

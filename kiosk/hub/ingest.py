@@ -24,6 +24,7 @@ from kiosk.hub.auth import token_digest
 from kiosk.hub.config import HubSettings
 
 HEARTBEAT_MAX_BYTES = 64 * 1024
+IDEMPOTENCY_KEY_REUSED = 'idempotency_key_reused'  # `code` of the 422 that refuses only the key, not the records
 KioskName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -101,12 +102,16 @@ class Receiver:
             return Answer(422, _describe(error))
         if data['kiosk_id'] != kiosk:
             return Answer(403, {'error': 'kiosk_id is not the kiosk this token belongs to'})
-        digest = hashlib.sha256(raw).digest()
+        digest = signups_digest(data['signups'])
         async with self.pool.connection() as conn, conn.transaction():
             if idempotency_key and (seen := await db.remembered_response(conn, kiosk, idempotency_key)):
-                if bytes(seen['body_sha256']) != digest:
-                    return Answer(422, {'error': 'this Idempotency-Key was used for another body in the last 24 h'})
-                return Answer(200, seen['response'], {'Idempotent-Replayed': 'true'})
+                if bytes(seen['body_sha256']) == digest:
+                    return Answer(200, seen['response'], {'Idempotent-Replayed': 'true'})
+                if _answered_ids(seen['response']) != {record.get('id') for record in data['signups']}:
+                    return Answer(422, {'error': 'this Idempotency-Key was used for other records in the last 24 h',
+                                        'code': IDEMPOTENCY_KEY_REUSED})
+                # The same records, hashed otherwise (remembered by a hub that hashed the whole body): storing
+                # them again is safe, since records are de-duplicated by id; the new hash is remembered.
             response = await self._store(conn, kiosk, data['signups'])
             if idempotency_key:
                 await db.remember_response(conn, kiosk, idempotency_key, digest, response)
@@ -154,6 +159,17 @@ async def read_at_most(chunks: AsyncIterator[bytes], limit: int) -> bytes | None
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+def signups_digest(signups: list[Any]) -> bytes:
+    """The hash an Idempotency-Key is remembered with: the records only, canonical, so that a retry with a new
+    `sent_at` (or other spacing or key order) is recognised as the same request."""
+    canonical = json.dumps(signups, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def _answered_ids(response: dict[str, Any]) -> set[str]:
+    return {record_id for outcome in ('accepted', 'duplicates', 'conflicts') for record_id in response.get(outcome, [])}
 
 
 async def _kiosk_for(conn: AsyncConnection, authorization: str | None) -> str | None:

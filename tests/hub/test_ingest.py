@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -121,7 +122,43 @@ def test_the_same_idempotency_key_replays_the_answer_and_refuses_another_body(hu
     assert first.json() == replay.json() == {'accepted': [records[0]['id']], 'duplicates': [], 'conflicts': []}
     assert replay.headers['Idempotent-Replayed'] == 'true'
     other = body.replace(records[0]['id'], str(uuid.uuid4()))
-    assert httpx.post(hub.signups_url, content=other, headers=headers).status_code == 422
+    refused = httpx.post(hub.signups_url, content=other, headers=headers)
+    assert refused.status_code == 422 and refused.json()['code'] == 'idempotency_key_reused'
+
+
+def test_a_retry_after_a_lost_reply_with_a_new_sent_at_is_the_same_request(hub, kiosk, database):
+    """The kiosk's retry differs only in the envelope (`sent_at`) and in spacing: the key replays the answer."""
+    name, token = kiosk
+    records = [signup(name)]
+    first = send(hub, token, name, records, key='retry-key', sent_at='2026-11-26T17:05:00+00:00')
+    retry = httpx.post(hub.signups_url, headers={'Authorization': f'Bearer {token}', 'Idempotency-Key': 'retry-key',
+                                                 'Content-Type': 'application/json'},
+                       content=json.dumps({'sent_at': '2026-11-26T17:05:09+00:00', 'kiosk_id': name,
+                                           'signups': records}, indent=1, ensure_ascii=False))
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json() and retry.headers['Idempotent-Replayed'] == 'true'
+    assert len(stored(database, records[0]['id'])) == 1
+
+
+def test_a_key_remembered_by_an_older_hub_for_the_whole_body_is_harmless(hub, kiosk, database):
+    """Before the upgrade the hub hashed the whole body; for 24 h such a row matches no retry. Same records: stored
+    once, answered 200 as duplicates (an older kiosk would have rejected a 422); other records: refused."""
+    name, token = kiosk
+    records = [signup(name)]
+    raw = json.dumps({'kiosk_id': name, 'sent_at': '2026-11-26T17:05:00+00:00', 'signups': records})
+    headers = {'Authorization': f'Bearer {token}', 'Idempotency-Key': 'old-key', 'Content-Type': 'application/json'}
+    assert httpx.post(hub.signups_url, content=raw, headers=headers).status_code == 200
+    with psycopg.connect(database) as conn:  # what the older hub kept
+        conn.execute('UPDATE idempotency_keys SET body_sha256 = %s WHERE kiosk = %s AND key = %s',
+                     (hashlib.sha256(raw.encode()).digest(), name, 'old-key'))
+    retry = httpx.post(hub.signups_url, content=raw.replace('17:05:00', '17:05:30'), headers=headers)
+    assert retry.status_code == 200
+    assert retry.json() == {'accepted': [], 'duplicates': [records[0]['id']], 'conflicts': []}
+    assert len(stored(database, records[0]['id'])) == 1
+    again = httpx.post(hub.signups_url, content=raw.replace('17:05:00', '17:06:00'), headers=headers)
+    assert again.headers['Idempotent-Replayed'] == 'true', 'the new hash was remembered'
+    other = send(hub, token, name, [signup(name)], key='old-key')
+    assert other.status_code == 422 and other.json()['code'] == 'idempotency_key_reused'
 
 
 def test_a_kiosk_over_its_rate_gets_429_with_retry_after_from_every_hub_process(hub, hub_factory, kiosk):

@@ -11,6 +11,7 @@ import psycopg
 
 from kiosk.storage.store import SignupStore
 
+from ..fault_proxy import FaultProxy, first_sign_up_replies
 from ..sync_receiver import Receiver
 from .conftest import add_kiosk, hub_command
 
@@ -63,6 +64,33 @@ def test_kiosks_sync_to_the_hub_exactly_once_and_report_in(hub_factory, kiosk_fa
 
     beats = eventually(heartbeats, what='heartbeats from both kiosks')
     assert set(beats) == {'five-star-lobby', 'district-6-lobby'} and all(len(h) == 64 for h in beats.values())
+
+
+def test_replies_lost_after_the_hub_committed_end_synced_and_stored_once(hub_factory, kiosk_factory, database):
+    """The hub stores each batch and its answer never arrives; the kiosk's retries (a new `sent_at`, the same
+    records) must be taken as what they are, never end in `rejected`."""
+    hub = hub_factory()
+    proxy = FaultProxy(hub.port, first_sign_up_replies(4))
+    try:
+        name = 'lossy-wifi-lobby'
+        kiosk = kiosk_factory(kiosk_id=name, sync_url=proxy.url + '/api/v1/signups',
+                              sync_token=add_kiosk(database, name), sync_batch_size='1', sync_interval_seconds='0.3',
+                              sync_backoff_cap_seconds='1', sync_timeout_seconds='5', start=False)
+        store = SignupStore(kiosk.data_dir)
+        records = [queued_record(name, f'Visitor {n}') for n in range(4)]
+        for record in records:
+            store.add(record)
+        ids = [record['id'] for record in records]
+        kiosk.start()
+        eventually(lambda: httpx.get(kiosk.url + '/healthz').json()['queued'] == 0, what='the queue settled')
+        assert proxy.dropped == 4
+        assert store.counts() == {'queued': 0, 'synced': 4, 'rejected': 0}
+        assert 'rejected_signups' not in httpx.get(kiosk.url + '/healthz').json()['warnings']
+        stored = hub_rows(database, 'SELECT id::text FROM signups WHERE kiosk = %s', name)
+        assert sorted(row[0] for row in stored) == sorted(ids), 'each stored exactly once'
+        assert hub_rows(database, 'SELECT count(*) FROM signup_conflicts WHERE kiosk = %s', name) == [(0,)]
+    finally:
+        proxy.stop()
 
 
 def test_a_revoked_kiosk_gets_401_and_pauses_keeping_its_sign_ups(hub_factory, kiosk_factory, database):

@@ -41,7 +41,8 @@ def store(isolated_settings) -> SignupStore:
 
 def make_syncer(store, receiver, **settings) -> Syncer:
     defaults = {'sync_url': receiver.url, 'sync_token': 'test-token', 'sync_timeout_seconds': 2}
-    return Syncer(load_settings(**{**defaults, **settings}), store, clock=settings.pop('clock', None) or FakeClock())
+    clock = settings.pop('clock', None) or FakeClock()
+    return Syncer(load_settings(**{**defaults, **settings}), store, clock=clock)
 
 
 def queue(store: SignupStore, count: int, **fields) -> list[str]:
@@ -73,7 +74,7 @@ async def test_happy_path_sends_the_contract_and_marks_synced(store, receiver):
     (request,) = receiver.requests
     assert request['headers']['Authorization'] == 'Bearer test-token'
     assert request['headers']['Content-Type'] == 'application/json'
-    assert request['headers']['Idempotency-Key'] == idempotency_key([{'id': i} for i in ids])
+    assert request['headers']['Idempotency-Key'] == idempotency_key(request['body']['signups'])
     assert request['body']['kiosk_id'] == 'test-kiosk' and request['body']['sent_at'].endswith('+00:00')
     assert [record['id'] for record in request['body']['signups']] == ids  # oldest first
     assert set(request['body']['signups'][0]) == set(PAYLOAD_FIELDS)  # no sync bookkeeping
@@ -120,6 +121,54 @@ async def test_fault_plan_ends_with_every_record_delivered_once_and_synced(store
     await drain(syncer)
     assert set(receiver.received) == set(ids)
     assert store.counts() == {'queued': 0, 'synced': 25, 'rejected': 0}
+
+
+async def test_a_retry_after_a_lost_reply_carries_the_same_key_for_the_same_records(store, receiver):
+    queue(store, 2)
+    receiver.plan = ['store-and-drop']
+    clock = FakeClock()
+    syncer = make_syncer(store, receiver, clock=clock)
+    assert (await syncer.sync_pass(force=True)).error
+    clock.now += 5  # a new `sent_at`, and the records' own attempts count changed on disk
+    assert (await syncer.sync_pass(force=True)).accepted == 2
+    first, retry = receiver.requests
+    assert first['body']['sent_at'] != retry['body']['sent_at']
+    assert first['headers']['Idempotency-Key'] == retry['headers']['Idempotency-Key']
+    other = [{**signup, 'note': 'changed'} for signup in first['body']['signups']]
+    assert idempotency_key(other) != idempotency_key(first['body']['signups']), 'other records, another key'
+
+
+@pytest.mark.parametrize('answer', ['old-hub-key-422', 'key-422'])
+async def test_a_422_about_the_idempotency_key_never_rejects_a_record(store, receiver, answer):
+    """An older hub hashed the whole body, so its retry after a lost reply got 422; the record is only queued."""
+    ids = queue(store, 1)
+    receiver.plan = ['store-and-drop', answer]
+    syncer = make_syncer(store, receiver)
+    assert (await syncer.sync_pass(force=True)).error
+    report = await syncer.sync_pass(force=True)
+    assert (report.accepted, report.rejected) == (1, 0)
+    assert store.counts() == {'queued': 0, 'synced': 1, 'rejected': 0} and set(receiver.received) == set(ids)
+    assert 'Idempotency-Key' not in receiver.requests[-1]['headers'], 'sent again without the refused key'
+
+
+async def test_a_day_long_retry_after_waits_only_the_backoff_cap_and_staff_are_warned_in_time(store, receiver):
+    """A proxy's `503 Retry-After: 86400` is one failure a day; the wait is capped, and time alone warns staff."""
+    queue(store, 1)
+    clock = FakeClock()
+    syncer = make_syncer(store, receiver, clock=clock, sync_backoff_cap_seconds=600)
+    receiver.plan = ['503:86400'] * 3
+    assert (await syncer.sync_pass()).error == 'HTTP 503'
+    assert syncer.state().backoff_until - clock.now == 600
+    assert 'sync_failing' not in health(store, syncer)['warnings']
+    clock.now = syncer.state().backoff_until
+    await syncer.sync_pass()
+    clock.now = syncer.state().backoff_until
+    assert syncer.state().failures == 2, 'well under the count that warns'
+    assert 'sync_failing' in health(store, syncer)['warnings'], 'two backoff caps without a success'
+    clock.now += 1
+    assert (await syncer.sync_pass()).error == 'HTTP 503'
+    assert (await syncer.sync_pass(force=True)).accepted == 1
+    assert 'sync_failing' not in health(store, syncer)['warnings'], 'a success clears it'
 
 
 async def test_a_poison_record_is_rejected_alone_and_the_rest_go_through(store, receiver):
