@@ -65,7 +65,7 @@ def create(settings: Settings) -> Kiosk:
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     syncer = Syncer(settings, store)
-    printer = SlipPrinter(settings.printer) if settings.printer else None
+    printer = SlipPrinter(settings.printer, settings.printer_columns) if settings.printer else None
     scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer)
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
