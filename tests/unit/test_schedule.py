@@ -28,4 +28,4 @@ def test_calendar_event_is_a_vevent_in_utc_with_escaped_location():
     assert 'DTSTART:20270611T000000Z' in lines
     assert 'DTEND:20270611T010000Z' in lines
     assert 'LOCATION:Five Star Senior Center\\, 2832 Arsenal St\\, St. Louis\\, MO' in lines
-    assert 'SUMMARY:Reunión Comunitaria de SLMPD' in lines
+    assert 'SUMMARY:Reunión Comunitaria de SLMPD\\, 7:00 p.m.' in lines  # the time as the screen says it
