@@ -132,11 +132,8 @@ class _Paper:
         self.can_print = lambda character: encoder.can_encode(self.code_page, character)
         printer.charcode(self.code_page)  # ESC t, once; python-escpos then never switches on its own
 
-    def lines(self, text: str, big: bool = False) -> list[str]:
-        return wrap(printable(text, self.can_print), self.columns // 2 if big else self.columns)
-
     def write(self, text: str, big: bool = False) -> None:
-        for line in self.lines(text, big):
+        for line in wrap(printable(text, self.can_print), self.columns // 2 if big else self.columns):
             self.printer.textln(line)
 
     def qr(self, payload: str) -> None:

@@ -79,6 +79,12 @@ def test_the_meeting_time_prints_with_a_plain_space_and_spanish_letters_survive(
     assert 'Próxima reunión' in outreach
 
 
+def test_typography_the_code_page_lacks_prints_plain_and_control_characters_never_reach_the_printer():
+    slip = compose(CATALOG.by_slug['hmca'], 'en', None, 'Lobby\u00a0“B” – 2nd floor…\x1b@\x07')
+    lines = [line.text for line in text_lines(read_receipt(printed(slip)))]
+    assert 'Lobby "B" - 2nd floor...' in lines
+
+
 @pytest.mark.parametrize('profile', ['default', 'TM-T88V', 'TM-T20II', 'ZJ-5870', 'POS-5890'])
 def test_the_code_page_is_one_the_printer_profile_has_and_it_holds_every_spanish_letter(profile):
     page = slip_code_page(get_profile(profile))
