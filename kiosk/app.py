@@ -67,7 +67,7 @@ def create(settings: Settings) -> Kiosk:
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     clear_leftovers(settings.export_dir)  # CSVs a download left on the SD card while no stick was in
     syncer = Syncer(settings, store)
-    printer = SlipPrinter(settings.printer) if settings.printer else None
+    printer = SlipPrinter(settings.printer, settings.printer_columns) if settings.printer else None
     scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer)
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,

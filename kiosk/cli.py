@@ -162,7 +162,7 @@ def _print_test(settings: Settings) -> int:
         return 2
     catalog = load_catalog(settings.content)
     program = next((shown for shown in catalog.program if shown.phone), catalog.program[0])
-    printer = SlipPrinter(settings.printer)
+    printer = SlipPrinter(settings.printer, settings.printer_columns)
     if not asyncio.run(printer.print(compose(program, 'en', None, settings.location))):
         print(f'kiosk: the printer did not print ({printer.state}); see the line above', file=sys.stderr)
         return 1

@@ -68,6 +68,7 @@ class Settings(LayeredSettings):
     speech: bool = True  # the Read aloud button, where espeak-ng is installed
     speech_rate: int = Field(130, ge=80, le=260)  # words per minute; espeak's 175 is quick for many seniors
     printer: str | None = None  # an ESC/POS receipt printer: usb:VID:PID, serial:/dev/ttyUSB0 or file:/dev/usb/lp0
+    printer_columns: int = Field(42, ge=24, le=64)  # characters a line in font A: 42 or 48 on 80 mm paper, 32 on 58 mm
     location: str | None = Field(None, max_length=120)  # the kiosk's place, printed at the foot of each slip
 
     @field_validator('printer')

@@ -12,6 +12,9 @@ from kiosk.config import LANGUAGES, Language
 from kiosk.paths import ASSETS_DIR
 
 CATALOG_DIR = ASSETS_DIR / 'i18n'
+# Dates and times as written in the United States: "7:00 PM", and in US Spanish "7:00 p.m." (CLDR's es_US),
+# the style the programs file uses too, rather than Spain's 24-hour "19:00".
+LOCALES: dict[Language, str] = {'en': 'en_US', 'es': 'es_US'}
 
 
 @cache
@@ -31,12 +34,12 @@ def other_language(language: Language) -> Language:
 
 def meeting_date(moment: datetime, language: Language) -> str:
     """'Thursday, December 10, 2026' / 'jueves, 10 de diciembre de 2026'."""
-    return format_date(moment, 'full', locale=language)
+    return format_date(moment, 'full', locale=LOCALES[language])
 
 
 def meeting_time(moment: datetime, language: Language) -> str:
-    """'7:00 PM' / '19:00'."""
-    return format_time(moment, 'short', locale=language)
+    """'7:00 PM' / '7:00 p.m.', with Babel's narrow no-break space before the period (the slip makes it a space)."""
+    return format_time(moment, 'short', locale=LOCALES[language])
 
 
 def meeting_when(moment: datetime, language: Language) -> str:

@@ -60,7 +60,10 @@ class MeetingRule(BaseModel):
         same cached QR code.
         """
         end = start + timedelta(minutes=self.duration_minutes)
-        summary = self.summary_es if language == 'es' else self.summary_en
+        from kiosk.i18n import meeting_time, t
+
+        summary = t('calendar_title', language, summary=self.summary_es if language == 'es' else self.summary_en,
+                    time=' '.join(meeting_time(start, language).split()))  # plain spaces for every calendar app
         lines = [
             'BEGIN:VEVENT',
             f'UID:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}-outreach@slmpd-kiosk',

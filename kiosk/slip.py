@@ -1,9 +1,10 @@
 """A printed slip for visitors without a smartphone: what a program is, who to call, and the same QR codes.
 
-`compose` decides what a slip says; `print_slip` sends it to any python-escpos printer (ESC/POS, QR codes
-printed natively); `SlipPrinter` opens the configured printer off the event loop, with a timeout, one slip
-at a time; `preview` draws the same slip as an image for the README. A slip never carries personal data:
-it is made from the programs file alone.
+`compose` decides what a slip says; `print_slip` lays it out for the paper's `printer_columns` and sends it to
+any python-escpos printer (ESC/POS, QR codes printed natively); `SlipPrinter` opens the configured printer off
+the event loop, with a timeout, one slip at a time; `preview` draws the bytes of the same slip, as
+`kiosk.receipt` reads them, for the README. A slip never carries personal data: it is made from the programs
+file alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import re
 import textwrap
 import threading
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +31,10 @@ from kiosk.qr import qr_actions
 
 log = logging.getLogger('kiosk.slip')
 
-WIDTH = 42  # characters per line in font A on 80 mm paper
-BIG_WIDTH = WIDTH // 2  # double width
+COLUMNS = 42  # characters per line in font A on common 80 mm paper (the printer_columns setting)
+SPANISH_LETTERS = 'áéíóúüñÁÉÍÓÚÜÑ¿¡'
+PLAIN_TYPOGRAPHY = str.maketrans({'‘': "'", '’': "'", '‚': "'", '“': '"', '”': '"', '„': '"', '‐': '-', '‑': '-',
+                                  '–': '-', '—': '-', '−': '-', '•': '*'})
 PRINT_TIMEOUT_SECONDS = 15
 STUCK_LIMIT = 2  # prints still hanging before the kiosk stops starting new ones
 
@@ -37,7 +42,7 @@ STUCK_LIMIT = 2  # prints still hanging before the kiosk stops starting new ones
 @dataclass(frozen=True)
 class Slip:
     title: str
-    summary: list[str]
+    summary: str
     call_label: str
     phone: str | None
     meeting: str | None
@@ -49,66 +54,132 @@ class Slip:
 
 def compose(program: Program, language: Language, next_meeting: datetime | None, location: str | None) -> Slip:
     words = program.words(language)
-    summary = two_lines(words.summary)
     codes = [(action.caption, action.payload)
              for action in qr_actions(program, language, [next_meeting] if next_meeting else [])]
     when = meeting_when(next_meeting, language) if next_meeting else None
-    return Slip(title=words.title, summary=summary, call_label=t('slip_call', language),
+    return Slip(title=words.title, summary=words.summary, call_label=t('slip_call', language),
                 phone=friendly(program.phone) if program.phone else None,
                 meeting=t('slip_meeting', language, when=when) if when else None,
                 place=program.meetings.location if program.meetings and next_meeting else None,
                 url=str(program.url) if program.url else None, codes=codes, location=location)
 
 
-def two_lines(summary: str) -> list[str]:
-    """Whole sentences that fit on two lines; a first sentence too long for that is shortened with '…'."""
+def two_lines(summary: str, columns: int) -> list[str]:
+    """Whole sentences that fit on two lines; a first sentence too long for that is shortened with '...'."""
     sentences = re.split(r'(?<=[.!?])\s+', summary.strip())
     kept = ''
     for sentence in sentences:
         candidate = f'{kept} {sentence}'.strip()
-        if len(textwrap.wrap(candidate, WIDTH)) > 2:
+        if len(wrap(candidate, columns)) > 2:
             break
         kept = candidate
-    return textwrap.wrap(kept, WIDTH) if kept else textwrap.wrap(summary, WIDTH, max_lines=2, placeholder=' …')
+    if kept:
+        return wrap(kept, columns)
+    return textwrap.wrap(summary, columns, max_lines=2, placeholder=' ...', break_on_hyphens=False)
 
 
-def print_slip(printer: Any, slip: Slip) -> None:
-    """Send one slip to a python-escpos printer (a real one, or Dummy in tests)."""
+def wrap(text: str, columns: int) -> list[str]:
+    """Lines of whole words; only a word wider than the paper (a web address) breaks, after a '/' where it has one."""
+    lines = []
+    for line in textwrap.wrap(text, columns, break_long_words=False, break_on_hyphens=False):
+        while len(line) > columns:
+            cut = line.rfind('/', 0, columns) + 1 or columns
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+def slip_code_page(profile: Any) -> str:
+    """The code page for the slip: of those the printer profile lists, the one with the most Spanish letters,
+    lowest ESC t slot first (the low slots are the ones every printer has; CP850 on Epson and most clones)."""
+    from escpos.magicencode import Encoder
+
+    pages = profile.get_code_pages()
+    encoder = Encoder(pages)
+    return max(sorted(pages, key=lambda name: int(pages[name])),
+               key=lambda name: sum(encoder.can_encode(name, letter) for letter in SPANISH_LETTERS))
+
+
+def printable(text: str, can_print: Callable[[str], bool]) -> str:
+    """The text as the code page can print it, so python-escpos never substitutes '?': every kind of space (Babel's
+    times hold U+202F) becomes a space, control characters go, and a character the code page lacks becomes its
+    plain form ('…' three dots, 'ā' 'a', curly quotes straight), or goes when it has none."""
+    kept = []
+    for character in unicodedata.normalize('NFC', text):
+        if character.isspace():
+            kept.append(' ')
+        elif unicodedata.category(character).startswith('C'):
+            continue
+        elif can_print(character):
+            kept.append(character)
+        else:
+            plain = ''.join(part for part in unicodedata.normalize('NFKD', character.translate(PLAIN_TYPOGRAPHY))
+                            if not unicodedata.combining(part))
+            kept.append(plain if all(can_print(part) for part in plain) else '')
+    return ''.join(kept)
+
+
+class _Paper:
+    """One slip's layout: every text made printable in the chosen code page, then wrapped to the paper."""
+
+    def __init__(self, printer: Any, columns: int) -> None:
+        from escpos.magicencode import Encoder
+
+        self.printer, self.columns = printer, columns
+        self.code_page = slip_code_page(printer.profile)
+        encoder = Encoder(printer.profile.get_code_pages())
+        self.can_print = lambda character: encoder.can_encode(self.code_page, character)
+        printer.charcode(self.code_page)  # ESC t, once; python-escpos then never switches on its own
+
+    def write(self, text: str, big: bool = False) -> None:
+        for line in wrap(printable(text, self.can_print), self.columns // 2 if big else self.columns):
+            self.printer.textln(line)
+
+    def qr(self, payload: str) -> None:
+        """Natively printed, 6 dots a module where the paper allows, fewer for a large code on narrow paper."""
+        import qrcode
+
+        code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_L)
+        code.add_data(payload)
+        code.make(fit=True)
+        self.printer.qr(payload, size=max(1, min(6, self.columns * 12 // code.modules_count)), native=True)
+
+
+def print_slip(printer: Any, slip: Slip, columns: int = COLUMNS) -> None:
+    """Send one slip to a python-escpos printer (a real one, or Dummy in tests), `columns` characters a line."""
+    paper = _Paper(printer, columns)
     printer.set(align='center', bold=True, double_height=True, double_width=True)
-    for line in textwrap.wrap(slip.title, BIG_WIDTH):
-        printer.textln(line)
+    paper.write(slip.title, big=True)
     printer.set(normal_textsize=True, align='left')
     printer.ln()
-    for line in slip.summary:
+    for line in two_lines(printable(slip.summary, paper.can_print), columns):
         printer.textln(line)
     if slip.phone:
         printer.ln()
         printer.set(align='center')
-        printer.textln(slip.call_label)
+        paper.write(slip.call_label)
         printer.set(align='center', bold=True, double_height=True, double_width=True)
-        printer.textln(slip.phone)
+        paper.write(slip.phone, big=True)
         printer.set(normal_textsize=True, align='left')
     if slip.meeting:
         printer.ln()
         printer.set(bold=True)
-        printer.textln(slip.meeting)
+        paper.write(slip.meeting)
         printer.set(bold=False)
-        for line in textwrap.wrap(slip.place or '', WIDTH):
-            printer.textln(line)
+        paper.write(slip.place or '')
     if slip.url:
         printer.ln()
-        printer.textln(slip.url)
+        paper.write(slip.url)
     for caption, payload in slip.codes:
         printer.ln()
         printer.set(align='center')
-        for line in textwrap.wrap(caption, WIDTH):
-            printer.textln(line)
-        printer.qr(payload, size=6, native=True)
+        paper.write(caption)
+        paper.qr(payload)
     printer.set(align='center')
     if slip.location:
         printer.ln()
-        for line in textwrap.wrap(slip.location, WIDTH):
-            printer.textln(line)
+        paper.write(slip.location)
     printer.cut()
 
 
@@ -135,8 +206,9 @@ class PrinterUnavailable(Exception):
 class SlipPrinter:
     """The configured printer: prints off the event loop with a timeout and keeps its last known state."""
 
-    def __init__(self, spec: str, timeout: float = PRINT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, spec: str, columns: int = COLUMNS, timeout: float = PRINT_TIMEOUT_SECONDS) -> None:
         self.spec = spec
+        self.columns = columns
         self.timeout = timeout
         self.state = 'unknown'  # 'ready', 'out_of_paper', 'not_found', 'not_responding', 'error'
         self._workers: list[threading.Thread] = []
@@ -151,7 +223,7 @@ class SlipPrinter:
                 self.state = 'not_found'
                 raise PrinterUnavailable(f'{type(error).__name__}: {error}') from error
             try:
-                print_slip(device, slip)
+                print_slip(device, slip, self.columns)
             except Exception as error:
                 self.state = 'error'
                 raise PrinterUnavailable(f'{type(error).__name__}: {error}') from error
@@ -230,48 +302,12 @@ def _close_quietly(device: Any) -> None:
         log.debug('printer did not close cleanly')
 
 
-def preview(slip: Slip, width_px: int = 576) -> Any:
-    """The slip as a PIL image (576 dots: 80 mm paper at 203 dpi), for the README; not used when printing."""
-    import qrcode
-    from PIL import Image, ImageDraw, ImageFont
+def preview(slip: Slip, columns: int = COLUMNS) -> Any:
+    """The slip as a PIL image for the README, drawn from the bytes a printer would receive, not from the model."""
+    from escpos.printer import Dummy
 
-    def font(size: int) -> Any:
-        for name in ('DejaVuSans-Bold.ttf', 'DejaVuSans.ttf'):
-            try:
-                return ImageFont.truetype(name, size)
-            except OSError:
-                continue
-        return ImageFont.load_default()
+    from kiosk.receipt import draw_receipt, read_receipt
 
-    def wrapped(kind: str, text: str) -> list[tuple[str, Any]]:
-        return [(kind, line) for line in textwrap.wrap(text, BIG_WIDTH if kind == 'big' else WIDTH)]
-
-    blocks = [*wrapped('big', slip.title), ('gap', None), *[('text', line) for line in slip.summary]]
-    if slip.phone:
-        blocks += [('gap', None), *wrapped('center', slip.call_label), ('big', slip.phone)]
-    if slip.meeting:
-        blocks += [('gap', None), ('bold', slip.meeting), *[('text', line) for line in textwrap.wrap(slip.place or '',
-                                                                                                     WIDTH)]]
-    if slip.url:
-        blocks += [('gap', None), ('text', slip.url)]
-    for caption, payload in slip.codes:
-        blocks += [('gap', None), *wrapped('center', caption), ('qr', payload)]
-    if slip.location:
-        blocks += [('gap', None), *wrapped('center', slip.location)]
-    canvas = Image.new('L', (width_px, 4000), 255)
-    draw = ImageDraw.Draw(canvas)
-    y = 24
-    for kind, value in blocks:
-        if kind == 'gap':
-            y += 16
-        elif kind == 'qr':
-            code = qrcode.make(value, box_size=6, border=2).get_image().convert('L')
-            canvas.paste(code, ((width_px - code.width) // 2, y))
-            y += code.height + 8
-        else:
-            face = font(38 if kind == 'big' else 21)
-            text_width = draw.textlength(value, font=face)
-            x = (width_px - text_width) // 2 if kind in ('big', 'center') else 16
-            draw.text((x, y), value, font=face, fill=0)
-            y += 52 if kind == 'big' else 30
-    return canvas.crop((0, 0, width_px, y + 24))
+    printer = Dummy()
+    print_slip(printer, slip, columns)
+    return draw_receipt(read_receipt(printer.output), columns)

@@ -45,3 +45,15 @@ def test_cli_bad_setting_exits_nonzero_with_one_line_and_no_traceback(monkeypatc
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         'kiosk: port (KIOSK_PORT): Input should be a valid integer, unable to parse string as an integer']
+
+
+@pytest.mark.parametrize(('columns', 'problem'), [
+    ('12', 'greater than or equal to 24'), ('200', 'less than or equal to 64'), ('wide', 'valid integer')])
+def test_kiosk_check_refuses_printer_columns_no_paper_has(monkeypatch, columns, problem):
+    assert load_settings().printer_columns == 42
+    monkeypatch.setenv('KIOSK_PRINTER_COLUMNS', '32')
+    assert load_settings().printer_columns == 32  # 58 mm paper
+    monkeypatch.setenv('KIOSK_PRINTER_COLUMNS', columns)
+    result = subprocess.run([sys.executable, '-m', 'kiosk', 'check'], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert result.stderr.startswith('kiosk: printer_columns (KIOSK_PRINTER_COLUMNS): ') and problem in result.stderr
