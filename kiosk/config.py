@@ -61,6 +61,7 @@ class Settings(LayeredSettings):
     sync_allow_http: bool = False
     retention_days: int = Field(30, ge=1, le=3650)
     staff_idle_seconds: int = Field(120, ge=2, le=3600)
+    screen_missing_seconds: int = Field(120, ge=1, le=86400)  # no page connected this long: screen_missing
     export_dir: Path | None = None
     sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'

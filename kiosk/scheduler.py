@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from kiosk.health import health
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -39,8 +39,10 @@ def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | N
 
 class KioskScheduler:
     def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '',
-                 printer: SlipPrinter | None = None) -> None:
+                 printer: SlipPrinter | None = None, *, report: Callable[[], dict]) -> None:
+        """`report` is the kiosk's health report (blocking), which every heartbeat carries."""
         self.syncer = syncer
+        self.report = report
         self.store = store
         self.content_hash = content_hash
         self.printer = printer
@@ -78,7 +80,7 @@ class KioskScheduler:
         except Exception:
             log.exception('sync pass failed')
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
-        report = await asyncio.to_thread(health, self.store, self.syncer, self.printer)
+        report = await asyncio.to_thread(self.report)
         await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
 
     async def _nightly(self) -> None:

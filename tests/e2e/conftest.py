@@ -12,13 +12,17 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-b
                  '--disable-component-update', '--disable-sync', '--no-first-run']
 
 
-@pytest.fixture(scope='module')
-def browser():
-    """Per module: sync Playwright keeps an event loop running while it is open, which async tests cannot share."""
+def require_chromium() -> None:
     if not CHROMIUM.exists():
         if os.environ.get('KIOSK_REQUIRE_BROWSER'):
             pytest.fail(f'{CHROMIUM} is missing and KIOSK_REQUIRE_BROWSER is set (CI must run browser tests)')
         pytest.skip(f'{CHROMIUM} is not installed (apt-get install chromium chromium-driver)')
+
+
+@pytest.fixture(scope='module')
+def browser():
+    """Per module: sync Playwright keeps an event loop running while it is open, which async tests cannot share."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
