@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import browser, catch_up, hub, save_latency
+from bench import browser, catch_up, hub, renderer, save_latency
 from bench.report import update_readme
 
 RESULTS = Path(__file__).with_name('results.json')
-SUITES = {'startup': browser.startup, 'browser': browser.run, 'catch_up': catch_up.run,
+SUITES = {'startup': browser.startup, 'browser': browser.run, 'renderer': renderer.run, 'catch_up': catch_up.run,
           'save_latency': save_latency.run, 'hub': hub.run}
 
 

@@ -5,7 +5,7 @@
 #   sudo deploy/install.sh                  install or upgrade this machine
 #   deploy/install.sh --prefix DIR          write the same tree under DIR (no packages, user or enabling)
 #   ... --pip-args "--no-index --find-links /media/usb/wheels"   install Python packages offline
-set -euo pipefail
+set -Eeuo pipefail
 
 usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
 
@@ -47,50 +47,64 @@ place() {  # place MODE SOURCE TARGET: copy a file with its mode, owned by root
 }
 
 if [ -z "$prefix" ]; then
-  say "Debian packages: python3-venv, chromium, cage, espeak-ng"
+  # cage 0.1.4 is built with XWayland: without the Xwayland binary it never starts its app.
+  say "Debian packages: python3-venv, chromium, cage, xwayland, espeak-ng"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends python3-venv chromium cage espeak-ng fonts-dejavu-core >/dev/null
-
-  if ! id kiosk >/dev/null 2>&1; then
-    say "system user kiosk"
-    useradd --system --user-group --home-dir /var/lib/kiosk --no-create-home --shell /usr/sbin/nologin kiosk
-  fi
-  # cage draws on the screen and reads the touch panel: it needs the display and input groups.
-  for group in video render input; do
-    if getent group "$group" >/dev/null; then usermod -a -G "$group" kiosk; fi
-  done
+  apt-get install -y -qq --no-install-recommends python3-venv chromium cage xwayland espeak-ng fonts-dejavu-core \
+    >/dev/null
+  bash "$source_dir/deploy/accounts.sh"
 fi
+
+# The new release is built beside the old one and swapped in only once it is complete, so a failure at any
+# step (no network for a new dependency, a full disk) leaves the previous release in place, still running.
+new="$app.new"
+old="$app.old"
+if [ ! -e "$app" ] && [ -e "$old" ]; then mv "$old" "$app"; fi  # a swap cut short by a power cut
+rm -rf "$new" "$old"
+failed() {
+  rm -rf "$new"
+  if [ -e "$app/kiosk" ]; then
+    echo "install.sh: FAILED while building the new release; nothing was changed: the previous release in" \
+         "$app is untouched (and still running). Fix the problem above and run the installer again." >&2
+  else
+    echo "install.sh: FAILED while building the app; nothing was installed in $app." \
+         "Fix the problem above and run the installer again." >&2
+  fi
+}
+trap failed ERR
+
+say "the new release in $new"
+install -d -m 0755 "$new"
+tar -C "$source_dir" --exclude='__pycache__' --exclude='*.pyc' --exclude='*.egg-info' \
+  -cf - kiosk assets deploy pyproject.toml README.md kiosk.service | tar -C "$new" --no-same-owner -xf -
+chmod -R u=rwX,go=rX "$new"
+
+say "Python environment (the installed packages are kept: only new dependencies need the network)"
+if "$app/.venv/bin/python" -c '' 2>/dev/null; then
+  cp -a "$app/.venv" "$new/.venv"
+else  # a first install, or its Python went away in an OS upgrade
+  python3 -m venv "$new/.venv"
+fi
+pip=("$new/.venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+# The build backend lives in the venv and the app is built without isolation, so pip does not fetch
+# setuptools from an index at every upgrade.
+# shellcheck disable=SC2086  # pip_args is a list of options
+"${pip[@]}" $pip_args 'setuptools>=68' wheel
+# shellcheck disable=SC2086
+"${pip[@]}" --no-build-isolation $pip_args -e "$new"
+rm -rf "$new/build" "$new"/*.egg-info
+# The venv was made at $new: its scripts and the editable finder name that path. Point them at $app.
+{ grep -rlIF -- "$new" "$new/.venv" || true; } | while IFS= read -r file; do sed -i "s|$new|$app|g" "$file"; done
+# The kiosk user cannot write bytecode under /opt: compile it now, or every start on a Pi compiles again.
+"$new/.venv/bin/python" -m compileall -q -d "$app/kiosk" "$new/kiosk"
+own -R root:root "$new"
 
 say "the app in $app"
-install -d -m 0755 "$app"
-own root:root "$app"
-staging="$app/.staging"
-rm -rf "$staging"
-install -d -m 0755 "$staging"
-tar -C "$source_dir" --exclude='__pycache__' --exclude='*.pyc' --exclude='*.egg-info' \
-  -cf - kiosk assets deploy pyproject.toml README.md kiosk.service | tar -C "$staging" --no-same-owner -xf -
-chmod -R u=rwX,go=rX "$staging"
-own -R root:root "$staging"
-# Swap in the new release piece by piece; the venv, and all data (in /var/lib/kiosk), stay where they are.
-for item in kiosk assets deploy pyproject.toml README.md kiosk.service; do
-  rm -rf "$app/$item.old"
-  if [ -e "$app/$item" ]; then mv "$app/$item" "$app/$item.old"; fi
-  mv "$staging/$item" "$app/$item"
-  rm -rf "$app/$item.old"
-done
-rmdir "$staging"
-
-say "Python environment in $app/.venv"
-if ! "$app/.venv/bin/python" -c '' 2>/dev/null; then  # missing, or its Python went away in an OS upgrade
-  rm -rf "$app/.venv"
-  python3 -m venv "$app/.venv"
-fi
-# shellcheck disable=SC2086  # pip_args is a list of options
-"$app/.venv/bin/pip" install --quiet --disable-pip-version-check $pip_args -e "$app"
-# The kiosk user cannot write bytecode under /opt: compile it now, or every start on a Pi compiles again.
-"$app/.venv/bin/python" -m compileall -q "$app/kiosk"
-own -R root:root "$app/.venv"
+if [ -e "$app" ]; then mv "$app" "$old"; fi
+mv "$new" "$app"
+trap - ERR
+rm -rf "$old"
 
 say "settings in $etc (kept if already there)"
 install -d -m 0755 "$etc"
@@ -110,9 +124,11 @@ if [ -n "$prefix" ]; then
   exit 0
 fi
 
-# The data directory exists before the first start, so `sudo kiosk set-pin` works straight away.
+# The data directory exists before the first start, so `sudo kiosk set-pin` works straight away. Only
+# kiosk can enter it: the screen's user, kiosk-screen, cannot.
 install -d -m 0700 -o kiosk -g kiosk /var/lib/kiosk
-install -d -m 0750 -o kiosk -g kiosk /media/kiosk-export
+# Staff downloads land here: Chromium (kiosk-screen) writes them, the server (kiosk) saves and clears them.
+install -d -m 0770 -o kiosk -g kiosk-screen /media/kiosk-export
 
 say "enabling the units"
 systemctl daemon-reload

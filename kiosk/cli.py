@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     flags = {'host': getattr(args, 'host', None), 'port': getattr(args, 'port', None),
              'data_dir': args.data_dir, 'config': args.config}
-    if args.command == 'doctor':  # it reports a broken config as one line of its checklist
-        return _doctor(flags)
     try:
+        if args.command == 'doctor':  # it reports a broken config as one line of its checklist
+            return _doctor(flags)
         settings = load_settings(**flags)
         configure_logging(settings.log_level)
         options = {key: value for key, value in vars(args).items()
@@ -35,6 +35,20 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f'kiosk: {line}', file=sys.stderr)
         return 2
+    except Exception as error:
+        if (denied := _permission_denied(error)) is None:
+            raise
+        # A normal user at a kiosk whose data only the kiosk user may read: the fix, not a traceback.
+        print(f'kiosk: cannot use {denied.filename or "the data dir"} as this user (permission denied): '
+              f'run it as the kiosk user: sudo kiosk {args.command}', file=sys.stderr)
+        return 1
+
+
+def _permission_denied(error: BaseException | None) -> PermissionError | None:
+    """The PermissionError behind an error, if that is what it comes down to (the store wraps its own)."""
+    while error is not None and not isinstance(error, PermissionError):
+        error = error.__cause__
+    return error
 
 
 class _OneLine(logging.Formatter):
@@ -156,11 +170,12 @@ def _print_test(settings: Settings) -> int:
     return 0
 
 
-def _browser(settings: Settings) -> int:
-    from kiosk.browser import launch
+def _browser(settings: Settings, prepare: bool, run_dir: Path, check_seconds: float) -> int:
+    from kiosk import browser
 
-    launch(settings)  # replaces this process with Chromium once the server answers
-    return 1
+    if prepare:
+        return browser.prepare(settings, run_dir)
+    return browser.launch(settings, run_dir, check_seconds)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,7 +195,14 @@ def _parser() -> argparse.ArgumentParser:
     command('check', _check, 'validate the config and the programs file')
     command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
     command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
-    command('browser', _browser, 'wait for the server, then start Chromium locked to the kiosk (run inside cage)')
+    screen = command('browser', _browser, 'start Chromium locked to the kiosk once the server answers, and keep it '
+                     '(run inside cage)')
+    screen.add_argument('--prepare', action='store_true',
+                        help='write the screen\'s settings to RUN_DIR/screen.toml and wait out the back-off after '
+                             'quick failures, then exit (the unit\'s ExecStartPre, as root)')
+    screen.add_argument('--run-dir', type=Path, default=Path('/run/kiosk-browser'),
+                        help='the screen\'s tmpfs: profile, settings, restart count (default /run/kiosk-browser)')
+    screen.add_argument('--check-seconds', type=float, default=5.0, help='how often /healthz is read (default 5)')
     command('print-test', _print_test, 'print a test slip on KIOSK_PRINTER')
     command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
     hub_cli.add_commands(commands)

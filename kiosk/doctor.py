@@ -7,6 +7,7 @@ Each check says ok, warn (worth knowing, not broken), fail (the kiosk is not doi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 
 import kiosk
+from kiosk.browser import read_health
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
 from kiosk.health import DISK_LOW_MB
@@ -54,9 +56,26 @@ def examine(flags: dict, *, now: Callable[[], float] = time.time) -> list[Check]
         checks.append(Check('content', 'ok', f'{len(catalog.program)} programs in {settings.content}'))
     except ContentError as error:
         checks.append(Check('content', 'fail', '; '.join(error.problems)))
-    checks += [_data_dir(settings.data_dir), _disk(settings.data_dir), _pin(settings.data_dir), _clock(now()),
-               *_sync(settings, now()), _programs_installed(), _speech(settings), *_units()]
+    systemctl = shutil.which('systemctl') if Path('/run/systemd/system').is_dir() else None
+    checks += [_data_dir(settings.data_dir), _disk(settings.data_dir), *_readable('staff PIN', _pin, settings.data_dir),
+               _clock(now()), *_readable('last sync', _sync, settings, now()), _programs_installed(),
+               _screen_shown(settings), _speech(settings), *_units(systemctl)]
     return checks
+
+
+def _readable(name: str, check: Callable[..., Check | list[Check]], *args) -> list[Check]:
+    """A check that reads the data dir, as a user who may not: one line that names the fix, never a traceback."""
+    try:
+        result = check(*args)
+    except PermissionError as error:
+        return [Check(name, 'fail', f'cannot read {error.filename or "the data dir"} as this user: '
+                                    f'run `sudo kiosk doctor`')]
+    return result if isinstance(result, list) else [result]
+
+
+def config_file(settings: Settings) -> str:
+    """The settings file the hints name: the one in use, or kiosk.toml as the README calls it."""
+    return str(settings.config or os.environ.get('KIOSK_CONFIG') or 'kiosk.toml')
 
 
 def _data_dir(data_dir: Path) -> Check:
@@ -71,7 +90,7 @@ def _data_dir(data_dir: Path) -> Check:
                                          f'chmod 700 {data_dir}')
     if info.st_uid != os.geteuid():
         return Check('data dir', 'fail', f'{data_dir} belongs to uid {info.st_uid}, not to this user '
-                                         f'(uid {os.geteuid()}); run as the kiosk user')
+                                         f'(uid {os.geteuid()}); run as the kiosk user: `sudo kiosk doctor`')
     try:
         with tempfile.TemporaryFile(dir=data_dir):
             pass
@@ -93,7 +112,7 @@ def _disk(data_dir: Path) -> Check:
 def _pin(data_dir: Path) -> Check:
     if StaffPin(data_dir).is_set:
         return Check('staff PIN', 'ok', 'set')
-    return Check('staff PIN', 'fail', 'not set: run `kiosk set-pin`')
+    return Check('staff PIN', 'fail', 'not set: run `sudo kiosk set-pin`')
 
 
 def _clock(now: float) -> Check:
@@ -108,7 +127,7 @@ def _clock(now: float) -> Check:
 def _sync(settings: Settings, now: float) -> list[Check]:
     if not settings.sync_url:
         return [Check('sync', 'warn', 'off: sign-ups stay on this kiosk until staff export them '
-                                      '(set KIOSK_SYNC_URL and KIOSK_SYNC_TOKEN)')]
+                                      f'(set sync_url in {config_file(settings)} and KIOSK_SYNC_TOKEN in kiosk.env)')]
     token = settings.sync_token.get_secret_value() if settings.sync_token else ''
     started = time.monotonic()
     try:
@@ -145,23 +164,70 @@ def _programs_installed() -> Check:
 
 def _speech(settings: Settings) -> Check:
     if not settings.speech:
-        return Check('speech', 'skip', 'off (KIOSK_SPEECH=false): no Read aloud button')
+        return Check('speech', 'skip', f'off (speech = false in {config_file(settings)}): no Read aloud button')
     if not espeak():
         return Check('speech', 'fail', 'espeak-ng is not installed, so there is no Read aloud button '
                                        '(apt-get install espeak-ng)')
     return Check('speech', 'ok', f'espeak-ng at {settings.speech_rate} words per minute')
 
 
-def _units() -> list[Check]:
-    if not Path('/run/systemd/system').is_dir() or not shutil.which('systemctl'):
+def _screen_shown(settings: Settings) -> Check:
+    """What the server sees of its screen: a page connected, not hidden behind another tab or window."""
+    health = read_health(settings)
+    if health is None:
+        return Check('kiosk screen', 'warn', f'cannot tell: the kiosk server does not answer at {settings.local_url}')
+    warnings = health.get('warnings') or []
+    if 'screen_missing' in warnings:
+        return Check('kiosk screen', 'fail', 'no kiosk page is connected (screen_missing): the screen is not '
+                                             'showing the kiosk; see the kiosk-browser.service line and '
+                                             '`journalctl -u kiosk-browser`')
+    if 'screen_hidden' in warnings:
+        return Check('kiosk screen', 'warn', 'the kiosk page is hidden behind another tab or window (screen_hidden); '
+                                             '`kiosk browser` restarts Chromium')
+    return Check('kiosk screen', 'ok', 'a kiosk page is connected and shown')
+
+
+UNIT_PROPERTIES = ('UnitFileState', 'LoadState', 'ActiveState', 'SubState', 'Result', 'ConditionResult',
+                   'ExecMainStatus', 'NRestarts')
+
+
+def _units(systemctl: str | None) -> list[Check]:
+    if not systemctl:
         return [Check('units', 'skip', 'systemd is not running here')]
     checks = []
     for unit in UNITS:
-        enabled, active = (subprocess.run(['systemctl', verb, unit], capture_output=True, text=True).stdout.strip()
-                           for verb in ('is-enabled', 'is-active'))
-        outcome = 'ok' if enabled == 'enabled' and active == 'active' else 'fail'
-        checks.append(Check(unit, outcome, f'{enabled or "unknown"}, {active or "unknown"}'))
+        shown = subprocess.run([systemctl, 'show', '-p', ','.join(UNIT_PROPERTIES), unit], capture_output=True,
+                               text=True).stdout
+        properties = dict(line.split('=', 1) for line in shown.splitlines() if '=' in line)
+        status = ''
+        if properties.get('ConditionResult') == 'no':
+            status = subprocess.run([systemctl, 'status', '--no-pager', '--lines=0', unit], capture_output=True,
+                                    text=True).stdout
+        checks.append(describe_unit(unit, properties, status))
     return checks
+
+
+def describe_unit(unit: str, properties: dict[str, str], status: str = '') -> Check:
+    """One line from `systemctl show`: active, or why not (a start condition, a failure, restarts)."""
+    enabled = properties.get('UnitFileState') or 'unknown'
+    active, sub = properties.get('ActiveState') or 'unknown', properties.get('SubState') or ''
+    if properties.get('LoadState') == 'not-found':
+        return Check(unit, 'fail', 'not installed (run deploy/install.sh)')
+    if active == 'active':
+        return Check(unit, 'ok' if enabled == 'enabled' else 'fail', f'{enabled}, active')
+    if properties.get('ConditionResult') == 'no':
+        unmet = re.findall(r'(\S+=\S*) was not met', status)
+        why = f'{", ".join(unmet)} was not met' if unmet else 'a start condition was not met'
+        hint = ' (no console: is this a kiosk with a screen?)' if any('/dev/tty' in item for item in unmet) else ''
+        return Check(unit, 'fail', f'{enabled}, {active}: not started, {why}{hint}')
+    result, code = properties.get('Result') or '', properties.get('ExecMainStatus') or '0'
+    restarts = properties.get('NRestarts') or '0'
+    if sub == 'auto-restart' or (active == 'activating' and restarts != '0'):
+        return Check(unit, 'fail', f'{enabled}, restarting after a failure ({result}, exit status {code}; '
+                                   f'{restarts} restarts): see `journalctl -u {unit}`')
+    if active == 'failed' or (result and result != 'success'):
+        return Check(unit, 'fail', f'{enabled}, {active}: {result}, exit status {code}: see `journalctl -u {unit}`')
+    return Check(unit, 'fail', f'{enabled}, {active}{f" ({sub})" if sub else ""}')
 
 
 def _duration(seconds: float) -> str:

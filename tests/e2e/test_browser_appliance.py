@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from ..sync_receiver import Receiver
+from .conftest import CHROMIUM
 from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems
 from .test_browser_signup import tap_keys
 
@@ -80,3 +87,63 @@ def test_a_whole_run_logs_no_name_phone_email_or_token(page, kiosk_factory):
     assert 'DEBUG' in log and 'sync' in log  # the log is there and verbose
     for secret in ('Zelda', 'zelda', 'Quixote', '5550177', '555-0177', 'zq@mail.com', 'tok-7Hq2-secret'):
         assert secret not in log, secret
+
+
+def _processes(field: int, value: int) -> list[int]:
+    """Pids whose /proc stat field after the name (1: parent, 2: process group) is `value`."""
+    found = []
+    for process in Path('/proc').iterdir():
+        try:
+            after_name = (process / 'stat').read_text().rpartition(')')[2].split() if process.name.isdigit() else []
+            if after_name and int(after_name[field]) == value:
+                found.append(int(process.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _process_group(pgid: int) -> list[int]:
+    return _processes(2, pgid)
+
+
+def _children(pid: int) -> list[int]:
+    return _processes(1, pid)
+
+
+def test_the_launcher_runs_real_chromium_on_the_kiosk_and_sigterm_takes_all_of_it_down(kiosk_factory, tmp_path):
+    """`kiosk browser` with Debian's Chromium (headless here, instead of inside cage) on a real `kiosk run`."""
+    if not CHROMIUM.exists():
+        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
+            pytest.fail(f'{CHROMIUM} is missing and KIOSK_REQUIRE_BROWSER is set')
+        pytest.skip(f'{CHROMIUM} is not installed (apt-get install chromium)')
+    kiosk = kiosk_factory()
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'chromium').write_text(f'#!/bin/sh\nexec {CHROMIUM} --headless --no-sandbox --disable-gpu "$@"\n')
+    (bin_dir / 'chromium').chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(('KIOSK_', 'PYTEST_'))}
+    env.update(PATH=f'{bin_dir}:{os.environ["PATH"]}', KIOSK_PORT=str(kiosk.port))
+    env.pop('WAYLAND_DISPLAY', None)
+    said = (tmp_path / 'launcher.log').open('wb')
+    launcher = subprocess.Popen([sys.executable, '-m', 'kiosk', 'browser', '--run-dir', str(tmp_path / 'run'),
+                                 '--check-seconds', '0.5'], env=env, stdout=said, stderr=said)
+    try:
+        deadline = time.monotonic() + 60
+        while not (_children(launcher.pid) and httpx.get(kiosk.url + '/healthz', timeout=5).json()['clients']):
+            assert time.monotonic() < deadline, f'Chromium never opened the kiosk: {said.name}'
+            assert launcher.poll() is None, 'the launcher exited'
+            time.sleep(0.5)
+        (chromium,) = _children(launcher.pid)
+        assert len(_process_group(chromium)) > 1, 'Chromium and its helpers, in one group'
+        assert list((tmp_path / 'run' / 'profile').iterdir()), 'on the throwaway profile'
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while _process_group(chromium) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _process_group(chromium) == [], 'no Chromium process outlives the launcher'
+    finally:
+        launcher.kill()
+        said.close()
+        for pid in _process_group(chromium) if 'chromium' in locals() else []:
+            os.kill(pid, signal.SIGKILL)

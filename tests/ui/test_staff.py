@@ -45,7 +45,7 @@ def table_rows(user: User, marker: str = 'signups') -> list[dict]:
 async def test_without_a_pin_the_console_says_how_to_set_one_and_shows_no_data(user: User, isolated_settings):
     add_signup(isolated_settings)
     await user.open('/staff')
-    await user.should_see('No staff PIN is set: run `kiosk set-pin`', retries=30)
+    await user.should_see('No staff PIN is set: run `sudo kiosk set-pin`', retries=30)
     await user.should_not_see(marker='pin-enter')
     await user.should_not_see('Rosa Private')
 

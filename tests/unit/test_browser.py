@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
-from kiosk.browser import chromium_command, fresh_profile, wait_until_serving
+import pytest
+
+from kiosk.browser import chromium_command, fresh_profile, next_nightly_restart, wait_until_serving
 from kiosk.config import load_settings
 
 from ..conftest import free_port
@@ -58,3 +62,26 @@ def test_chromium_opens_the_kiosk_on_loopback_with_the_throwaway_profile(tmp_pat
     assert command[0] == '/usr/bin/chromium' and '--kiosk' in command
     assert f'--user-data-dir={tmp_path / "p"}' in command
     assert command[-1] == 'http://127.0.0.1:8085/'
+
+
+def test_under_cage_chromium_is_a_native_wayland_client(tmp_path):
+    settings = load_settings(port=8085)
+    under_cage = chromium_command(settings, tmp_path / 'p', environ={'WAYLAND_DISPLAY': 'wayland-0'})
+    assert '--ozone-platform=wayland' in under_cage and '--ozone-platform-hint=auto' not in under_cage
+    elsewhere = chromium_command(settings, tmp_path / 'p', environ={'DISPLAY': ':0'})
+    assert '--ozone-platform-hint=auto' in elsewhere and '--ozone-platform=wayland' not in elsewhere
+
+
+@pytest.mark.parametrize(('sleep', 'after', 'due'), [
+    ('22:00-06:00', '2026-11-27 21:59', '2026-11-27 22:00'),
+    ('22:00-06:00', '2026-11-27 22:00', '2026-11-28 22:00'),
+    ('22:00-06:00', '2026-11-28 01:00', '2026-11-28 22:00'),
+    (None, '2026-11-27 12:00', '2026-11-28 03:00'),
+    (None, '2026-11-28 02:59', '2026-11-28 03:00'),
+    (None, '2027-03-14 01:30', '2027-03-14 03:00'),  # the night the clocks go forward: 02:00 does not exist
+])
+def test_the_nightly_restart_is_at_the_start_of_the_sleep_window_or_at_three(sleep, after, due):
+    settings = load_settings(sleep=sleep)
+    zone = ZoneInfo(settings.timezone)
+    moment = datetime.strptime(after, '%Y-%m-%d %H:%M').replace(tzinfo=zone)
+    assert next_nightly_restart(settings, moment) == datetime.strptime(due, '%Y-%m-%d %H:%M').replace(tzinfo=zone)
