@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench screenshots pa11y clean
 
 $(BIN)/kiosk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(BIN)/kiosk: pyproject.toml
 $(VENV)/.test-extras: $(BIN)/kiosk
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip download --quiet --only-binary=:all: --dest $(VENV)/wheels 'setuptools>=68' wheel
+	touch $@
+
+# Optional, needs npm once: HTML_CodeSniffer through pa11y-ci, for tests/e2e/test_browser_pa11y.py (CI installs it).
+# It drives Debian's Chromium, so Puppeteer's own download is skipped; the tests then run offline.
+pa11y: $(VENV)/pa11y/node_modules/.bin/pa11y-ci
+
+$(VENV)/pa11y/node_modules/.bin/pa11y-ci: $(BIN)/kiosk
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix $(VENV)/pa11y --no-audit --no-fund --no-save --loglevel=error pa11y-ci@4.1.1
 	touch $@
 
 run: $(BIN)/kiosk

@@ -14,26 +14,27 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import browser, catch_up, hub, renderer, save_latency
+from bench import browser, catch_up, console, hub, renderer, save_latency
 from bench.report import update_readme
 
 RESULTS = Path(__file__).with_name('results.json')
 SUITES = {'startup': browser.startup, 'browser': browser.run, 'renderer': renderer.run, 'catch_up': catch_up.run,
-          'save_latency': save_latency.run, 'hub': hub.run}
+          'save_latency': save_latency.run, 'console': console.run, 'hub': hub.run}
 
 
 def main(names: list[str]) -> int:
     chosen = names or list(SUITES)
     # A run of some suites keeps the others' last results, so the file always describes all of them.
-    # Each result keeps the time it was measured, so the README can say when every figure is from.
+    # Each result keeps the time and the machine it was measured on, so the README can say where every figure is from.
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {'results': []}
-    kept = [{'measured_at': previous.get('measured_at'), **result} for result in previous['results']]
+    kept = [{'measured_at': previous.get('measured_at'), 'machine': previous.get('machine'), **result}
+            for result in previous['results']]
     fresh = []
     for name in chosen:
         print(f'\n== {name} ==')
         started = time.monotonic()
-        fresh += [{'suite': name, **result, 'measured_at': datetime.now(UTC).isoformat(timespec='seconds')}
-                  for result in SUITES[name]()]
+        fresh += [{'suite': name, **result, 'measured_at': datetime.now(UTC).isoformat(timespec='seconds'),
+                   'machine': _machine()} for result in SUITES[name]()]
         print(f'({time.monotonic() - started:.0f} s)')
     measured = {result['name'] for result in fresh}
     results = [result for result in kept if result.get('suite') not in chosen and result['name'] not in measured]

@@ -4,6 +4,8 @@
   `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection. Goal: 5,000 records/s.
 - The sign-ups list at 100,000 rows: p95 of a page (admin and coordinator, deep pages, filters, search);
   baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: 200 ms.
+- Ingest during a sign-in flood: 64 streams of bogus sign-ins from one address for 12 s while a kiosk sends
+  one record every 0.5 s; baseline: the same kiosk with no flood. Goal: p95 under 1 s, no failure, no 5xx.
 - The fleet simulation at full size: 50 kiosks x 200 sign-ups through two hub SIGKILLs and a PostgreSQL
   restart; every sign-up must arrive exactly once.
 """
@@ -31,12 +33,14 @@ from kiosk.hub.db import SignupFilter, Viewer
 from tests.conftest import free_port
 from tests.hub.conftest import HubProcess
 from tests.hub.fleet import kill_and_restart, postgres_cluster, queued, restart_postgres, seed_kiosks, sync_fleet
+from tests.hub.flood import flood
 
 POSTGRES = os.environ.get('KIOSK_TEST_POSTGRES', 'postgresql:///postgres')
 KIOSKS, BATCHES_PER_KIOSK, BATCH = 50, 4, 100
 LIST_ROWS = 100_000
 GOAL_RECORDS_PER_SECOND = 5000
 GOAL_PAGE_P95_MS = 200
+FLOOD_STREAMS, GOAL_FLOOD_P95_MS = 64, 1000
 
 
 @contextmanager
@@ -152,6 +156,28 @@ def list_pages(database: str) -> list[dict]:
              'ratio': round(p95 / bare_p95, 1), 'goal': f'<= {GOAL_PAGE_P95_MS} ms', 'met': p95 <= GOAL_PAGE_P95_MS}]
 
 
+def sign_in_flood(database: str, folder: Path) -> list[dict]:
+    name, token = 'flooded-lobby', new_token()
+    with psycopg.connect(database) as conn:
+        conn.execute('INSERT INTO kiosks (name) VALUES (%s)', (name,))
+        conn.execute('INSERT INTO kiosk_tokens (token_sha256, kiosk) VALUES (%s, %s)', (token_digest(token), name))
+    hub = HubProcess(database, free_port(), folder / 'flood-hub.log', {}).start()
+    try:
+        quiet = asyncio.run(flood(hub.url, name, token, streams=0))
+        loud = asyncio.run(flood(hub.url, name, token, streams=FLOOD_STREAMS))
+    finally:
+        hub.kill(15)
+    p95, quiet_p95 = loud.ingest_p95 * 1000, quiet.ingest_p95 * 1000
+    errors = sum(status >= 500 for status in loud.sign_in_statuses)
+    failed = len(loud.ingest_failures) + len(quiet.ingest_failures)
+    print(f'ingest during {FLOOD_STREAMS} streams of bogus sign-ins: p95 {p95:.0f} ms (no flood: {quiet_p95:.0f} ms); '
+          f'{len(loud.sign_in_statuses):,} sign-ins answered, {errors} with 5xx; {failed} ingest failures')
+    return [{'name': f'hub ingest p95 during a sign-in flood ({FLOOD_STREAMS} streams)', 'figure': round(p95),
+             'unit': 'ms', 'baseline': round(quiet_p95), 'baseline_name': 'ingest p95 with no flood',
+             'ratio': round(p95 / quiet_p95, 1), 'goal': f'< {GOAL_FLOOD_P95_MS:,} ms, no failure, no 5xx',
+             'met': p95 < GOAL_FLOOD_P95_MS and not errors and not failed}]
+
+
 def fleet(database: str, folder: Path) -> list[dict]:
     logging.getLogger('kiosk.sync').setLevel(logging.ERROR)  # the outages are the point: no warning per kiosk
     hub = HubProcess(database, free_port(), folder / 'fleet-hub.log', {}).start()
@@ -183,6 +209,8 @@ def run() -> list[dict]:
             results += ingest(database, Path(scratch))
         with scratch_database() as database:
             results += list_pages(database)
+        with scratch_database() as database:
+            results += sign_in_flood(database, Path(scratch))
         with scratch_database() as database:
             results += fleet(database, Path(scratch))
     return results

@@ -21,10 +21,14 @@ def _figure(value, unit: str | None) -> str:
 def table(report: dict) -> str:
     days = sorted({(result.get('measured_at') or report['measured_at'])[:10] for result in report['results']})
     when = days[0] if len(days) == 1 else f'{days[0]} to {days[-1]}'
-    lines = [f'Measured {when} on {report["machine"]}, each figure next to its baseline from '
+    machines = list(dict.fromkeys(result.get('machine') or report['machine'] for result in report['results']))
+    where = machines[0] if len(machines) == 1 else \
+        'several machines (the mark after each measure): ' + '; '.join(f'({n}) {m}' for n, m in enumerate(machines, 1))
+    lines = [f'Measured {when} on {where}, each figure next to its baseline from '
              'the same run (`make bench`; `bench/results.json`).', '',
              '| measure | figure | baseline (same run) | ratio | goal | met |', '|---|---|---|---|---|---|']
     for result in report['results']:
+        mark = f' ({machines.index(result.get("machine") or report["machine"]) + 1})' if len(machines) > 1 else ''
         baseline = _figure(result.get('baseline'), result.get('unit'))
         if baseline and result.get('baseline_name'):
             baseline = f'{baseline} ({result["baseline_name"]})'
@@ -33,8 +37,8 @@ def table(report: dict) -> str:
         growth = isinstance(result['figure'], (int, float)) and result['figure'] <= 0
         ratio = f'{result["ratio"]}x' if result.get('ratio') is not None and not growth else ''
         met = {True: 'yes', False: '**no**', None: ''}[result.get('met')]
-        lines.append(f'| {result["name"]} | {_figure(result["figure"], result.get("unit"))} | {baseline} | {ratio} | '
-                     f'{result.get("goal", "")} | {met} |')
+        figure = _figure(result['figure'], result.get('unit'))
+        lines.append(f'| {result["name"]}{mark} | {figure} | {baseline} | {ratio} | {result.get("goal", "")} | {met} |')
     return '\n'.join(lines)
 
 

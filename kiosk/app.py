@@ -18,6 +18,7 @@ from nicegui import Client, app, background_tasks, run, ui
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
 from kiosk.content import Catalog, load_catalog
+from kiosk.export import clear_leftovers
 from kiosk.health import health
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
@@ -67,6 +68,7 @@ def create(settings: Settings) -> Kiosk:
     catalog = load_catalog(settings.content)
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
+    clear_leftovers(settings.export_dir)  # CSVs a download left on the SD card while no stick was in
     syncer = Syncer(settings, store)
     printer = SlipPrinter(settings.printer) if settings.printer else None
     # The kiosk is bound below, before the scheduler starts and long before its first heartbeat.
@@ -123,6 +125,7 @@ def create(settings: Settings) -> Kiosk:
                      '<script>addEventListener("contextmenu", (event) => event.preventDefault(), {capture: true})'
                      '</script>', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
+    ui.add_head_html('<script src="/static/more_below.js"></script>', shared=True)
     return kiosk
 
 

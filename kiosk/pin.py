@@ -37,6 +37,7 @@ class Attempt:
     ok: bool
     locked_for: float = 0.0  # seconds left on the lock, when refused because of it
     just_locked: bool = False
+    not_a_pin: bool = False  # too short or not digits: a stray tap, not a guess, so it is not counted
 
 
 @dataclass
@@ -69,7 +70,11 @@ class StaffPin:
         return max(0.0, self._lock_state().locked_until - self.clock())
 
     def check(self, pin: str) -> Attempt:
-        """Verify a PIN, counting failures; while locked, even the right PIN is refused unchecked."""
+        """Verify a PIN, counting failures; while locked, even the right PIN is refused unchecked.
+
+        An entry that cannot be a PIN (an empty pad, one digit) is refused without counting, so stray taps
+        never lock staff out; every real guess still counts.
+        """
         with self._checking:
             return self._check(pin)
 
@@ -78,6 +83,8 @@ class StaffPin:
         now = self.clock()
         if state.locked_until > now:
             return Attempt(ok=False, locked_for=state.locked_until - now)
+        if not PIN_PATTERN.match(pin):
+            return Attempt(ok=False, not_a_pin=True)
         if self._matches(pin):
             self._save(_LockState())
             return Attempt(ok=True)

@@ -45,8 +45,14 @@ def qr_svg(text: str) -> str:
     import qrcode.constants
     from qrcode.image.svg import SvgPathFillImage
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
-                         image_factory=SvgPathFillImage)
+    class WithoutId(SvgPathFillImage):
+        """qrcode names every path `qr-path`: two codes on one screen would share an id, which HTML forbids."""
+
+        def process(self) -> None:
+            super().process()
+            del self.path.attrib['id']
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=WithoutId)
     code.add_data(text)
     code.make(fit=True)
     return code.make_image().to_string(encoding='unicode')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,21 +54,39 @@ class MeetingRule(BaseModel):
         return starts
 
     def calendar_event(self, start: datetime, language: str) -> str:
-        """A VEVENT that phone cameras offer to add to the calendar; UTC times need no VTIMEZONE."""
+        """A VEVENT that phone cameras offer to add to the calendar; UTC times need no VTIMEZONE.
+
+        RFC 5545 requires DTSTAMP: it is the start itself, so one meeting always gives the same text and the
+        same cached QR code.
+        """
         end = start + timedelta(minutes=self.duration_minutes)
         summary = self.summary_es if language == 'es' else self.summary_en
         lines = [
             'BEGIN:VEVENT',
             f'UID:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}-outreach@slmpd-kiosk',
+            f'DTSTAMP:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}',
             f'DTSTART:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}',
             f'DTEND:{end.astimezone(UTC):%Y%m%dT%H%M%SZ}',
             f'SUMMARY:{_escape(summary)}',
             f'LOCATION:{_escape(self.location)}',
             'END:VEVENT',
         ]
-        return '\r\n'.join(lines)
+        return '\r\n'.join(map(_fold, lines))
 
 
 def _escape(text: str) -> str:
-    """RFC 5545 text escaping."""
+    """RFC 5545 text escaping (3.3.11): every kind of line break becomes \\n, other control characters go."""
+    text = text.replace('\r\n', '\n').replace('\r', '\n')
+    text = ''.join(char for char in text if char in '\n\t' or unicodedata.category(char) != 'Cc')
     return text.replace('\\', '\\\\').replace(';', '\\;').replace(',', '\\,').replace('\n', '\\n')
+
+
+def _fold(line: str, octets: int = 75) -> str:
+    """RFC 5545 folding (3.1): at most 75 octets a line, never inside a multi-octet UTF-8 character."""
+    parts, part = [], ''
+    for char in line:
+        if len((part + char).encode()) > octets:
+            parts.append(part)
+            part = ' '
+        part += char
+    return '\r\n'.join([*parts, part])

@@ -1,4 +1,5 @@
-"""Background jobs on one APScheduler: sync every interval, and nightly upkeep (retention, archive rotation).
+"""Background jobs on one APScheduler: sync every interval, and nightly upkeep (retention of synced and
+rejected records, archive rotation).
 
 The scheduler needs a running event loop, so the app starts it on start-up, never at import.
 """
@@ -15,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from kiosk.config import Settings
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -26,7 +28,7 @@ FIRST_SYNC_AFTER_SECONDS = 2  # the screen first, after a power cut; then what w
 
 
 def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | None = None) -> int:
-    """Synced records older than the retention period go; queued and rejected records never do."""
+    """Synced records older than the retention period go; queued and rejected records never do here."""
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=retention_days)).isoformat()
 
     def expired(record: dict) -> bool:
@@ -35,6 +37,30 @@ def remove_old_synced(store: SignupStore, retention_days: int, now: datetime | N
             datetime.fromisoformat(synced_at).astimezone(UTC).isoformat() < cutoff
 
     return store.remove(expired)
+
+
+def remove_old_rejected(store: SignupStore, retention_days: int, now: datetime | None = None) -> int:
+    """Rejected records go `retention_days` after the upkeep first found them rejected (`rejected_at`).
+
+    The time starts when the upkeep sees the record, not when it was made: staff get the whole period to
+    act on the warning, even for a sign-up that waited months in an outage, or one rejected before this
+    rule existed. "Retry rejected" clears the time, so a record rejected again starts afresh.
+    """
+    now = now or datetime.now(UTC)
+    store.update({record['id'] for record in store.records(lambda record: record.get('status') == 'rejected'
+                                                           and not record.get('rejected_at'))},
+                 {'rejected_at': now.isoformat(timespec='seconds')})
+    cutoff = now - timedelta(days=retention_days)
+    return store.remove(lambda record: record.get('status') == 'rejected' and bool(record.get('rejected_at'))
+                        and datetime.fromisoformat(record['rejected_at']) < cutoff)
+
+
+def nightly_upkeep(store: SignupStore, settings: Settings, now: datetime | None = None) -> tuple[int, int]:
+    """Retention, then archive rotation; returns how many synced and rejected records were deleted."""
+    removed = (remove_old_synced(store, settings.retention_days, now),
+               remove_old_rejected(store, settings.rejected_retention_days, now))
+    store.rotate()
+    return removed
 
 
 class KioskScheduler:
@@ -85,8 +111,7 @@ class KioskScheduler:
 
     async def _nightly(self) -> None:
         try:
-            removed = await asyncio.to_thread(remove_old_synced, self.store, self.syncer.settings.retention_days)
-            await asyncio.to_thread(self.store.rotate)
-            log.info('nightly upkeep: removed %d synced sign-up(s) past retention', removed)
+            synced, rejected = await asyncio.to_thread(nightly_upkeep, self.store, self.syncer.settings)
+            log.info('nightly upkeep: removed %d synced and %d rejected sign-up(s) past retention', synced, rejected)
         except Exception:
             log.exception('nightly upkeep failed')

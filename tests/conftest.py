@@ -4,20 +4,43 @@ processes for the tests that need one."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 
 # These steer the test run itself, not the kiosk.
-TEST_CONTROLS = {'KIOSK_REQUIRE_BROWSER', 'KIOSK_REQUIRE_POSTGRES', 'KIOSK_TEST_POSTGRES', 'KIOSK_UPDATE_SCREENSHOTS'}
+TEST_CONTROLS = {'KIOSK_REQUIRE_ALL', 'KIOSK_REQUIRE_BROWSER', 'KIOSK_REQUIRE_POSTGRES', 'KIOSK_TEST_POSTGRES',
+                 'KIOSK_UPDATE_SCREENSHOTS'}
+
+
+def unavailable(reason: str, control: str = 'KIOSK_REQUIRE_ALL') -> NoReturn:
+    """Skip with the reason locally; fail where the run must not skip: KIOSK_REQUIRE_ALL=1 (CI), or `control`."""
+    if required := [name for name in ('KIOSK_REQUIRE_ALL', control) if os.environ.get(name)]:
+        pytest.fail(f'{reason}, and {required[0]} is set: this run must not skip it')
+    pytest.skip(reason)
+
+
+def require_tool(tool: str, package: str | None = None, control: str = 'KIOSK_REQUIRE_ALL') -> str:
+    """The optional system tool's path (a name on PATH, or an absolute path), or `unavailable`."""
+    return shutil.which(tool) or unavailable(f'{tool} is not installed (apt-get install {package or tool})', control)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.needs_tool('espeak-ng')` is checked before any fixture starts a browser or a server."""
+    for mark in item.iter_markers('needs_tool'):
+        require_tool(*mark.args, **mark.kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -27,22 +50,37 @@ def isolated_settings(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv('KIOSK_DATA_DIR', str(tmp_path / 'var'))
     monkeypatch.setenv('KIOSK_KIOSK_ID', 'test-kiosk')
+    # An empty folder on this disk, not a mounted stick: the default /media/kiosk-export is the real box's.
+    (tmp_path / 'kiosk-export').mkdir()
+    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(tmp_path / 'kiosk-export'))
     return tmp_path / 'var'
+
+
+@contextmanager
+def mounted(mount_point: Path, *mount_args: str) -> Iterator[Path]:
+    """A real mount (as root) for as long as the block runs; skips without root, fails in CI."""
+    mount_point.mkdir(exist_ok=True)
+    result = subprocess.run(['mount', *mount_args, str(mount_point)], capture_output=True, text=True)
+    if result.returncode != 0:
+        unavailable(f'mounting needs root: {result.stderr.strip()}')
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(['umount', '-l', str(mount_point)], check=False)
 
 
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A real 256 KiB tmpfs: full and read-only are the file system's own answers, not mocks."""
-    mount_point = tmp_path / 'tiny'
-    mount_point.mkdir()
-    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(mount_point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        if os.environ.get('CI'):
-            pytest.fail(f'cannot mount a tmpfs in CI: {result.stderr}')
-        pytest.skip(f'mounting a tmpfs needs root: {result.stderr.strip()}')
-    yield mount_point
-    subprocess.run(['umount', '-l', str(mount_point)], check=False)
+    with mounted(tmp_path / 'tiny', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs') as mount_point:
+        yield mount_point
+
+
+@pytest.fixture
+def usb_stick(tmp_path) -> Iterator[Path]:
+    """A file system of its own mounted where the console exports, as a USB stick would be (a real tmpfs)."""
+    with mounted(tmp_path / 'usb', '-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs') as mount_point:
+        yield mount_point
 
 
 def free_port() -> int:
@@ -100,9 +138,7 @@ def faked_clock(local_time: str) -> dict[str, str]:
     """
     libraries = sorted(Path('/usr/lib').glob('*/faketime/libfaketime.so.1'))
     if not libraries:
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('libfaketime is missing and KIOSK_REQUIRE_BROWSER is set (apt-get install faketime)')
-        pytest.skip('libfaketime is not installed (apt-get install faketime)')
+        unavailable('libfaketime is not installed (apt-get install faketime)', 'KIOSK_REQUIRE_BROWSER')
     return {'LD_PRELOAD': str(libraries[0]), 'FAKETIME': f'@{local_time}', 'TZ': 'America/Chicago',
             'FAKETIME_DONT_FAKE_MONOTONIC': '1'}
 

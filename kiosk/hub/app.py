@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.content import load_catalog
 from kiosk.hub import db
+from kiosk.hub.auth import CLIENT_LIMIT, SignIns
 from kiosk.hub.config import HubSettings
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
@@ -31,12 +32,14 @@ def create(settings: HubSettings) -> Hub:
                                kwargs={'row_factory': dict_row}, check=AsyncConnectionPool.check_connection)
     receiver = Receiver(settings, pool)
     catalog = load_catalog(ASSETS_DIR / 'programs.toml')
-    hub = Hub(settings, pool, receiver, {program.slug: program.en.title for program in catalog.program})
+    hub = Hub(settings, pool, receiver, SignIns(pool),
+              {program.slug: program.en.title for program in catalog.program})
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
 
     async def retention() -> None:
         async with pool.connection() as conn:
-            deleted = await db.delete_closed_signups(conn, settings.retention_days, settings.session_idle_minutes)
+            deleted = await db.delete_closed_signups(conn, settings.retention_days, settings.session_idle_minutes,
+                                                     settings.session_max_hours, CLIENT_LIMIT[1])
         log.info('retention: deleted %d sign-up(s) closed more than %d days ago', deleted, settings.retention_days)
 
     scheduler.add_job(retention, CronTrigger(hour=3, minute=30), id='retention', coalesce=True,
@@ -55,10 +58,8 @@ def create(settings: HubSettings) -> Hub:
 
     @app.post('/api/v1/signups')
     async def signups(request: Request) -> Response:
-        if int(request.headers.get('content-length') or 0) > settings.max_body_bytes:
-            return _reply(Answer(413, {'error': f'body over {settings.max_body_bytes} bytes'}))
         return _reply(await receiver.signups(request.headers.get('authorization'),
-                                             request.headers.get('idempotency-key'), await request.body()))
+                                             request.headers.get('idempotency-key'), request.stream()))
 
     @app.head('/api/v1/signups')
     async def check_token(request: Request) -> Response:
@@ -68,7 +69,7 @@ def create(settings: HubSettings) -> Hub:
 
     @app.post('/api/v1/heartbeat')
     async def heartbeat(request: Request) -> Response:
-        return _reply(await receiver.heartbeat(request.headers.get('authorization'), await request.body()))
+        return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
 
     app.add_static_files('/static', ASSETS_DIR / 'static')
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.

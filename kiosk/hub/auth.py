@@ -6,9 +6,15 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.pin import SCRYPT, scrypt_hash
@@ -46,30 +52,106 @@ def password_matches(password: str, stored: str | None) -> bool:
 # -- signing in -----------------------------------------------------------------------------------------
 
 SESSION_COOKIE = 'kiosk_hub_session'
-FREE_TRIES = 5
-FIRST_LOCK_SECONDS = 5 * 60
-# Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
+# Failures decay: only those inside the window count. The account's limit slows guessing at one account; the
+# client's, over a day, stops the guesser: one address can hold an account locked 75 minutes a day at most.
+ACCOUNT_LIMIT = (5, timedelta(minutes=15))
+CLIENT_LIMIT = (25, timedelta(hours=24))
+# scrypt takes ~0.1 s of one core and 16 MiB: this many at once, and a sign-in that finds them all busy is
+# told to try again in a moment instead of queueing.
+HASHES_AT_ONCE = 4
+# Of the pool's connections, sign-ins use at most this many at once (they wait their turn for one), so a
+# flood of them leaves the rest to the kiosks and the screens.
+CONNECTIONS_AT_ONCE = 3
+# A client the database refused is refused again without asking it for this long: a flood from one address
+# then costs no database work at all. The count itself stays in the database, for every hub process.
+REFUSAL_MEMO_SECONDS = 10
+# Refused and busy answers wait this long first: it costs the hub nothing and holds the sender's
+# connection idle, so a flood from one address slows to a trickle and a full hub is not asked again at once.
+REFUSED_PAUSE_SECONDS, BUSY_PAUSE_SECONDS = 3.0, 1.0
+# Checked against when the email is unknown or the account is locked, so every refusal takes as long.
 _NOBODY = hash_password('no one has this password')
 
 
 @dataclass(frozen=True)
 class SignIn:
     ok: bool
-    locked_for: float = 0.0  # seconds, when the account is locked after too many failures
+    busy: bool = False  # every hashing slot was taken: nothing was checked or counted
+    checked: bool = True  # False when the client's address was over its limit and nothing was hashed
 
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def sign_in(conn: AsyncConnection, email: str, password: str) -> SignIn:
-    """Check a password, with the same lockout as the kiosk's PIN: 5 free tries, then 5 minutes, doubling."""
-    row = await db.password_hash_and_lock(conn, email)
-    if row is None:
-        await asyncio.to_thread(password_matches, password, _NOBODY)
-        return SignIn(ok=False)
-    if row['locked_for'] > 0:
-        return SignIn(ok=False, locked_for=row['locked_for'])
-    ok = await asyncio.to_thread(password_matches, password, row['password_hash'])  # ~0.1 s: off the loop
-    locked_for = await db.record_login(conn, email, ok, FREE_TRIES, FIRST_LOCK_SECONDS)
-    return SignIn(ok=ok, locked_for=locked_for)
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """Whom a sign-in is counted against: the peer, or when the peer is a trusted proxy, the first hop of
+    X-Forwarded-For, read from the right, that is not a trusted proxy (the hops left of it are the client's
+    own say, and anyone can write them)."""
+    address = _canonical(peer or 'unknown')
+    hops = [hop.strip() for hop in (forwarded_for or '').split(',') if hop.strip()]
+    while hops and _is_trusted(address, trusted):
+        address = _canonical(hops.pop())
+    return address
+
+
+def _canonical(address: str) -> str:
+    try:
+        return str(ip_address(address))
+    except ValueError:
+        return address[:64]
+
+
+def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in trusted)
+
+
+class SignIns:
+    """Checks passwords for one pool, within the bounds above."""
+
+    def __init__(self, pool: AsyncConnectionPool, hashes_at_once: int = HASHES_AT_ONCE) -> None:
+        self.pool = pool
+        self._hashing = asyncio.Semaphore(hashes_at_once)
+        self._connections = asyncio.Semaphore(CONNECTIONS_AT_ONCE)
+        self._refused_clients: dict[str, float] = {}  # address -> until when (time.monotonic())
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        async with self._connections, self.pool.connection() as conn:
+            yield conn
+
+    async def check(self, email: str, password: str, client: str) -> SignIn:
+        """Check a password without holding a database connection while it hashes.
+
+        The attempt is counted first. Unknown, disabled, locked and wrong all hash (a dummy hash where there is
+        no real one) and get the same answer, so neither the page nor its timing tells whether an account exists.
+        """
+        if self._refused_clients.get(client, 0.0) <= time.monotonic():
+            async with self._connection() as conn:
+                counted = await db.count_sign_in(conn, client, email, CLIENT_LIMIT, ACCOUNT_LIMIT)
+            if counted.refused_by != 'client':
+                return await self._check(counted, email, password)
+            if len(self._refused_clients) > 10_000:
+                self._refused_clients.clear()
+            self._refused_clients[client] = time.monotonic() + REFUSAL_MEMO_SECONDS
+        await asyncio.sleep(REFUSED_PAUSE_SECONDS)  # decided by the address alone: it tells nothing of the account
+        return SignIn(ok=False, checked=False)
+
+    async def _check(self, counted: db.CountedSignIn, email: str, password: str) -> SignIn:
+        if self._hashing.locked():
+            async with self._connection() as conn:
+                await db.forgive_sign_in(conn, counted.seqs)
+            await asyncio.sleep(BUSY_PAUSE_SECONDS)
+            return SignIn(ok=False, busy=True)
+        stored = counted.password_hash if counted.refused_by is None else None
+        async with self._hashing:
+            matches = await asyncio.to_thread(password_matches, password, stored or _NOBODY)
+        ok = matches and stored is not None
+        if ok:
+            async with self._connection() as conn:
+                await db.forgive_sign_in(conn, counted.seqs, email)
+        return SignIn(ok=ok)

@@ -33,7 +33,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_user.add_argument('email')
     add_user.add_argument('--role', choices=['admin', 'coordinator'], required=True)
     add_user.add_argument('--program', action='append', default=[], help='a program slug (repeat for several)')
-    verb('set-password', "set a user's password (prompts, or reads one line from stdin)").add_argument('email')
+    verb('set-password', "set a user's password and end their sessions (prompts, or reads a line from stdin)") \
+        .add_argument('email')
+    verb('disable-user', 'stop a user from signing in and end their sessions now').add_argument('email')
+    verb('enable-user', 'let a disabled user sign in again').add_argument('email')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,7 +103,13 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
             if not await db.set_password(conn, args.email.lower(), hashed):
                 return _fail(f'no user {args.email!r}')
             await db.audit(conn, 'cli', 'password_set', {'user': args.email.lower()})
-            print(f'password set for {args.email.lower()}')
+            print(f'password set for {args.email.lower()}; their sessions have ended')
+        elif args.hub_command in ('disable-user', 'enable-user'):
+            disable = args.hub_command == 'disable-user'
+            if not await db.set_disabled(conn, args.email.lower(), disable):
+                return _fail(f'no user {args.email!r}')
+            await db.audit(conn, 'cli', 'user_disabled' if disable else 'user_enabled', {'user': args.email.lower()})
+            print(f'{args.email.lower()} {"disabled; their sessions have ended" if disable else "enabled"}')
         await conn.commit()
     finally:
         await conn.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from kiosk.config import LayeredSettings, build_settings
 
@@ -24,6 +25,9 @@ class HubSettings(LayeredSettings):
     stale_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
     retention_days: int = Field(365, ge=1, le=36_500)
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(12, ge=1, le=30 * 24)
+    # The reverse proxies whose X-Forwarded-For is believed, e.g. "127.0.0.1/32, 10.0.0.0/8".
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     token_grace_days: int = Field(7, ge=0, le=365)
     timezone: str = 'America/Chicago'
 
@@ -33,6 +37,11 @@ class HubSettings(LayeredSettings):
         if not url.startswith(('postgresql://', 'postgres://')):
             raise ValueError('not a libpq URL (postgresql://user@host/dbname or postgresql:///dbname)')
         return url
+
+    @field_validator('trusted_proxies', mode='before')
+    @classmethod
+    def _comma_separated(cls, networks: Any) -> Any:
+        return [part.strip() for part in networks.split(',') if part.strip()] if isinstance(networks, str) else networks
 
 
 def load_hub_settings(**flags: Any) -> HubSettings:

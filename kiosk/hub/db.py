@@ -173,10 +173,25 @@ async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[
 
 
 async def set_password(conn: AsyncConnection, email: str, password_hash: str) -> bool:
-    cursor = await conn.execute('''
-        UPDATE users SET password_hash = %s, failures = 0, locked_until = NULL WHERE email = %s
-    ''', (password_hash, email))
+    """A new password ends every session of that user and forgets the account's failed sign-ins."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET password_hash = %s WHERE email = %s', (password_hash, email))
+        await _end_sessions_and_failures(conn, email)
     return cursor.rowcount == 1
+
+
+async def set_disabled(conn: AsyncConnection, email: str, disabled: bool) -> bool:
+    """Disabling ends every session of that user at once; a disabled user cannot sign in."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET disabled_at = CASE WHEN %s THEN now() END WHERE email = %s',
+                                    (disabled, email))
+        await _end_sessions_and_failures(conn, email)
+    return cursor.rowcount == 1
+
+
+async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
+    await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+    await conn.execute("DELETE FROM login_failures WHERE scope = 'account' AND key = %s", (email,))
 
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
@@ -189,42 +204,67 @@ async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     return Viewer(row['email'], row['role'], tuple(row['programs'])) if row else None
 
 
-async def password_hash_and_lock(conn: AsyncConnection, email: str) -> dict[str, Any] | None:
-    """What a login needs: the stored hash, and how many seconds the account is still locked for."""
-    return await (await conn.execute('''
-        SELECT password_hash, failures,
-               greatest(0, extract(epoch FROM locked_until - now()))::float AS locked_for
-        FROM users WHERE email = %s
-    ''', (email,))).fetchone()
+@dataclass(frozen=True)
+class CountedSignIn:
+    refused_by: str | None  # 'client' or 'account' when that one is over its limit; None when the check may run
+    password_hash: str | None  # None for an unknown or disabled account
+    seqs: tuple[int, ...]  # the failures counted for this attempt, taken back if it succeeds or never runs
 
 
-async def record_login(conn: AsyncConnection, email: str, ok: bool, free_tries: int, first_lock_seconds: int) -> float:
-    """Count a failure (locking for longer each time past `free_tries`) or clear them; returns the lock's seconds."""
-    if ok:
-        await conn.execute('UPDATE users SET failures = 0, locked_until = NULL WHERE email = %s', (email,))
-        return 0.0
-    row = await (await conn.execute('''
-        UPDATE users SET failures = failures + 1,
-            locked_until = CASE WHEN failures + 1 >= %(free)s
-                                THEN now() + make_interval(secs => %(first)s * 2 ^ (failures + 1 - %(free)s))
-                                ELSE locked_until END
-        WHERE email = %(email)s
-        RETURNING greatest(0, extract(epoch FROM locked_until - now()))::float AS locked_for
-    ''', {'email': email, 'free': free_tries, 'first': first_lock_seconds})).fetchone()
-    return row['locked_for'] if row and row['locked_for'] else 0.0
+async def count_sign_in(conn: AsyncConnection, client: str, email: str, client_limit: tuple[int, timedelta],
+                        account_limit: tuple[int, timedelta]) -> CountedSignIn:
+    """Count a sign-in as failed before its password is checked, first by client and then by account.
+
+    Each count runs under a transaction-scoped advisory lock on its key, so concurrent tries are counted one
+    after another and cannot pass a limit together. An attempt over a limit is not counted (the window
+    only decays), and one refused by its client never reaches the account's count: an attacker stopped by
+    address cannot keep an account locked.
+    """
+    seqs: list[int] = []
+    async with conn.transaction():
+        for scope, key, (limit, window) in (('client', client, client_limit), ('account', email, account_limit)):
+            await conn.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', (f'login:{scope}:{key}',))
+            row = await (await conn.execute('''
+                WITH recent AS (
+                    SELECT count(*) AS n FROM login_failures
+                    WHERE scope = %(scope)s AND key = %(key)s AND at > now() - %(window)s
+                ), counted AS (
+                    INSERT INTO login_failures (scope, key) SELECT %(scope)s, %(key)s FROM recent WHERE n < %(limit)s
+                    RETURNING seq
+                )
+                SELECT (SELECT seq FROM counted) AS seq
+            ''', {'scope': scope, 'key': key, 'window': window, 'limit': limit})).fetchone()
+            if row['seq'] is None:
+                return CountedSignIn(scope, None, tuple(seqs))  # no hash: a refused attempt checks none
+            seqs.append(row['seq'])
+        row = await (await conn.execute('SELECT password_hash FROM users WHERE email = %s AND disabled_at IS NULL',
+                                        (email,))).fetchone()
+    return CountedSignIn(None, row['password_hash'] if row else None, tuple(seqs))
+
+
+async def forgive_sign_in(conn: AsyncConnection, seqs: tuple[int, ...], email: str | None = None) -> None:
+    """Take back an attempt's counted failures; with `email` (it succeeded), the account's earlier ones too."""
+    await conn.execute("DELETE FROM login_failures WHERE seq = ANY(%s) OR (scope = 'account' AND key = %s)",
+                       (list(seqs), email))
 
 
 async def open_session(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
     await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
 
 
-async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int) -> Viewer | None:
-    """The signed-in user of a live session, marking it used now; a session idle too long is not one."""
-    row = await (await conn.execute('''
-        UPDATE sessions SET last_seen = now()
-        WHERE id_sha256 = %s AND last_seen >= now() - make_interval(mins => %s)
-        RETURNING email
-    ''', (id_sha256, idle_minutes))).fetchone()
+async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int, max_hours: int, *,
+                         renew: bool) -> Viewer | None:
+    """The signed-in user of a live session as the database has them now, role and programs included.
+
+    A session idle for `idle_minutes`, older than `max_hours`, or of a disabled user is not one. `renew`
+    marks it used: only what a person does renews a session, never a timer that checks on it.
+    """
+    live = '''s.id_sha256 = %(id)s AND s.last_seen >= now() - make_interval(mins => %(idle)s)
+              AND s.created_at >= now() - make_interval(hours => %(max)s)
+              AND u.email = s.email AND u.disabled_at IS NULL'''
+    query = (f'UPDATE sessions s SET last_seen = now() FROM users u WHERE {live} RETURNING s.email' if renew else
+             f'SELECT s.email FROM sessions s, users u WHERE {live}')
+    row = await (await conn.execute(query, {'id': id_sha256, 'idle': idle_minutes, 'max': max_hours})).fetchone()
     return await viewer(conn, row['email']) if row else None
 
 
@@ -311,10 +351,12 @@ async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str
                        (actor, action, Jsonb(detail or {})))
 
 
-async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int) -> int:
+async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int,
+                                session_max_hours: int, failures_window: timedelta) -> int:
     """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
 
-    Forgotten idempotency keys, sessions that went idle and old request counts go in the same nightly pass.
+    Forgotten idempotency keys, sessions that ended, old request counts and failed sign-ins that no longer
+    count go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
@@ -323,8 +365,10 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
         ''', (retention_days,))
         await conn.execute('DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)',
                            (IDEMPOTENCY_HOURS,))
-        await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s)',
-                           (session_idle_minutes,))
+        await conn.execute('DELETE FROM sessions WHERE last_seen < now() - make_interval(mins => %s) '
+                           'OR created_at < now() - make_interval(hours => %s)',
+                           (session_idle_minutes, session_max_hours))
+        await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
+from kiosk.hub.auth import SignIns
 from kiosk.hub.config import HubSettings
 from kiosk.hub.ingest import Receiver
 
@@ -15,4 +16,5 @@ class Hub:
     settings: HubSettings
     pool: AsyncConnectionPool
     receiver: Receiver
+    sign_ins: SignIns
     programs: dict[str, str]  # slug -> English title, from the kiosks' own programs file

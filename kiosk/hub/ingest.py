@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -61,6 +62,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+UNKNOWN_TOKEN = Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
+
+
 class Receiver:
     def __init__(self, settings: HubSettings, pool: AsyncConnectionPool) -> None:
         self.settings = settings
@@ -70,16 +74,19 @@ class Receiver:
         async with self.pool.connection() as conn:
             return await _kiosk_for(conn, authorization)
 
-    async def signups(self, authorization: str | None, idempotency_key: str | None, raw: bytes) -> Answer:
+    async def signups(self, authorization: str | None, idempotency_key: str | None,
+                      body: AsyncIterator[bytes]) -> Answer:
+        """`body` is read only once the token is known, and only up to MAX_BODY_BYTES."""
         async with self.pool.connection() as conn:  # one checkout for who is asking and whether they may
             kiosk = await _kiosk_for(conn, authorization)
             if kiosk is None:
-                return Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
-            if len(raw) > self.settings.max_body_bytes:
-                return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
+                return UNKNOWN_TOKEN
             wait = await db.admit_request(conn, kiosk, self.settings.rate_per_minute)
         if wait:
             return Answer(429, {'error': 'too many requests'}, {'Retry-After': str(wait)})
+        raw = await read_at_most(body, self.settings.max_body_bytes)
+        if raw is None:
+            return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
         try:
             data = json.loads(raw)
         except ValueError:
@@ -118,11 +125,12 @@ class Receiver:
                 'duplicates': [record['id'] for record in others if record['id'] not in conflict_ids],
                 'conflicts': sorted(conflict_ids)}
 
-    async def heartbeat(self, authorization: str | None, raw: bytes) -> Answer:
+    async def heartbeat(self, authorization: str | None, body: AsyncIterator[bytes]) -> Answer:
         kiosk = await self.kiosk_for(authorization)
         if kiosk is None:
-            return Answer(401, {'error': 'unknown, expired or revoked token'}, {'WWW-Authenticate': 'Bearer'})
-        if len(raw) > HEARTBEAT_MAX_BYTES:
+            return UNKNOWN_TOKEN
+        raw = await read_at_most(body, HEARTBEAT_MAX_BYTES)
+        if raw is None:
             return Answer(413, {'error': f'heartbeat over {HEARTBEAT_MAX_BYTES} bytes'})
         try:
             body = json.loads(raw)
@@ -133,6 +141,19 @@ class Receiver:
         async with self.pool.connection() as conn:
             await db.save_heartbeat(conn, kiosk, body)
         return Answer(204, {})
+
+
+async def read_at_most(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit` bytes: the rest is never read, so never held.
+
+    A chunked upload has no Content-Length to check up front; counting as it arrives is the only bound.
+    """
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 async def _kiosk_for(conn: AsyncConnection, authorization: str | None) -> str | None:

@@ -33,7 +33,7 @@ def screen(kiosk, visit) -> None:
     next_meeting = catalog.outreach.meetings.next_meetings(datetime.now(UTC), 1) if catalog.outreach else []
     with ui.column().classes('attract w-full items-center justify-center text-center') \
             .on('click', lambda: begin(visit.language)):
-        ui.element('img').style('width: 140px; height: 140px').props('src=/static/logo.svg alt=SLMPD')
+        ui.element('img').classes('attract-logo').props('src=/static/logo.svg alt=SLMPD')
         for language in LANGUAGES:
             Heading(t('attract_title', language)).props(f'lang={language}')
         with ui.row().classes('gap-8 justify-center'):

@@ -4,19 +4,22 @@ from nicegui import ui
 
 from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
+from kiosk.pages.components.more_below import more_below
 from kiosk.speech import home_text
 
 
 def screen(kiosk, visit, speaker) -> None:
-    with ui.column().classes('screen w-full gap-2'):
-        Heading(t('home_title', visit.language))
-        ui.label(t('home_hint', visit.language)).classes('muted')
+    with ui.row().classes('screen home-intro w-full items-center'):  # one band, so the cards start high
+        with ui.column().classes('gap-2'):
+            Heading(t('home_title', visit.language))
+            ui.label(t('home_hint', visit.language)).classes('muted')
         speaker.button(lambda: home_text(kiosk.catalog, visit.language))
     with ui.element('div').classes('program-grid w-full'):
         for program in kiosk.catalog.program:
             words = program.words(visit.language)
             with ui.button(on_click=lambda slug=program.slug: ui.navigate.to(f'/program/{slug}')) \
                     .classes('program-card').props('no-caps unelevated').mark(f'card-{program.slug}'):
-                ui.label(words.title).classes('text-h5 text-weight-bold')
+                ui.label(words.title).classes('card-title')
                 ui.label(words.summary)
                 ui.label(t('learn_more', visit.language) + ' →').classes('text-weight-bold')
+    more_below(visit.language)

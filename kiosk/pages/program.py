@@ -8,6 +8,7 @@ from nicegui import background_tasks, run, ui
 from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
 from kiosk.pages.components.heading import Heading
+from kiosk.pages.components.more_below import more_below
 from kiosk.pages.components.qr_card import qr_card
 from kiosk.qr import qr_actions
 from kiosk.slip import compose
@@ -39,8 +40,8 @@ def screen(kiosk, visit, speaker, slug: str) -> None:
             speaker.button(lambda: program_text(program, language, meetings[0] if meetings else None))
             if kiosk.printer:
                 print_button(kiosk, program, language, meetings[0] if meetings else None)
-        with ui.row().classes('w-full gap-8 no-wrap items-start'):
-            with ui.column().classes('gap-4').style('flex: 1 1 0; min-width: 0'):
+        with ui.element('div').classes('program-columns w-full'):  # the codes go first where the text is narrow
+            with ui.column().classes('program-text gap-4'):
                 ui.label(words.body)
                 if words.facts:
                     Heading(t('key_facts', language), 2)
@@ -59,6 +60,7 @@ def screen(kiosk, visit, speaker, slug: str) -> None:
             with ui.column().classes('actions'):
                 for action in qr_actions(program, language, meetings[:1]):
                     qr_card(action.payload, action.caption, big_text=action.big_text, mark=action.mark)
+    more_below(language)
 
 
 def print_button(kiosk, program: Program, language: str, next_meeting: datetime | None) -> None:

@@ -7,13 +7,14 @@ all end with a full page load, so no staff data is ever left in a page a visitor
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from nicegui import run, ui
 
-from kiosk.export import to_csv
+from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.i18n import t
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.pin_pad import pin_pad
@@ -21,8 +22,10 @@ from kiosk.phone import friendly
 from kiosk.reports import signups_per_week, views_per_program, week_starts
 from kiosk.signups import STATUSES
 from kiosk.storage.atomic import write_atomically
+from kiosk.storage.store import Page, Selection
 
 ALL = 'all'
+PAGE_SIZE = 25
 
 
 async def screen(kiosk, visit) -> None:
@@ -51,6 +54,9 @@ def _unlock(kiosk, visit) -> None:
         if attempt.locked_for and not attempt.just_locked:
             message.text = t('staff_locked', language, minutes=math.ceil(attempt.locked_for / 60))
             return
+        if attempt.not_a_pin:
+            message.text = t('staff_not_a_pin', language)
+            return
         kiosk.audit.record('pin_failed')
         if attempt.just_locked:
             kiosk.audit.record('lockout')
@@ -70,8 +76,7 @@ async def _console(kiosk, visit) -> None:
     zone = ZoneInfo(settings.timezone)
     titles = {program.slug: program.words(language).title for program in kiosk.catalog.program}
     filters = {'program': ALL, 'status': 'queued', 'show_pulled': False}
-    shown: list[dict] = []
-    listing: dict[str, ui.table] = {}  # the table on screen now; the list is rebuilt when filters change
+    paging = {'offset': 0}  # where the page on screen starts among the selected records
     exported: set[str] = set()
 
     def lock() -> None:
@@ -114,27 +119,69 @@ async def _console(kiosk, visit) -> None:
     async def retry_rejected() -> None:
         rejected = await run.io_bound(kiosk.store.records, lambda record: record.get('status') == 'rejected')
         await run.io_bound(kiosk.store.update, {record['id'] for record in rejected},
-                           {'status': 'queued', 'last_error': None})
+                           {'status': 'queued', 'last_error': None, 'rejected_at': None})
         kiosk.audit.record('retry_rejected', len(rejected))
         kiosk.scheduler.sync_now()
         await refresh_all()
 
-    @ui.refreshable
-    async def sign_ups() -> None:
-        def wanted(record: dict) -> bool:
-            return ((filters['program'] == ALL or record.get('program') == filters['program'])
-                    and (filters['status'] == ALL or record.get('status') == filters['status'])
-                    and (filters['show_pulled'] or not record.get('pulled_at')))
+    def selection() -> Selection:
+        return Selection(program=None if filters['program'] == ALL else filters['program'],
+                         status=None if filters['status'] == ALL else filters['status'],
+                         include_pulled=filters['show_pulled'])
 
-        records = await run.io_bound(kiosk.store.records, wanted)
-        shown[:] = records  # only once loaded: a quick "Download" never gets half a list
-        columns = [{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
-                   for key in ('time', 'program', 'name', 'participant', 'contact', 'age', 'note', 'status')]
-        ui.label(t('staff_listed', language, count=len(records))).mark('listed')
-        listing['table'] = ui.table(columns=columns, rows=[_row(record, titles, zone, language) for record in records],
-                                    row_key='id', selection='multiple').classes('staff-table').mark('signups')
+    async def choose(**change) -> None:
+        """A new filter starts at its first page."""
+        filters.update(change)
+        paging['offset'] = 0
+        await show_page()
+
+    async def turn(pages: int) -> None:
+        paging['offset'] = max(0, paging['offset'] + pages * PAGE_SIZE)
+        await show_page()
+
+    async def load_page() -> Page:
+        """One page of the selection, read through the store's index: fast with tens of thousands stored."""
+        return await run.io_bound(kiosk.store.listing, selection(), paging['offset'], PAGE_SIZE)
+
+    async def show_page() -> None:
+        draw(await load_page())
+
+    def draw(page: Page) -> None:
+        """The table on screen changes its rows in place, which the browser redraws far quicker than a new table."""
+        paging['offset'] = page.offset  # the store keeps it inside the list, after marking shortened it
+        range_label.text = t('staff_range', language, first=_number(page.offset + 1, language),
+                             last=_number(page.offset + len(page.records), language),
+                             total=_number(page.total, language)) if page.total else t('staff_none_listed', language)
+        previous.set_enabled(page.offset > 0)
+        following.set_enabled(page.offset + len(page.records) < page.total)
+        table.selected = []
+        table.rows = [_row(record, titles, zone, language) for record in page.records]
+
+    @ui.refreshable
+    async def export_offer() -> None:
+        """CSVs only onto a mounted USB stick; without one, what downloads left on the SD card is deleted first."""
+        await run.io_bound(clear_leftovers, settings.export_dir)
+        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+            ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
+                .props('no-caps').mark('download')
+            ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
+                .classes('secondary-action').props('no-caps').mark('save-usb')
+        else:
+            ui.label(t('staff_no_usb', language)).classes('staff-warning').mark('no-usb')
+            ui.button(t('staff_check_usb', language), on_click=export_offer.refresh, color=None) \
+                .classes('secondary-action').props('no-caps').mark('check-usb')
+
+    async def stick_still_in() -> bool:
+        """Checked again at the tap: a stick pulled out since the console opened must not send a CSV to the SD card."""
+        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+            return True
+        await export_offer.refresh()
+        return False
 
     async def download() -> None:
+        if not await stick_still_in():
+            return
+        shown = (await run.io_bound(kiosk.store.listing, selection())).records  # every page of the selection
         ui.download.content(to_csv(shown, settings.timezone).encode(), _filename(), 'text/csv')
         exported.clear()
         exported.update(record['id'] for record in shown)
@@ -143,7 +190,10 @@ async def _console(kiosk, visit) -> None:
         mark_exported.set_visibility(bool(exported))
 
     async def save_to_usb() -> None:
+        if not await stick_still_in():
+            return
         target = settings.export_dir / _filename()
+        shown = (await run.io_bound(kiosk.store.listing, selection())).records
         try:
             await run.io_bound(write_atomically, target, to_csv(shown, settings.timezone).encode())
         except OSError as error:
@@ -166,7 +216,7 @@ async def _console(kiosk, visit) -> None:
 
     async def refresh_all() -> None:
         await overview.refresh()
-        await sign_ups.refresh()
+        await show_page()
         audit_view.refresh()
 
     with ui.row().classes('gap-4'):
@@ -176,29 +226,38 @@ async def _console(kiosk, visit) -> None:
             .classes('secondary-action').props('no-caps').mark('retry-rejected')
         ui.button(t('staff_lock', language), on_click=lock, color=None).classes('secondary-action') \
             .props('no-caps').mark('lock')
+    ui.label(t('staff_rejected_lifetime', language, days=settings.rejected_retention_days)).mark('rejected-lifetime')
     await overview()
 
     Heading(t('staff_signups', language), 2)
     with ui.row().classes('gap-4 items-center'):
         ui.select({ALL: t('staff_all_programs', language), **titles}, value=ALL, label=t('column_program', language),
-                  on_change=lambda e: (filters.update(program=e.value), sign_ups.refresh())) \
+                  on_change=lambda e: choose(program=e.value)) \
             .classes('min-w-[18rem]').props('outlined').mark('filter-program')
         ui.select({ALL: t('staff_all_statuses', language), **{s: t(f'status_{s}', language) for s in STATUSES}},
                   value='queued', label=t('column_status', language),
-                  on_change=lambda e: (filters.update(status=e.value), sign_ups.refresh())) \
+                  on_change=lambda e: choose(status=e.value)) \
             .classes('min-w-[14rem]').props('outlined').mark('filter-status')
         ui.switch(t('staff_show_pulled', language),
-                  on_change=lambda e: (filters.update(show_pulled=e.value), sign_ups.refresh())).mark('show-pulled')
-    actions = ui.row().classes('gap-4 items-center')
-    await sign_ups()
-    with actions:
-        ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
-            .props('no-caps').mark('download')
-        if settings.export_dir:
-            ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
-                .classes('secondary-action').props('no-caps').mark('save-usb')
+                  on_change=lambda e: choose(show_pulled=e.value)).mark('show-pulled')
+    first_page = await load_page()  # before the list is drawn: it never shows empty while its records load
+    with ui.row().classes('gap-4 items-center'):
+        previous = ui.button(t('staff_previous_page', language), icon='chevron_left', on_click=lambda: turn(-1),
+                             color=None).classes('secondary-action').props('no-caps') \
+            .mark('page-previous')
+        range_label = ui.label().classes('text-h6').mark('listed')
+        following = ui.button(t('staff_next_page', language), icon='chevron_right', on_click=lambda: turn(1),
+                              color=None).classes('secondary-action').props('no-caps icon-right') \
+            .mark('page-next')
+    columns = [{'name': key, 'label': t(f'column_{key}', language), 'field': key, 'align': 'left'}
+               for key in ('time', 'program', 'name', 'participant', 'contact', 'age', 'note', 'status')]
+    table = ui.table(columns=columns, rows=[], row_key='id', selection='multiple').classes('staff-table') \
+        .mark('signups')
+    draw(first_page)
+    with ui.row().classes('gap-4 items-center'):
+        await export_offer()
         ui.button(t('staff_mark_selected', language), color=None,
-                  on_click=lambda: mark_pulled({row['id'] for row in listing['table'].selected})) \
+                  on_click=lambda: mark_pulled({row['id'] for row in table.selected})) \
             .classes('secondary-action').props('no-caps').mark('mark-selected')
         mark_exported = ui.button(color=None, on_click=lambda: mark_pulled(set(exported))) \
             .classes('secondary-action').props('no-caps').mark('mark-exported')
@@ -224,7 +283,8 @@ async def _console(kiosk, visit) -> None:
 async def _charts(kiosk, language: str, titles: dict[str, str], box: ui.column) -> None:
     """Built after the page shows: reading every record may take a moment on a kiosk with years of them."""
     today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
-    records = await run.io_bound(kiosk.store.records)
+    since = (week_starts(today)[0] - timedelta(days=2)).isoformat()  # a margin for time zones; the weeks are exact
+    records = (await run.io_bound(kiosk.store.listing, Selection(include_pulled=True, since=since))).records
     weekly = signups_per_week(records, list(titles), today, kiosk.settings.timezone)
     counted = [program.slug for program in kiosk.catalog.program if program.count_views]
     views = views_per_program(await run.io_bound(kiosk.views.load), counted, today)
@@ -267,6 +327,10 @@ def _contact(record: dict, language: str) -> str:
 
 def _local(moment: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(moment).astimezone(zone).strftime('%Y-%m-%d %H:%M') if moment else '—'
+
+
+def _number(count: int, language: str) -> str:
+    return format_decimal(count, locale=language)
 
 
 def _short_date(day: date, language: str) -> str:

@@ -53,6 +53,11 @@ class AtomicJSONStorage(Storage):
         write_atomically(self.path, json.dumps(data, ensure_ascii=False, separators=(',', ':')).encode())
         self._cached, self._cached_stamp = data, self._stamp()
 
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        """Which state of the file the last read() or write() holds; it changes with every write."""
+        return self._cached_stamp
+
     def _stamp(self) -> tuple[int, int, int] | None:
         try:
             info = self.path.stat()

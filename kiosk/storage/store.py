@@ -9,6 +9,11 @@ Layout (all 0600, in a 0700 directory):
 Why the archive: TinyDB rewrites a whole file on every write, so saving a sign-up costs time in
 proportion to the file. Keeping the live file to at most LIVE_LIMIT records keeps a save quick even
 with years of records stored, and the archives are only rewritten when their records change.
+
+Why the index: the staff list shows a page of the newest matching records out of tens of thousands.
+The store keeps, in memory, a few fields of every record (time, id, program, status, handled), sorted
+newest first, and rebuilds a file's part only when that file changed (a write here or in another
+process), so a page filters that index and copies 25 records instead of sorting every record.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from filelock import FileLock
 from tinydb.table import Table
@@ -34,6 +41,7 @@ LIVE_NAME = 'signups.json'
 TABLE = 'signups'
 META_TABLE = '_meta'
 LIVE_LIMIT = 2000
+SELECTIONS_KEPT = 8  # the console's list, its charts, and a few filters staff switch between
 
 
 class StoreUnavailable(Exception):
@@ -41,6 +49,47 @@ class StoreUnavailable(Exception):
 
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records the staff list shows: None means any program or any status."""
+
+    program: str | None = None
+    status: str | None = None
+    include_pulled: bool = False
+    since: str | None = None  # only those created at or after this ISO time
+
+    def __contains__(self, entry: _Entry) -> bool:
+        return ((self.program is None or entry.program == self.program)
+                and (self.status is None or entry.status == self.status)
+                and (self.include_pulled or not entry.pulled)
+                and (self.since is None or entry.created_at >= self.since))
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[Record]  # newest first
+    total: int  # how many match in all
+    offset: int  # where `records` starts among them (the first page is 0)
+
+
+class _Entry(NamedTuple):
+    """What the index keeps of a record: enough to select, sort and find it again."""
+
+    created_at: str
+    id: str
+    program: str | None
+    status: str
+    pulled: bool
+    path: Path
+    doc_id: str
+
+
+class _Index(NamedTuple):
+    versions: tuple  # (path, file version) of every file it was built from
+    entries: list[_Entry]  # newest first, each id once
+    counts: dict[str, int]
 
 
 class SignupStore:
@@ -51,6 +100,9 @@ class SignupStore:
         self._storages: dict[Path, AtomicJSONStorage] = {}
         self._threads = threading.RLock()
         self._files = FileLock(data_dir / 'signups.lock', mode=0o600, timeout=60)
+        self._file_entries: dict[Path, tuple[Any, list[_Entry]]] = {}  # per file: its version and its entries
+        self._index: _Index | None = None
+        self._selected: dict[Selection, list[_Entry]] = {}  # per selection asked for since the index was built
 
     # -- start-up ---------------------------------------------------------------------------------
 
@@ -65,6 +117,7 @@ class SignupStore:
                 self._table(path)  # quarantines a file that does not parse
             self._check_schema()
             self._rotate()
+            self._current_index()  # built now, at start-up, not when staff first open the console
 
     def quarantined_files(self) -> list[Path]:
         """Files moved aside because they did not parse: staff must be told."""
@@ -108,16 +161,26 @@ class SignupStore:
         return found
 
     def counts(self) -> dict[str, int]:
-        """Records per status, without copying them (health checks call this often)."""
-        statuses: dict[str, str] = {}
+        """Records per status, from the index (health checks call this often)."""
         with self._locked(reading=True):
-            for path in self._shard_paths():
-                for record in self._raw(self._table(path)).values():
-                    statuses.setdefault(record.get('id'), record.get('status', 'queued'))
-        totals = dict.fromkeys(STATUSES, 0)
-        for status in statuses.values():
-            totals[status] = totals.get(status, 0) + 1
-        return totals
+            return dict(self._current_index().counts)
+
+    def listing(self, selection: Selection, offset: int = 0, limit: int | None = None) -> Page:
+        """The selected records newest first, from `offset`, at most `limit` of them (None: all), and how many
+        are selected in all. Only the records returned are copied."""
+        with self._locked(reading=True):
+            index = self._current_index()
+            selected = self._selected.get(selection)
+            if selected is None:
+                if len(self._selected) >= SELECTIONS_KEPT:
+                    self._selected.clear()
+                selected = self._selected[selection] = [entry for entry in index.entries if entry in selection]
+            if offset >= len(selected):  # past the end (marking shortened the list): the last page
+                offset = (max(len(selected) - 1, 0) // limit) * limit if limit else len(selected)
+            offset = max(0, offset)
+            chosen = selected[offset:] if limit is None else selected[offset:offset + limit]
+            raw = {path: self._raw(self._table(path)) for path in {entry.path for entry in chosen}}
+            return Page([dict(raw[entry.path][entry.doc_id]) for entry in chosen], len(selected), offset)
 
     # -- inside the lock --------------------------------------------------------------------------
 
@@ -138,6 +201,35 @@ class SignupStore:
                 yield
             finally:
                 self._files.release()
+
+    def _current_index(self) -> _Index:
+        """The index of every file as it is now; a file's part is rebuilt only if the file changed."""
+        versions = []
+        for path in self._shard_paths():
+            raw = self._raw(self._table(path))
+            version = self._storages[path].version
+            known = self._file_entries.get(path)
+            if known is None or known[0] != version:
+                self._file_entries[path] = (version, [
+                    _Entry(record.get('created_at') or '', record.get('id'), record.get('program'),
+                           record.get('status', 'queued'), bool(record.get('pulled_at')), path, doc_id)
+                    for doc_id, record in raw.items()])
+            versions.append((path, version))
+        if self._index is None or self._index.versions != tuple(versions):
+            for gone in set(self._file_entries) - {path for path, _ in versions}:
+                del self._file_entries[gone]
+            seen: set[str] = set()
+            entries = []
+            for path, _ in versions:  # the live file first: a rotation cut short leaves an older copy behind
+                for entry in self._file_entries[path][1]:
+                    if entry.id not in seen:
+                        seen.add(entry.id)
+                        entries.append(entry)
+            entries.sort(key=lambda entry: entry.created_at, reverse=True)
+            self._index = _Index(tuple(versions), entries,
+                                 {**dict.fromkeys(STATUSES, 0), **Counter(entry.status for entry in entries)})
+            self._selected.clear()
+        return self._index
 
     def _shard_paths(self) -> list[Path]:
         archives = sorted(self.archive_dir.glob('signups-????-??.json')) if self.archive_dir.exists() else []

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from ..conftest import require_tool
 
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run']
 
 
-def require_chromium() -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail(f'{CHROMIUM} is missing and KIOSK_REQUIRE_BROWSER is set (CI must run browser tests)')
-        pytest.skip(f'{CHROMIUM} is not installed (apt-get install chromium chromium-driver)')
-
-
 @pytest.fixture(scope='module')
 def browser():
     """Per module: sync Playwright keeps an event loop running while it is open, which async tests cannot share."""
-    require_chromium()
+    require_tool(str(CHROMIUM), 'chromium chromium-driver', 'KIOSK_REQUIRE_BROWSER')
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

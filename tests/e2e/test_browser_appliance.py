@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..conftest import unavailable
 from ..sync_receiver import Receiver
 from .conftest import CHROMIUM
 from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems
@@ -113,9 +114,7 @@ def _children(pid: int) -> list[int]:
 def test_the_launcher_runs_real_chromium_on_the_kiosk_and_sigterm_takes_all_of_it_down(kiosk_factory, tmp_path):
     """`kiosk browser` with Debian's Chromium (headless here, instead of inside cage) on a real `kiosk run`."""
     if not CHROMIUM.exists():
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail(f'{CHROMIUM} is missing and KIOSK_REQUIRE_BROWSER is set')
-        pytest.skip(f'{CHROMIUM} is not installed (apt-get install chromium)')
+        unavailable(f'{CHROMIUM} is not installed (apt-get install chromium)', 'KIOSK_REQUIRE_BROWSER')
     kiosk = kiosk_factory()
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from ..conftest import require_tool
+from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_browser_screen_guard import eventually, healthz, warned
 from .test_browser_screens import settle
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope='module')
 def tabs(tmp_path_factory):
     """The default context of a Chromium whose background tabs are hidden, as under `kiosk browser`."""
-    require_chromium()
+    require_tool(str(CHROMIUM), 'chromium chromium-driver', 'KIOSK_REQUIRE_BROWSER')
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp('chromium-profile')

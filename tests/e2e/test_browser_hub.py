@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -45,11 +46,14 @@ def sign_in(page, hub, email: str, password: str = PASSWORD) -> None:
     page.get_by_role('button', name='Sign in').click()
 
 
+IDLE_MINUTES = 2  # short, so the idle test waits minutes, not half an hour; every other test acts well within it
+
+
 @pytest.fixture(scope='module')
 def hub(hub_factory, database):  # noqa: F811
     add_user(database, 'chief@slmpd.org', 'admin')
     add_user(database, 'pal@slmpd.org', 'coordinator', 'pal')
-    return hub_factory()
+    return hub_factory(session_idle_minutes=str(IDLE_MINUTES))
 
 
 def test_sign_in_refuses_a_wrong_password_and_lets_the_right_one_in(page, hub):
@@ -177,3 +181,34 @@ def test_a_sign_up_made_at_a_kiosk_appears_in_the_coordinators_list(page, hub, d
     row = page.get_by_role('row', name='Marta Reyes')
     row.wait_for()
     assert 'Tomas' in row.inner_text() and 'browser-lobby' in row.inner_text()
+
+
+def test_a_change_of_programs_applies_at_the_next_action_without_a_reload(page, hub, database):  # noqa: F811
+    add_user(database, 'moving@slmpd.org', 'coordinator', 'pal')
+    insert(database, 'lobby-a', 'citizens-academy', 'Cora Academy')
+    sign_in(page, hub, 'moving@slmpd.org')
+    page.get_by_role('heading', name='Sign-ups').wait_for()
+    settle_hub(page)
+    assert page.get_by_text('Cora Academy').count() == 0
+    with psycopg.connect(database) as conn:
+        conn.execute("INSERT INTO user_programs (email, program) VALUES ('moving@slmpd.org', 'citizens-academy')")
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('Cora Academy').wait_for()
+    with psycopg.connect(database) as conn:
+        conn.execute("DELETE FROM user_programs WHERE email = 'moving@slmpd.org'")
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('0 sign-ups').wait_for()
+    assert page.get_by_text('Cora Academy').count() == 0
+
+
+def test_an_untouched_tab_is_signed_out_after_the_idle_minutes(page, hub):
+    """The page's timer only looks: it must not keep the session alive (it did, renewing it every minute)."""
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.get_by_role('heading', name='Sign-ups').wait_for()
+    signed_in = time.monotonic()
+    # Expired after IDLE_MINUTES; the timer, once a minute, notices within one more minute.
+    page.wait_for_url('**/login?idle=1', timeout=(IDLE_MINUTES + 1.5) * 60_000)
+    assert time.monotonic() - signed_in >= IDLE_MINUTES * 60 - 5
+    page.get_by_text('Your session ended').wait_for()
+    page.goto(hub.url + '/signups')
+    page.wait_for_url('**/login')

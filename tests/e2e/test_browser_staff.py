@@ -16,7 +16,7 @@ from .test_browser_screens import open_screen, settle
 pytestmark = pytest.mark.browser
 
 
-def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tmp_path):
+def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tmp_path, usb_stick):
     data_dir = tmp_path / 'var'
     StaffPin(data_dir).set('4821')
     SignupStore(data_dir).add({
@@ -24,7 +24,8 @@ def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tm
         'name': 'Rosa Díaz', 'participant_name': 'Ana', 'phone': '+13145550134', 'email': '', 'age': 9,
         'contact_method': 'phone', 'note': '=1+1', 'language': 'es', 'consent': True, 'kiosk_id': 'e2e',
         'status': 'queued', 'attempts': 0, 'last_error': None, 'synced_at': None, 'pulled_at': None})
-    kiosk = kiosk_factory(data_dir=data_dir, staff_idle_seconds='4', idle_countdown_seconds='2')
+    kiosk = kiosk_factory(data_dir=data_dir, staff_idle_seconds='4', idle_countdown_seconds='2',
+                          export_dir=str(usb_stick))
 
     open_screen(page, kiosk.url + '/home')
     logo = page.locator('.kiosk-header .logo')
@@ -53,7 +54,7 @@ def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tm
         ('Rosa Díaz', 'Ana', '(314) 555-0134', "'=1+1")
 
     page.get_by_role('button', name='Mark the 1 exported as handled').click()
-    page.get_by_text('0 listed').wait_for()
+    page.get_by_text('No sign-ups listed.').wait_for()
     (record,) = SignupStore(data_dir).records()
     assert record['pulled_at'] and record['status'] == 'queued'
 

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 
-from ..conftest import free_port
+from ..conftest import free_port, unavailable
 
 
 @pytest.fixture(scope='session')
@@ -30,9 +30,7 @@ def postgres() -> str:
     except psycopg.OperationalError as error:
         first_line = str(error).strip().splitlines()[0]
         reason = f'no PostgreSQL server at {url} ({first_line}); see the README, "Running the hub"'
-        if os.environ.get('KIOSK_REQUIRE_POSTGRES'):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason, 'KIOSK_REQUIRE_POSTGRES')
     return url
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from kiosk.hub import db
-from kiosk.hub.auth import token_digest
+from kiosk.hub.auth import CLIENT_LIMIT, token_digest
 from kiosk.hub.db import SignupFilter, Viewer
 
 ADMIN = Viewer('chief@slmpd.org', 'admin')
@@ -116,7 +116,7 @@ async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
                        'WHERE id = %s', (recent_declined,))
     await conn.execute("UPDATE signups SET status_changed_at = now() - interval '900 days' WHERE id = %s",
                        (still_open,))
-    assert await db.delete_closed_signups(conn, 365, 30) == 1
+    assert await db.delete_closed_signups(conn, 365, 30, 12, CLIENT_LIMIT[1]) == 1
     left = {row['id'] for row in (await db.signups_page(conn, ADMIN, SignupFilter(), per_page=100))[0]}
     assert old_enrolled not in left and {recent_declined, still_open} <= left
     (entry,) = await (await conn.execute("SELECT detail FROM audit_log WHERE action = 'retention'")).fetchall()
@@ -128,7 +128,7 @@ async def test_the_rate_counts_the_last_minute_only_and_old_counts_are_swept(con
     assert [await db.admit_request(conn, 'lobby-r', 2) for _ in range(2)] == [0, 0]
     assert 1 <= await db.admit_request(conn, 'lobby-r', 2) <= 60
     assert await db.admit_request(conn, 'lobby-other', 2) == 0, 'each kiosk has its own count'
-    await db.delete_closed_signups(conn, 365, 30)
+    await db.delete_closed_signups(conn, 365, 30, 12, CLIENT_LIMIT[1])
     rows = await (await conn.execute("SELECT count(*) AS n FROM rate_requests WHERE kiosk = 'lobby-r'")).fetchone()
     assert rows['n'] == 2, 'the request from two minutes ago is gone; a refused one was never counted'
 

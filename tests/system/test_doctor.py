@@ -16,7 +16,7 @@ import pytest
 from kiosk.doctor import Check, _disk, _units, examine
 from kiosk.pin import StaffPin
 
-from ..conftest import free_port
+from ..conftest import free_port, require_tool, unavailable
 from ..fake_health import FakeHealth
 from ..sync_receiver import Receiver
 
@@ -31,10 +31,8 @@ def receiver():
 @pytest.fixture
 def good_kiosk(isolated_settings, receiver, monkeypatch) -> Path:
     """A kiosk as IT leaves it: private data dir, PIN set, sync configured and recently successful."""
-    if not (shutil.which('chromium') and shutil.which('cage') and shutil.which('espeak-ng')):
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('chromium, cage and espeak-ng must be installed in CI (.ci/run)')
-        pytest.skip('a good kiosk has chromium, cage and espeak-ng (apt-get install chromium cage espeak-ng)')
+    for tool in ('chromium', 'cage', 'espeak-ng'):  # what a good kiosk has
+        require_tool(tool, control='KIOSK_REQUIRE_BROWSER')
     monkeypatch.setenv('KIOSK_PORT', str(free_port()))  # no kiosk server answers: the screen check cannot tell
     monkeypatch.setenv('KIOSK_SYNC_URL', receiver.url)
     monkeypatch.setenv('KIOSK_SYNC_TOKEN', receiver.token)
@@ -168,7 +166,7 @@ def test_a_screen_unit_restarting_after_failures_fails_with_its_count(tmp_path):
 def private_data_dir(tmp_path):
     """A data dir as the installer leaves it (0700, root's here), in a directory anyone may pass through."""
     if os.geteuid() != 0 or not shutil.which('setpriv'):
-        pytest.skip('running as another user needs root and setpriv (util-linux)')
+        unavailable('running as another user needs root and setpriv (util-linux)')
     base = Path(tempfile.mkdtemp(prefix='kiosk-private-'))
     base.chmod(0o711)
     data_dir = base / 'var'

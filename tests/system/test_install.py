@@ -14,6 +14,8 @@ import pytest
 
 from kiosk.browser import CHROMIUM_FLAGS
 
+from ..conftest import unavailable
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 WHEELS = CHECKOUT / '.venv' / 'wheels'  # the build backend, fetched by `make test`: the install runs offline
 
@@ -26,7 +28,7 @@ NO_PYPI = {'PIP_CONFIG_FILE': os.devnull, 'PIP_INDEX_URL': 'http://127.0.0.1:9/s
 
 def install(prefix: Path, pip_args: str = OFFLINE, check: bool = True, **env: str) -> subprocess.CompletedProcess:
     if not any(WHEELS.glob('setuptools-*.whl')):
-        pytest.skip(f'no build wheels in {WHEELS}: run `make test`, which fetches them')
+        unavailable(f'no build wheels in {WHEELS}: run `make test`, which fetches them')
     base = {key: value for key, value in os.environ.items() if not (env and key.startswith('PIP_'))}
     return subprocess.run(['bash', str(CHECKOUT / 'deploy' / 'install.sh'), '--prefix', str(prefix),
                            '--pip-args', pip_args], capture_output=True, text=True, timeout=300, check=check,
@@ -126,7 +128,7 @@ def test_the_accounts_keep_the_screen_and_the_data_apart(tmp_path):
     """deploy/accounts.sh, run for real on a copy of /etc (a private mount namespace), over an older install
     that had put kiosk in the video and input groups; run twice, as an upgrade does."""
     if os.geteuid() != 0 or not shutil.which('unshare'):
-        pytest.skip('creating users needs root and unshare (util-linux)')
+        unavailable('creating users needs root and unshare (util-linux)')
     etc = tmp_path / 'etc'
     subprocess.run(['cp', '-a', '/etc', str(etc)], check=True)
     (tmp_path / 'log').mkdir()
@@ -155,9 +157,8 @@ getent passwd kiosk-screen
     assert 'kiosk-screen' not in Path('/etc/passwd').read_text(), 'the real /etc was never touched'
 
 
+@pytest.mark.needs_tool('systemd-analyze', 'systemd')
 def test_systemd_analyze_verify_finds_nothing_wrong_with_the_units(installed):
-    if not shutil.which('systemd-analyze'):
-        pytest.skip('systemd-analyze is not installed (apt-get install systemd)')
     units = [installed / 'etc/systemd/system/kiosk.service', installed / 'etc/systemd/system/kiosk-browser.service',
              installed / 'opt/kiosk/deploy/kiosk-hub.service']
     result = subprocess.run(['systemd-analyze', 'verify', *map(str, units)], capture_output=True, text=True)
@@ -169,9 +170,8 @@ def test_systemd_analyze_verify_finds_nothing_wrong_with_the_units(installed):
     assert [line for line in complaints if not any(ok in line for ok in allowed)] == []
 
 
+@pytest.mark.needs_tool('systemd-analyze', 'systemd')
 def test_systemd_security_exposure_stays_low(installed):
-    if not shutil.which('systemd-analyze'):
-        pytest.skip('systemd-analyze is not installed (apt-get install systemd)')
     result = subprocess.run(['systemd-analyze', 'security', '--offline=true', '--no-pager',
                              str(installed / 'etc/systemd/system/kiosk.service')], capture_output=True, text=True)
     (verdict,) = [line for line in result.stdout.splitlines() if 'Overall exposure level' in line]
@@ -207,9 +207,7 @@ def test_every_policy_name_is_one_chromium_knows():
     binary = next((path for path in (Path('/usr/lib/chromium/chromium'), Path('/usr/lib/chromium-browser/chromium'))
                    if path.exists()), None)
     if binary is None:
-        if os.environ.get('KIOSK_REQUIRE_BROWSER'):
-            pytest.fail('Chromium is not installed and KIOSK_REQUIRE_BROWSER is set')
-        pytest.skip('Chromium is not installed (apt-get install chromium)')
+        unavailable('Chromium is not installed (apt-get install chromium)', 'KIOSK_REQUIRE_BROWSER')
     policy = json.loads((CHECKOUT / 'deploy' / 'chromium-policy.json').read_text())
     with binary.open('rb') as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as text:
         unknown = [name for name in policy if text.find(b'\0' + name.encode() + b'\0') < 0]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import array
 import math
-import os
-import shutil
 import wave
 
 import pytest
@@ -14,8 +12,7 @@ from kiosk.config import load_settings
 from kiosk.content import load_catalog
 from kiosk.speech import SpeechCache, program_text
 
-pytestmark = pytest.mark.skipif(not shutil.which('espeak-ng') and not os.environ.get('CI'),
-                                reason='espeak-ng is not installed (apt-get install espeak-ng)')
+pytestmark = pytest.mark.needs_tool('espeak-ng')
 
 
 def listen(path) -> tuple[float, float]:

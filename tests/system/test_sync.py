@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from kiosk.config import load_settings
 from kiosk.health import health
 from kiosk.paths import ASSETS_DIR
-from kiosk.scheduler import remove_old_synced
+from kiosk.scheduler import nightly_upkeep, remove_old_synced
 from kiosk.signups import PAYLOAD_FIELDS
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer, idempotency_key
@@ -218,6 +218,23 @@ def test_retention_removes_only_old_synced_records(store):
     assert remove_old_synced(store, 30, now) == 2
     remaining = {record['id'] for record in store.records()}
     assert remaining == {*new_synced, *old_queued, *old_rejected} and not set(old_synced) & remaining
+
+
+def test_rejected_records_go_a_set_time_after_the_nightly_upkeep_first_finds_them(store, isolated_settings,
+                                                                                 monkeypatch):
+    monkeypatch.setenv('KIOSK_REJECTED_RETENTION_DAYS', '90')
+    settings = load_settings()
+    night = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)
+    rejected = queue(store, 2, status='rejected', last_error='HTTP 422', created_at='2024-01-05T10:00:00+00:00')
+    kept = [*queue(store, 1, created_at='2024-01-05T10:00:00+00:00'),
+            *queue(store, 1, status='synced', synced_at=(night + timedelta(days=89)).isoformat())]
+    assert nightly_upkeep(store, settings, night) == (0, 0)  # their 90 days start now, however old they are
+    assert nightly_upkeep(store, settings, night + timedelta(days=89)) == (0, 0)
+    restarted = SignupStore(isolated_settings)  # the time found is on disk: a restart does not start it again
+    restarted.open()
+    assert nightly_upkeep(restarted, settings, night + timedelta(days=91)) == (0, 2)
+    remaining = {record['id'] for record in restarted.records()}
+    assert remaining == set(kept) and not set(rejected) & remaining
 
 
 def test_health_has_counts_and_times_but_no_personal_data(store, receiver):

@@ -10,6 +10,7 @@ from nicegui.testing import User
 from kiosk.audit import AuditLog
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
+from tests.conftest import mounted
 
 PIN = '4821'
 
@@ -61,6 +62,7 @@ async def test_the_right_pin_opens_the_console_with_counts_and_the_queued_list(u
     await enter_pin(user, PIN)
     await user.should_see(marker='count-queued', retries=20)
     await user.should_see('Sync is off (no KIOSK_SYNC_URL).')
+    await user.should_see(marker='signups', retries=20)
     rows = table_rows(user)
     assert [(row['name'], row['participant'], row['contact'], row['age']) for row in rows] == \
         [('Rosa Private', 'Ana', '(314) 555-0177 · rosa@private.example · Phone call', 9)]
@@ -80,6 +82,18 @@ async def test_lockout_refuses_even_the_right_pin_and_survives_a_new_page_load(u
     await user.should_see('Too many wrong PINs. The console is locked; try again in 5 minutes.')
 
 
+async def test_taps_on_an_empty_or_short_pad_are_not_wrong_pins_and_never_lock_staff_out(user: User, staff_pin,
+                                                                                        isolated_settings):
+    await user.open('/staff')
+    for entry in ['', '', '', '', '', '7', '7', '7', '7', '7', '123']:
+        await enter_pin(user, entry)
+    await user.should_see('A staff PIN has 4 to 8 digits. Please try again.', retries=20)
+    await user.should_not_see('Too many wrong PINs', retries=1)
+    assert AuditLog(isolated_settings).last() == [], 'nothing was a try at the PIN'
+    await enter_pin(user, PIN)
+    await user.should_see(marker='count-queued', retries=20)
+
+
 async def test_a_three_second_press_on_the_logo_opens_the_staff_screen(user: User, staff_pin):
     await user.open('/home')
     user.find(marker='logo').trigger('pointerdown')  # the browser only emits this after a 3 s hold
@@ -93,11 +107,20 @@ def quick_staff_idle(monkeypatch):
 
 
 @pytest.fixture
-def usb_stick(tmp_path, monkeypatch):
-    usb = tmp_path / 'usb'
-    usb.mkdir()
-    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(usb))
-    return usb
+def stick_in(usb_stick, monkeypatch):
+    """A USB stick mounted where the console exports (a real tmpfs), before the app starts."""
+    monkeypatch.setenv('KIOSK_EXPORT_DIR', str(usb_stick))
+    return usb_stick
+
+
+@pytest.fixture
+def left_on_the_sd_card(tmp_path) -> list:
+    """CSV files a browser download left in the export folder while no stick was mounted, before the app starts."""
+    folder = tmp_path / 'kiosk-export'
+    left = [folder / 'signups-20261101-101010.csv', folder / 'signups-20261101-101010 (1).csv']
+    for path in left:
+        path.write_text('id,name\r\na1,Rosa Private\r\n')
+    return left
 
 
 async def test_staff_idle_asks_then_ends_the_session(quick_staff_idle, user: User, staff_pin):
@@ -124,25 +147,77 @@ async def test_filters_mark_as_pulled_and_retry_rejected(user: User, staff_pin, 
     await user.should_see(marker='signups', retries=20)
     assert {row['name'] for row in table_rows(user)} == {'Ann One', 'Ben Two'}
     user.find(marker='filter-program').elements.pop().set_value('outreach')
-    await user.should_see('1 listed', retries=30)
+    await user.should_see('1–1 of 1', retries=30)
     user.find(marker='filter-program').elements.pop().set_value('all')
-    await user.should_see('2 listed', retries=30)
+    await user.should_see('1–2 of 2', retries=30)
     rows = [row for row in table_rows(user) if row['id'] == first['id']]
     user.find(kind=ui.table, marker='signups').trigger('selection', {'added': True, 'rows': rows, 'keys': []})
     user.find(marker='mark-selected').click()
-    await user.should_see('1 listed', retries=30)
+    await user.should_see('1–1 of 1', retries=30)
     assert next(r for r in SignupStore(isolated_settings).records() if r['id'] == first['id'])['pulled_at']
     user.find(marker='retry-rejected').click()
-    await user.should_see('2 listed', retries=30)
+    await user.should_see('1–2 of 2', retries=30)
     assert SignupStore(isolated_settings).counts() == {'queued': 3, 'synced': 0, 'rejected': 0}
     assert [entry['action'] for entry in AuditLog(isolated_settings).last(2)] == ['retry_rejected', 'mark_pulled']
 
 
-async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(user: User, staff_pin, isolated_settings):
+async def test_the_console_says_when_rejected_sign_ups_are_deleted_and_a_retry_restarts_their_time(
+        user: User, staff_pin, isolated_settings):
+    add_signup(isolated_settings, name='Hal Rejected', status='rejected', last_error='HTTP 422',
+               rejected_at='2026-11-01T09:15:00+00:00')
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see('Rejected sign-ups are deleted after 90 days.', retries=20)
+    user.find(marker='retry-rejected').click()
+    await user.should_see(marker='signups', retries=20)
+    for _ in range(50):
+        (record,) = SignupStore(isolated_settings).records()
+        if record['status'] == 'queued':
+            break
+        await asyncio.sleep(0.05)
+    assert record['status'] == 'queued' and record['rejected_at'] is None
+    user.find(marker='language-es').click()
+    await user.should_see('Las inscripciones rechazadas se borran después de 90 días.', retries=20)
+
+
+@pytest.fixture
+def sixty_queued(isolated_settings) -> list[str]:
+    """Sixty queued sign-ups a minute apart, newest last, written before the app starts; returns names, newest first."""
+    start = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    records = [add_signup(isolated_settings, name=f'Person {n:02}',
+                          created_at=(start + timedelta(minutes=n)).isoformat()) for n in range(60)]
+    return [record['name'] for record in reversed(records)]
+
+
+async def test_the_list_shows_one_page_at_a_time_and_pages_both_ways(sixty_queued, user: User, staff_pin):
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see('1–25 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[:25]
+    user.find(marker='page-next').click()
+    await user.should_see('26–50 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[25:50]
+    user.find(marker='page-next').click()
+    await user.should_see('51–60 of 60', retries=20)
+    assert [row['name'] for row in table_rows(user)] == sixty_queued[50:]
+    assert user.find(marker='page-next').elements.pop().props.get('disable')
+    user.find(marker='page-previous').click()
+    await user.should_see('26–50 of 60', retries=20)
+    user.find(marker='filter-program').elements.pop().set_value('outreach')  # a new filter starts at its first page
+    await user.should_see('No sign-ups listed.', retries=20)
+    user.find(marker='filter-program').elements.pop().set_value('all')
+    await user.should_see('1–25 of 60', retries=20)
+    assert user.find(marker='page-previous').elements.pop().props.get('disable')
+    user.find(marker='language-es').click()
+    await user.should_see('1–25 de 60', retries=20)
+
+
+async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(stick_in, user: User, staff_pin,
+                                                                     isolated_settings):
     add_signup(isolated_settings, name='Dee Export')
     await user.open('/staff')
     await enter_pin(user, PIN)
-    await user.should_see(marker='signups', retries=20)
+    await user.should_see(marker='download', retries=20)
     user.find(marker='download').click()
     response = await user.download.next()
     text = response.content.decode('utf-8-sig')
@@ -152,15 +227,35 @@ async def test_download_gives_the_filtered_csv_and_offers_to_mark_it(user: User,
                                                     'action': 'export_download', 'count': 1}
 
 
-async def test_save_to_usb_writes_the_csv_there(usb_stick, user: User, staff_pin, isolated_settings):
+async def test_save_to_usb_writes_the_csv_there(stick_in, user: User, staff_pin, isolated_settings):
     add_signup(isolated_settings, name='Eve Usb')
     await user.open('/staff')
     await enter_pin(user, PIN)
     await user.should_see(marker='save-usb', retries=20)
     user.find(marker='save-usb').click()
     await user.should_see('Saved 1 sign-up(s) to', retries=30)
-    (saved,) = usb_stick.glob('signups-*.csv')
+    (saved,) = stick_in.glob('signups-*.csv')
     assert 'Eve Usb' in saved.read_text(encoding='utf-8-sig')
+
+
+async def test_without_a_stick_no_csv_is_offered_and_what_was_left_is_deleted(left_on_the_sd_card, user: User,
+                                                                               staff_pin, isolated_settings, tmp_path):
+    add_signup(isolated_settings, name='Gil Sdcard')
+    assert not any(path.exists() for path in left_on_the_sd_card)  # deleted at start-up
+    late = tmp_path / 'kiosk-export' / 'signups-20261102-090000.csv'
+    late.write_text('id,name\r\na2,Gil Sdcard\r\n')  # a download that landed on the SD card since
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='signups', retries=20)
+    await user.should_see("No USB stick is plugged in, so no CSV can be downloaded or saved: the list would stay on "
+                          "the kiosk's own memory card.", retries=20)
+    await user.should_not_see(marker='download')
+    await user.should_not_see(marker='save-usb')
+    assert not late.exists()  # deleted before the console offered anything
+    with mounted(tmp_path / 'kiosk-export', '-t', 'tmpfs', 'tmpfs'):  # staff plug a stick in
+        user.find(marker='check-usb').click()
+        await user.should_see(marker='download', retries=20)
+        await user.should_not_see(marker='no-usb')
 
 
 async def test_charts_show_the_right_numbers(user: User, staff_pin, isolated_settings):

@@ -3,9 +3,11 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from kiosk.export import to_csv
+from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.storage.store import SignupStore
+from tests.conftest import mounted
 
 
 def _record(**fields) -> dict:
@@ -44,3 +46,34 @@ def test_kiosk_export_defaults_to_queued_csv_and_filters_by_status(tmp_path, mon
     subprocess.run([sys.executable, '-m', 'kiosk', 'export', '--output', str(target)], check=True, timeout=60,
                    capture_output=True)
     assert target.read_text(encoding='utf-8-sig').count('\n') == 2 and target.stat().st_mode & 0o777 == 0o600
+
+
+def test_only_a_mount_point_off_the_root_file_system_counts_as_a_usb_stick(tmp_path, usb_stick):
+    plain = tmp_path / 'kiosk-export'  # the folder the installer makes, with nothing mounted on it
+    bound = tmp_path / 'bound'
+    assert usb_stick_mounted(usb_stick)
+    assert not usb_stick_mounted(plain)
+    assert not usb_stick_mounted(tmp_path / 'missing')
+    assert not usb_stick_mounted(Path('/'))
+    (tmp_path / 'link').symlink_to(usb_stick)
+    assert not usb_stick_mounted(tmp_path / 'link')
+    with mounted(bound, '--bind', str(plain)):  # a mount point, but of a folder on the same disk
+        assert not usb_stick_mounted(bound)
+
+
+def test_what_was_left_in_the_export_folder_without_a_stick_is_deleted(tmp_path):
+    folder = tmp_path / 'kiosk-export'
+    (folder / 'signups-20261101-101010.csv').write_text('id,name\r\na1,Rosa Private\r\n')
+    (folder / 'Unconfirmed 4821.crdownload').write_bytes(b'id,na')
+    (folder / 'old').mkdir()
+    (folder / 'old' / 'signups.csv').write_text('a1,Rosa Private')
+    assert clear_leftovers(folder) == 3
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    assert clear_leftovers(tmp_path / 'missing') == 0
+
+
+def test_files_on_a_mounted_stick_are_kept(usb_stick):
+    saved = usb_stick / 'signups-20261101-101010.csv'
+    saved.write_text('id,name\r\n')
+    assert clear_leftovers(usb_stick) == 0
+    assert saved.exists()

@@ -1,8 +1,18 @@
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+import cv2
+import numpy
+import pytest
+import vobject
+import zxingcpp
+from PIL import Image, ImageDraw
 
 from kiosk.content import load_catalog
 from kiosk.paths import ASSETS_DIR
+from kiosk.qr import qr_svg
+from kiosk.schedule import MeetingRule
 
 CHICAGO = ZoneInfo('America/Chicago')
 RULE = load_catalog(ASSETS_DIR / 'programs.toml').by_slug['outreach'].meetings
@@ -29,3 +39,59 @@ def test_calendar_event_is_a_vevent_in_utc_with_escaped_location():
     assert 'DTEND:20270611T010000Z' in lines
     assert 'LOCATION:Five Star Senior Center\\, 2832 Arsenal St\\, St. Louis\\, MO' in lines
     assert 'SUMMARY:Reunión Comunitaria de SLMPD' in lines
+
+
+def strictly_parsed(event: str):
+    """The event as a calendar app receives it, checked by vobject, the strict parser (the lenient ones accept more)."""
+    calendar = '\r\n'.join(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//SLMPD//Kiosk test//EN',
+                             event, 'END:VCALENDAR', ''])
+    parsed = vobject.readOne(calendar)
+    parsed.validate(raiseException=True)
+    return parsed.vevent
+
+
+@pytest.mark.parametrize('language', ['en', 'es'])
+def test_calendar_event_passes_a_strict_parser_with_a_dtstamp_that_never_changes_for_a_meeting(language):
+    start = datetime(2026, 12, 10, 19, tzinfo=CHICAGO)
+    event = strictly_parsed(RULE.calendar_event(start, language))
+    assert event.dtstamp.value == event.dtstart.value == datetime(2026, 12, 11, 1, tzinfo=UTC)
+    assert event.dtend.value == datetime(2026, 12, 11, 2, tzinfo=UTC)
+    assert event.location.value == 'Five Star Senior Center, 2832 Arsenal St, St. Louis, MO'
+    assert RULE.calendar_event(start, language) == RULE.calendar_event(start, language)  # the cached QR code stays
+
+
+def qr_image(svg: str, scale: int = 8) -> Image.Image:
+    """The kiosk's own SVG (one path of unit squares), drawn module by module."""
+    size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+    image = Image.new('L', (size * scale, size * scale), 255)
+    draw = ImageDraw.Draw(image)
+    squares = re.findall(r'M(\d+),(\d+)H(\d+)V(\d+)H\d+z', svg)
+    assert squares, 'the SVG is a path of squares'
+    for left, top, right, bottom in map(lambda square: [int(n) * scale for n in square], squares):
+        draw.rectangle([left, top, right - 1, bottom - 1], fill=0)
+    return image
+
+
+@pytest.mark.parametrize('language', ['en', 'es'])
+def test_the_calendar_qr_code_reads_back_exactly_accents_included_with_two_decoders(language):
+    sent = RULE.calendar_event(datetime(2027, 3, 11, 19, tzinfo=CHICAGO), language)
+    image = qr_image(qr_svg(sent))
+    (zxing,) = zxingcpp.read_barcodes(image)
+    opencv, _, _ = cv2.QRCodeDetector().detectAndDecode(numpy.array(image.convert('RGB')))
+    assert zxing.text == opencv == sent
+    summary = strictly_parsed(opencv).summary.value
+    assert ('Reunión' in summary) if language == 'es' else summary.isascii()
+
+
+def test_long_or_awkward_text_is_folded_and_escaped_as_rfc_5545_says():
+    summary = 'Reunión Comunitaria de SLMPD: café, pan dulce; preguntas\\respuestas sobre seguridad en el vecindario'
+    location = 'Centro Comunitario Ñandú, Salón «Peña», 2832 Arsenal St; entrada por la calle lateral\r\nSt. Louis'
+    rule = MeetingRule(**{**RULE.model_dump(), 'summary_es': summary, 'location': location})
+    text = rule.calendar_event(datetime(2027, 3, 11, 19, tzinfo=CHICAGO), 'es')
+    lines = text.split('\r\n')
+    assert max(len(line.encode()) for line in lines) <= 75
+    assert any(line.startswith(' ') for line in lines), 'long lines are folded with CRLF and one space'
+    assert '\n' not in text.replace('\r\n', '')
+    event = strictly_parsed(text)
+    assert event.summary.value == summary
+    assert event.location.value == location.replace('\r\n', '\n')

@@ -68,6 +68,22 @@ def test_the_lock_survives_a_restart(tmp_path):
     assert restarted.locked_for() == FIRST_LOCK_SECONDS and not restarted.check('2468').ok
 
 
+def test_entries_too_short_to_be_a_pin_are_not_counted_but_four_wrong_ones_and_a_restart_still_lock(tmp_path):
+    clock = Clock()
+    pin = StaffPin(tmp_path, clock)
+    pin.set('2468')
+    for entry in ['', '2', '24', '246'] * 5:
+        attempt = pin.check(entry)
+        assert not attempt.ok and attempt.not_a_pin and attempt.locked_for == 0
+    for _ in range(4):
+        pin.check('9999')
+    restarted = StaffPin(tmp_path, clock)
+    assert restarted.check('').locked_for == 0
+    assert restarted.check('9999').just_locked  # the fifth real wrong PIN, across the restart
+    refused = restarted.check('')
+    assert refused.locked_for == FIRST_LOCK_SECONDS and not refused.not_a_pin  # while locked, the lock is the answer
+
+
 def test_set_pin_reads_one_line_from_stdin_and_refuses_bad_pins(tmp_path):
     def set_pin(text: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, '-m', 'kiosk', 'set-pin', '--data-dir', str(tmp_path / 'var')],

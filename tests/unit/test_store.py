@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.storage import store as store_module
-from kiosk.storage.store import SignupStore, StoreUnavailable
+from kiosk.storage.store import Selection, SignupStore, StoreUnavailable
 
 
 def record(created: datetime | None = None, **fields) -> dict:
@@ -155,3 +155,25 @@ def test_read_only_file_system_refuses_calmly_and_keeps_the_old_ones(tiny_disk):
 
 def test_store_paths_stay_inside_the_data_dir(store):
     assert Path(store.live_path).parent == store.data_dir
+
+
+def test_a_page_of_the_list_follows_every_change_even_another_process_s(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, 'LIVE_LIMIT', 10)  # the list spans the live file and its archives
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    added = [record(start + timedelta(days=n), name=f'Person {n:02}') for n in range(30)]
+    for saved in added:
+        store.add(saved)
+    store.rotate()
+    queued = Selection(status='queued')
+    page = store.listing(queued, 25, 25)
+    assert (page.total, page.offset, [r['name'] for r in page.records]) == (30, 25, [f'Person {n:02}' for n in
+                                                                                  range(4, -1, -1)])
+    other = SignupStore(tmp_path / 'var')  # another process: a `kiosk sync`, or the next kiosk run
+    other.update({added[0]['id'], added[29]['id']}, {'status': 'synced'})
+    other.add(record(start + timedelta(days=40), name='Newest'))
+    first = store.listing(queued, 0, 25)
+    assert first.total == 29 and first.records[0]['name'] == 'Newest' and 'Person 29' not in \
+        {r['name'] for r in first.records}
+    assert store.listing(queued, 50, 25).offset == 25  # past the end: the last page
+    assert store.counts() == {'queued': 29, 'synced': 2, 'rejected': 0}
+    assert [r['name'] for r in store.listing(Selection(), 0, 3).records] == ['Newest', 'Person 29', 'Person 28']

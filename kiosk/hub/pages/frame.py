@@ -13,12 +13,18 @@ from kiosk.hub.auth import SESSION_COOKIE, token_digest
 from kiosk.hub.db import Viewer
 from kiosk.hub.hub import Hub
 
+SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
            ('/audit', 'Audit log', True))
 
 
 class Session:
-    """A signed-in page: its viewer, and `still_valid()` to call before each action (it also keeps it alive)."""
+    """A signed-in page and its viewer.
+
+    Call `renew()` before each action: what a person does is what keeps a session alive, and it brings the
+    viewer up to date, so a changed role or set of programs applies at that action. `still_open()` only
+    looks: the page's timer uses it, so an open tab nobody touches still ends.
+    """
 
     def __init__(self, hub: Hub, token: str, viewer: Viewer) -> None:
         self.hub = hub
@@ -27,23 +33,37 @@ class Session:
 
     @classmethod
     async def of(cls, hub: Hub, request: Request) -> Session | None:
+        """The session of a page being loaded (a load is an action: it renews)."""
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
-        async with hub.pool.connection() as conn:
-            viewer = await db.session_viewer(conn, token_digest(token), hub.settings.session_idle_minutes)
+        viewer = await _live_viewer(hub, token, renew=True)
         return cls(hub, token, viewer) if viewer else None
 
-    async def still_valid(self) -> bool:
-        async with self.hub.pool.connection() as conn:
-            alive = await db.session_viewer(conn, token_digest(self.token), self.hub.settings.session_idle_minutes)
-        if alive is None:
+    async def renew(self) -> bool:
+        viewer = await _live_viewer(self.hub, self.token, renew=True)
+        if viewer is not None:
+            self.viewer = viewer
+        return self._or_sign_in(viewer)
+
+    async def still_open(self) -> bool:
+        return self._or_sign_in(await _live_viewer(self.hub, self.token, renew=False))
+
+    @staticmethod
+    def _or_sign_in(viewer: Viewer | None) -> bool:
+        if viewer is None:
             ui.navigate.to('/login?idle=1')
-        return alive is not None
+        return viewer is not None
 
     async def audit(self, action: str, detail: dict | None = None) -> None:
         async with self.hub.pool.connection() as conn:
             await db.audit(conn, self.viewer.email, action, detail)
+
+
+async def _live_viewer(hub: Hub, token: str, *, renew: bool) -> Viewer | None:
+    async with hub.pool.connection() as conn:
+        return await db.session_viewer(conn, token_digest(token), hub.settings.session_idle_minutes,
+                                       hub.settings.session_max_hours, renew=renew)
 
 
 def page_head(title: str) -> None:
@@ -71,10 +91,7 @@ def frame(session: Session, title: str, current: str) -> Iterator[None]:
         with ui.element('form').props('method=post action=/logout'):
             ui.button('Sign out', color=None).props('type=submit flat no-caps').classes('hub-signout')
 
-    async def sign_out_when_idle() -> None:
-        await session.still_valid()
-
-    ui.timer(60, sign_out_when_idle)
+    ui.timer(SESSION_CHECK_SECONDS, session.still_open)
     with ui.column().classes('hub-main w-full'):
         ui.html(f'<h1>{title}</h1>')
         yield

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import math
+from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from kiosk.hub import db
-from kiosk.hub.auth import SESSION_COOKIE, new_session_id, sign_in, token_digest
+from kiosk.hub.auth import ACCOUNT_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
 from kiosk.hub.hub import Hub
+from kiosk.hub.ingest import read_at_most
 from kiosk.hub.pages.frame import Session, page_head
+
+FORM_MAX_BYTES = 4096  # an email and a password; read as it arrives, like the kiosks' bodies
 
 
 def register(hub: Hub) -> None:
@@ -20,13 +23,17 @@ def register(hub: Hub) -> None:
         return RedirectResponse('/signups' if await Session.of(hub, request) else '/login', status_code=303)
 
     @ui.page('/login')
-    def login(failed: bool = False, locked: int = 0, idle: bool = False, out: bool = False) -> None:
+    def login(failed: bool = False, busy: bool = False, idle: bool = False, out: bool = False) -> None:
         page_head('Sign in')
         with ui.column().classes('hub-login items-stretch gap-4'):
             ui.html('<h1>SLMPD Kiosk Hub</h1>')
-            message = ('Wrong email or password.' if failed else
-                       f'Too many tries. Try again in {locked} minute{"s" if locked != 1 else ""}.' if locked else
-                       f'You were signed out after {hub.settings.session_idle_minutes} idle minutes.' if idle else
+            # One answer for a wrong password, an unknown email and a locked account: none tells which.
+            message = (f'Wrong email or password. After {ACCOUNT_LIMIT[0]} wrong tries, wait '
+                       f'{ACCOUNT_LIMIT[1].seconds // 60} minutes before trying again.' if failed else
+                       'The hub is busy. Try again in a moment.' if busy else
+                       f'Your session ended: {hub.settings.session_idle_minutes} minutes without use, '
+                       f'{hub.settings.session_max_hours} hours since you signed in, or a change to your account. '
+                       'Please sign in again.' if idle else
                        'You are signed out.' if out else '')
             if message:
                 ui.label(message).classes('hub-message').props('role=alert')
@@ -39,20 +46,24 @@ def register(hub: Hub) -> None:
 
     @app.post('/login')
     async def check(request: Request) -> RedirectResponse:
-        form = await request.form()
-        email = str(form.get('email', '')).strip().lower()[:254]
-        password = str(form.get('password', ''))
-        async with hub.pool.connection() as conn:
-            attempt = await sign_in(conn, email, password)
-            if attempt.ok:
-                session = new_session_id()
-                await db.open_session(conn, token_digest(session), email)
-                await db.audit(conn, email, 'login')
-            else:
-                await db.audit(conn, email or '(blank)', 'login_failed', {'locked': attempt.locked_for > 0})
+        raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
+        form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
+        email = (form.get('email') or [''])[0].strip().lower()[:254]
+        password = (form.get('password') or [''])[0][:1024]
+        client = client_address(request.client.host if request.client else None,
+                                request.headers.get('x-forwarded-for'), hub.settings.trusted_proxies)
+        attempt = await hub.sign_ins.check(email, password, client)
+        if attempt.busy:
+            return RedirectResponse('/login?busy=1', status_code=303)
         if not attempt.ok:
-            target = f'/login?locked={math.ceil(attempt.locked_for / 60)}' if attempt.locked_for else '/login?failed=1'
-            return RedirectResponse(target, status_code=303)
+            if attempt.checked:
+                async with hub.pool.connection() as conn:
+                    await db.audit(conn, email or '(blank)', 'login_failed')
+            return RedirectResponse('/login?failed=1', status_code=303)
+        session = new_session_id()
+        async with hub.pool.connection() as conn:
+            await db.open_session(conn, token_digest(session), email)
+            await db.audit(conn, email, 'login')
         answer = RedirectResponse('/signups', status_code=303)
         answer.set_cookie(SESSION_COOKIE, session, httponly=True, secure=True, samesite='strict', path='/')
         return answer

@@ -35,6 +35,7 @@ def register(hub: Hub) -> None:
 
 
 async def _screen(hub: Hub, session: Session) -> None:
+    """Every action reads `session.viewer` afresh after `renew()`, so a changed role or programs apply at once."""
     viewer = session.viewer
     zone = ZoneInfo(hub.settings.timezone)
     programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
@@ -56,10 +57,11 @@ async def _screen(hub: Hub, session: Session) -> None:
         await load()
 
     async def load() -> None:
-        if not await session.still_valid():
+        if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows, total = await db.signups_page(conn, viewer, state['filter'], page=state['page'], per_page=PER_PAGE)
+            rows, total = await db.signups_page(conn, session.viewer, state['filter'], page=state['page'],
+                                                per_page=PER_PAGE)
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
                                              'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
@@ -87,19 +89,20 @@ async def _screen(hub: Hub, session: Session) -> None:
             note.value = ''
 
     async def save_status() -> None:
-        if not table.selected or not await session.still_valid():
+        if not table.selected or not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            changed = await db.change_status(conn, viewer, table.selected[0]['id'], new_status.value, note.value or '')
+            changed = await db.change_status(conn, session.viewer, table.selected[0]['id'], new_status.value,
+                                             note.value or '')
         ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, or someone changed it first.',
                   type='positive' if changed else 'negative')
         await load()
 
     async def download() -> None:
-        if not await session.still_valid():
+        if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows, _ = await db.signups_page(conn, viewer, state['filter'], per_page=EXPORT_LIMIT)
+            rows, _ = await db.signups_page(conn, session.viewer, state['filter'], per_page=EXPORT_LIMIT)
         await session.audit('export', {'rows': len(rows), 'program': state['filter'].program})
         stamp = datetime.now(zone).strftime('%Y%m%d-%H%M')
         ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',

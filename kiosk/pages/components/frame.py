@@ -28,18 +28,23 @@ def frame(visit: Visit) -> Iterator[None]:
             .on('pointerleave', js_handler='() => clearTimeout(window.kioskHold)') \
             .on('pointercancel', js_handler='() => clearTimeout(window.kioskHold)').mark('logo')
         ui.label(t('brand', visit.language)).classes('brand')
-        ui.space()
-        for language in LANGUAGES:
-            ui.button(LANGUAGE_NAMES[language], on_click=lambda lang=language: choose_language(lang), color=None) \
-                .props(f'no-caps lang={language} aria-pressed={str(language == visit.language).lower()}') \
-                .mark(f'language-{language}')
-        ui.label(t('text_size', visit.language)).classes('q-ml-md')
-        for step, scale in enumerate(TEXT_SCALES):
-            shown = 'A' + '+' * step  # the name starts with what is shown, so voice control can say it (WCAG 2.5.3)
-            ui.button(shown, on_click=lambda scale=scale: choose_scale(scale), color=None) \
-                .props(f'no-caps aria-pressed={str(scale == visit.text_scale).lower()} '
-                       f'aria-label="{shown} {t("text_size", visit.language)} {int(scale * 100)}%"') \
-                .style(f'font-size: {1 + step * 0.25}em').mark(f'text-size-{int(scale * 100)}')
+        # Two groups that never split: where the panel is narrow, the text size moves under the languages.
+        with ui.row().classes('header-controls'):
+            with ui.row().classes('header-group'):
+                for language in LANGUAGES:
+                    ui.button(LANGUAGE_NAMES[language], on_click=lambda lang=language: choose_language(lang),
+                              color=None) \
+                        .props(f'no-caps lang={language} aria-pressed={str(language == visit.language).lower()}') \
+                        .mark(f'language-{language}')
+            with ui.row().classes('header-group'):
+                ui.label(t('text_size', visit.language)).classes('text-size-label')
+                for step, scale in enumerate(TEXT_SCALES):
+                    # The name starts with what is shown, so voice control can say it (WCAG 2.5.3).
+                    shown = 'A' + '+' * step
+                    ui.button(shown, on_click=lambda scale=scale: choose_scale(scale), color=None) \
+                        .props(f'no-caps aria-pressed={str(scale == visit.text_scale).lower()} '
+                               f'aria-label="{shown} {t("text_size", visit.language)} {int(scale * 100)}%"') \
+                        .style(f'font-size: {1 + step * 0.25}em').mark(f'text-size-{int(scale * 100)}')
 
     async def choose_language(language: str) -> None:
         visit.language = language
@@ -52,7 +57,7 @@ def frame(visit: Visit) -> Iterator[None]:
 
     with ui.column().classes('kiosk gap-0').style(f'--text-scale: {visit.text_scale}') \
             .props(f'lang={visit.language}') as body:
-        with ui.row().classes('kiosk-header w-full items-center no-wrap') as bar:
+        with ui.row().classes('kiosk-header w-full items-center') as bar:
             header()
         bar.set_visibility(router.current_path != '/')
 

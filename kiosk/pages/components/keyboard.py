@@ -37,11 +37,21 @@ class OnScreenKeyboard:
     def attach(self, field: ui.input, layout: Layout) -> ui.input:
         """The first field attached starts with the focus, so the keyboard is whole from the start:
         a keyboard that grew on the first touch would move the screen under the visitor's finger."""
-        field.on('focus', lambda: self._focus(field, layout))
+        field.on('focus', lambda: self._typing_into(field, layout))
         if self.target is None:
             field.props('autofocus')
             self._focus(field, layout)
         return field
+
+    def _typing_into(self, field: ui.input, layout: Layout) -> None:
+        """A touch on a field, or the first one's autofocus: its keys, and the field in view above them.
+
+        From the server, so it runs after the screen change's own scroll to the top (sent earlier); the
+        page's scroll-padding (kiosk.css) keeps the field clear of the keys, as on the short 7-inch panel.
+        """
+        self._focus(field, layout)
+        ui.run_javascript(f'requestAnimationFrame(() => '
+                          f'getHtmlElement({field.id})?.scrollIntoView({{block: "nearest"}}))')
 
     def _focus(self, field: ui.input, layout: Layout) -> None:
         changed = layout != self.layout or self.target is None
