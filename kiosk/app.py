@@ -23,12 +23,14 @@ from kiosk.health import health
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
+from kiosk.pages.components.presence import report_presence
 from kiosk.pages.components.screens import KioskPages
 from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
 from kiosk.qr import qr_actions, qr_svg
 from kiosk.scheduler import KioskScheduler
+from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
 from kiosk.speech import SpeechCache, espeak, home_text, program_text
 from kiosk.storage.store import SignupStore
@@ -55,10 +57,11 @@ class Kiosk:
     views: ViewCounter
     speech: SpeechCache | None  # None: speech is off, or espeak-ng is missing (`kiosk doctor` says which)
     printer: SlipPrinter | None  # None: no KIOSK_PRINTER, and nothing about printing appears
+    screen: ScreenWatch
 
     def report(self) -> dict:
-        """The health report of /healthz and the staff console (blocking: it reads the store)."""
-        return health(self.store, self.syncer, self.printer)
+        """The health report of /healthz, the heartbeat and the staff console (blocking: it reads the store)."""
+        return health(self.store, self.syncer, self.printer, self.pin, self.screen)
 
 
 def create(settings: Settings) -> Kiosk:
@@ -68,11 +71,13 @@ def create(settings: Settings) -> Kiosk:
     clear_leftovers(settings.export_dir)  # CSVs a download left on the SD card while no stick was in
     syncer = Syncer(settings, store)
     printer = SlipPrinter(settings.printer, settings.printer_columns) if settings.printer else None
-    scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer)
+    # The kiosk is bound below, before the scheduler starts and long before its first heartbeat.
+    scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer, report=lambda: kiosk.report())
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
     kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
-                  views=ViewCounter(settings.data_dir), speech=speech, printer=printer)
+                  views=ViewCounter(settings.data_dir), speech=speech, printer=printer,
+                  screen=ScreenWatch(settings.screen_missing_seconds))
     app.on_startup(kiosk.scheduler.start)
     app.on_shutdown(kiosk.scheduler.shutdown)
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
@@ -114,6 +119,11 @@ def create(settings: Settings) -> Kiosk:
     app.add_static_files('/static', ASSETS_DIR / 'static')
     ui.add_head_html('<link rel="stylesheet" href="/static/layout.css">'
                      '<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
+    # A long press on a touch panel is a right click: its menu offers "Open image in new tab", which under
+    # --kiosk fills the screen with nothing to tap. Captured first, so no element can let it through.
+    ui.add_head_html('<link rel="stylesheet" href="/static/touch.css">'
+                     '<script>addEventListener("contextmenu", (event) => event.preventDefault(), {capture: true})'
+                     '</script>', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
     ui.add_head_html('<script src="/static/more_below.js"></script>', shared=True)
     return kiosk
@@ -171,6 +181,7 @@ def root(kiosk: Kiosk) -> None:
         '/staff': staff.screen,
     }
     watch_idle(visit, kiosk.settings)
+    report_presence(kiosk.screen)
     with frame(visit):
         speaker = Speaker(kiosk.speech, visit)
         KioskPages(routes, data={'kiosk': kiosk, 'visit': visit, 'speaker': speaker})

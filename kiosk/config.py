@@ -62,6 +62,7 @@ class Settings(LayeredSettings):
     retention_days: int = Field(30, ge=1, le=3650)
     rejected_retention_days: int = Field(90, ge=1, le=3650)  # counted from the night upkeep first sees one
     staff_idle_seconds: int = Field(120, ge=2, le=3600)
+    screen_missing_seconds: int = Field(120, ge=1, le=86400)  # no page connected this long: screen_missing
     export_dir: Path = Path('/media/kiosk-export')  # the browser's download folder too; CSVs only on a mounted stick
     sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'

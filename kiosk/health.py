@@ -6,6 +6,8 @@ import shutil
 from typing import Any
 
 from kiosk import version
+from kiosk.pin import StaffPin
+from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -18,8 +20,12 @@ SYNC_FAILING_CAPS = 2  # ... or this many backoff caps (2 x 30 min by default) o
 PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
 
 
-def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = None) -> dict[str, Any]:
-    """`printer` is None when none is configured; its state is the last one seen, never asked for here."""
+def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = None, pin: StaffPin | None = None,
+           screen: ScreenWatch | None = None) -> dict[str, Any]:
+    """`printer` is None when none is configured; its state is the last one seen, never asked for here.
+
+    Without `pin` or `screen` (the domain's own tests), nothing is said about them.
+    """
     printer_state = printer.state if printer else None
     counts = store.counts()
     state = syncer.state()
@@ -40,6 +46,10 @@ def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = Non
         warnings.append('disk_low')
     if printer_state in PRINTER_TROUBLE:
         warnings.append('printer_problem')
+    if pin and not pin.is_set:
+        warnings.append('pin_unset')  # staff cannot open the console: no export, no retry, no view of problems
+    if screen:
+        warnings.extend(screen.warnings())
     return {
         'status': 'ok' if set(warnings) <= {'sync_off'} else 'warning',
         'queued': counts['queued'],
@@ -52,5 +62,6 @@ def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = Non
         'version': version(),
         'kiosk_id': syncer.settings.kiosk_id,
         'printer': printer_state,
+        'visit_active': bool(screen and screen.visit_active()),
         'warnings': warnings,
     }

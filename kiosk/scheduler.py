@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kiosk.config import Settings
-from kiosk.health import health
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -65,8 +65,10 @@ def nightly_upkeep(store: SignupStore, settings: Settings, now: datetime | None 
 
 class KioskScheduler:
     def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '',
-                 printer: SlipPrinter | None = None) -> None:
+                 printer: SlipPrinter | None = None, *, report: Callable[[], dict]) -> None:
+        """`report` is the kiosk's health report (blocking), which every heartbeat carries."""
         self.syncer = syncer
+        self.report = report
         self.store = store
         self.content_hash = content_hash
         self.printer = printer
@@ -104,7 +106,7 @@ class KioskScheduler:
         except Exception:
             log.exception('sync pass failed')
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
-        report = await asyncio.to_thread(health, self.store, self.syncer, self.printer)
+        report = await asyncio.to_thread(self.report)
         await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
 
     async def _nightly(self) -> None:

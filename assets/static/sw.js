@@ -1,7 +1,7 @@
 // The kiosk's safety net. A navigation that finds the server down (a restart, a crash, a reload at the
 // wrong moment) gets the calm "One moment" page from the cache instead of Chromium's own error page,
 // which stops retrying while the box reports no network. That page waits for the server and returns.
-const CACHE = 'kiosk-offline-v1';
+const CACHE = 'kiosk-offline-v2';  // a new name whenever offline.html changes: install fetches it anew
 const FALLBACK = '/static/offline.html';
 
 self.addEventListener('install', (event) => {

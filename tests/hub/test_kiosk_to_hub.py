@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
+from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
 
 from ..fault_proxy import FaultProxy, first_sign_up_replies
@@ -118,6 +119,7 @@ def test_heartbeats_carry_health_not_people_and_an_endpoint_without_them_does_no
         receiver.heartbeat_status = status
         try:
             kiosk = kiosk_factory(sync_url=receiver.url, sync_token=receiver.token, sync_interval_seconds='1')
+            StaffPin(kiosk.data_dir).set('4821')  # set up as installed: without a PIN, /healthz warns pin_unset
             SignupStore(kiosk.data_dir).add(queued_record('e2e-kiosk', 'Zelda Quixote'))
             eventually(lambda receiver=receiver: receiver.received, what='the sync')
             eventually(lambda kiosk=kiosk: httpx.get(kiosk.url + '/healthz').json()['synced'] == 1,
@@ -126,7 +128,8 @@ def test_heartbeats_carry_health_not_people_and_an_endpoint_without_them_does_no
             assert httpx.get(kiosk.url + '/healthz').json()['status'] == 'ok'
             if status == 200:
                 beat = eventually(lambda receiver=receiver: receiver.heartbeats, what='a heartbeat')[-1]
-                assert {'queued', 'synced', 'kiosk_id', 'version', 'content_hash', 'warnings'} <= set(beat)
+                assert {'queued', 'synced', 'kiosk_id', 'version', 'content_hash', 'visit_active',
+                        'warnings'} <= set(beat)
                 assert 'Zelda' not in str(receiver.heartbeats)
         finally:
             receiver.stop()

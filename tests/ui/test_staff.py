@@ -294,6 +294,16 @@ async def test_visitor_screens_and_healthz_never_show_personal_data(user: User, 
         assert secret not in report
 
 
+async def test_healthz_warns_pin_unset_until_a_pin_is_set(user: User, isolated_settings):
+    await user.open('/')
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url='http://test') as client:
+        unset = (await client.get('/healthz')).json()
+        StaffPin(isolated_settings).set(PIN)
+        has_pin = (await client.get('/healthz')).json()
+    assert 'pin_unset' in unset['warnings'] and unset['status'] == 'warning', 'nobody can open the console'
+    assert 'pin_unset' not in has_pin['warnings'] and has_pin['status'] == 'ok'
+
+
 def _app():
     from nicegui import app
 
