@@ -83,7 +83,7 @@ class IncomingSignup(BaseModel):
         description='E.164 or empty.')
     email: Text(254)
     contact_method: Literal['phone', 'text', 'email']
-    age: Annotated[int, BeforeValidator(_whole_number), Interval(ge=0, le=120)] | None
+    age: Annotated[int, Interval(ge=0, le=120), BeforeValidator(_whole_number)] | None
     note: Text(500)
     language: Literal['en', 'es']
     consent: Literal[True]
