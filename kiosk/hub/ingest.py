@@ -112,20 +112,21 @@ class IncomingBatch(BaseModel):
         return signups
 
 
+KEY = {'maxLength': 100, 'pattern': NO_NUL}  # pydantic's schema leaves a dict key's pattern out
 # What a heartbeat may carry beyond the fields the hub reads: plain JSON, bounded, storable in jsonb.
 JsonValue = TypeAliasType('JsonValue', Union[  # noqa: UP007 (a recursive alias needs the explicit Union)
     StrictBool, Annotated[int, Field(ge=-(2 ** 63), le=2 ** 63 - 1)],
     Annotated[float, Field(allow_inf_nan=False)], Text(1000),
     Annotated[list['JsonValue'], Field(max_length=100)],
-    Annotated[dict[Text(100), 'JsonValue'], Field(max_length=100)], None])
-Count = Annotated[int, Field(ge=0, le=2 ** 31 - 1)] | None
+    Annotated[dict[Text(100), 'JsonValue'], Field(max_length=100, json_schema_extra={'propertyNames': KEY})], None])
+Count = Annotated[int, Interval(ge=0, le=2 ** 31 - 1), BeforeValidator(_whole_number)] | None
 
 
 class Heartbeat(BaseModel):
     """What a kiosk's scheduler sends every sync interval (kiosk/health.py plus content_hash). The fields the
     Kiosks page reads are typed; newer kiosks' extra fields pass if they are plain, bounded JSON."""
 
-    model_config = ConfigDict(extra='allow', strict=True, title='Heartbeat')
+    model_config = ConfigDict(extra='allow', strict=True, title='Heartbeat', json_schema_extra={'propertyNames': KEY})
     __pydantic_extra__: dict[Text(100), JsonValue]
 
     status: Text(40) | None = None
@@ -135,7 +136,7 @@ class Heartbeat(BaseModel):
     last_sync_attempt: DateTime | None = None
     last_sync_success: DateTime | None = None
     last_sync_error: Text(1000) | None = None
-    disk_free_mb: Annotated[int, Field(ge=0, le=2 ** 63 - 1)] | None = None
+    disk_free_mb: Annotated[int, Interval(ge=0, le=2 ** 63 - 1), BeforeValidator(_whole_number)] | None = None
     version: Text(100) | None = None
     kiosk_id: KioskName | None = None
     printer: Text(40) | None = None
