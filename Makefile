@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench screenshots pa11y clean
+.PHONY: run test lint bench fuzz screenshots pa11y clean
 
 $(BIN)/kiosk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(VENV)/.test-extras
 
 bench: $(VENV)/.test-extras
 	$(BIN)/python -m bench
+
+# Schemathesis against a live hub for 10 minutes (`make test` gives it 60 s); needs PostgreSQL.
+fuzz: $(VENV)/.test-extras
+	KIOSK_FUZZ_SECONDS=600 KIOSK_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests/hub/test_fuzz.py
 
 screenshots: $(VENV)/.test-extras
 	KIOSK_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -k screenshot

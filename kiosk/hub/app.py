@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.content import load_catalog
 from kiosk.hub import db
+from kiosk.hub.api_schema import openapi
 from kiosk.hub.auth import CLIENT_LIMIT, SignIns
 from kiosk.hub.config import HubSettings
 from kiosk.hub.hub import Hub
@@ -70,6 +71,13 @@ def create(settings: HubSettings) -> Hub:
     @app.post('/api/v1/heartbeat')
     async def heartbeat(request: Request) -> Response:
         return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
+
+    contract = openapi()
+
+    @app.get('/api/v1/openapi.json')
+    async def api_description() -> JSONResponse:
+        """The kiosks' API as OpenAPI 3.1, built from the models the hub validates with."""
+        return JSONResponse(contract)
 
     app.add_static_files('/static', ASSETS_DIR / 'static')
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.

@@ -125,6 +125,11 @@ async def admit_request(conn: AsyncConnection, kiosk: str, per_minute: int) -> i
     return row['wait']
 
 
+async def lock_idempotency_key(conn: AsyncConnection, kiosk: str, key: str) -> None:
+    """Held until the transaction ends: a second request with this kiosk's key waits, then finds the answer."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f'{kiosk}\n{key}',))
+
+
 async def remembered_response(conn: AsyncConnection, kiosk: str, key: str) -> dict[str, Any] | None:
     """The answer given to this key in the last 24 hours, with the body hash it was given for."""
     return await (await conn.execute('''

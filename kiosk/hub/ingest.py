@@ -12,12 +12,26 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
-from uuid import UUID
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
 
+from annotated_types import Interval
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypeAliasType
 
 from kiosk.hub import db
 from kiosk.hub.auth import token_digest
@@ -25,35 +39,113 @@ from kiosk.hub.config import HubSettings
 
 HEARTBEAT_MAX_BYTES = 64 * 1024
 IDEMPOTENCY_KEY_REUSED = 'idempotency_key_reused'  # `code` of the 422 that refuses only the key, not the records
-KioskName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_BATCH = 1000
+# A JSON string PostgreSQL's jsonb can hold: no NUL (lone surrogates never get past the JSON parser).
+NO_NUL = r'^[^\u0000]*$'
+# RFC 3339 as the kiosk writes it (isoformat), narrowed to what PostgreSQL and Python both take:
+# years 0001-9999, seconds always, at most 6 fractional digits, offsets up to 15:59.
+DATE_TIME = (r'^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])'
+             r'T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$')
+UUID_TEXT = r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+
+def _real_date(text: str) -> str:
+    datetime.fromisoformat(text)  # the pattern lets 2026-02-30 through; the calendar does not
+    return text
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes 9.0; it is stored as 9."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def Text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+
+
+DateTime = Annotated[str, StringConstraints(pattern=DATE_TIME), AfterValidator(_real_date),
+                     WithJsonSchema({'type': 'string', 'format': 'date-time', 'pattern': DATE_TIME})]
+# Compared and stored in one form everywhere: the database hands uuids back lower-case.
+RecordId = Annotated[str, StringConstraints(pattern=UUID_TEXT), AfterValidator(str.lower),
+                     WithJsonSchema({'type': 'string', 'format': 'uuid', 'pattern': UUID_TEXT})]
+KioskName = Text(100, min_length=1)
 
 
 class IncomingSignup(BaseModel):
-    """One record of assets/sync-request.schema.json, checked strictly."""
+    """One sign-up as the kiosk's `payload()` makes it."""
 
-    model_config = ConfigDict(extra='forbid', strict=True)
+    model_config = ConfigDict(extra='forbid', strict=True, title='signup')
 
-    id: UUID
-    created_at: AwareDatetime
-    program: Annotated[str, StringConstraints(pattern=r'^[a-z0-9]+(-[a-z0-9]+)*$', max_length=40)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    participant_name: Annotated[str, StringConstraints(max_length=100)]
-    phone: Annotated[str, StringConstraints(pattern=r'^(\+1[2-9][0-9]{2}[2-9][0-9]{6})?$')]
-    email: Annotated[str, StringConstraints(max_length=254)]
+    id: RecordId = Field(description='Made once on the kiosk; the idempotency key.')
+    created_at: DateTime = Field(description="ISO 8601 with the kiosk's UTC offset.")
+    program: Annotated[str, StringConstraints(pattern=r'^[a-z0-9]+(-[a-z0-9]+)*$', max_length=40)] = Field(
+        description='citizens-academy, police-explorers, hmca, pal or outreach')
+    name: Text(100, min_length=1) = Field(description='The person to contact.')
+    participant_name: Text(100) = Field(description="The child's first name for PAL; empty otherwise.")
+    phone: Annotated[str, StringConstraints(pattern=r'^(\+1[2-9][0-9]{2}[2-9][0-9]{6})?$')] = Field(
+        description='E.164 or empty.')
+    email: Text(254)
     contact_method: Literal['phone', 'text', 'email']
-    age: Annotated[int, Field(ge=0, le=120)] | None
-    note: Annotated[str, StringConstraints(max_length=500)]
+    age: Annotated[int, Interval(ge=0, le=120), BeforeValidator(_whole_number)] | None
+    note: Text(500)
     language: Literal['en', 'es']
     consent: Literal[True]
     kiosk_id: KioskName
 
 
 class IncomingBatch(BaseModel):
-    model_config = ConfigDict(extra='forbid', strict=True)
+    """Body of POST <KIOSK_SYNC_URL>. Headers: Authorization: Bearer <token>, Content-Type: application/json,
+    Idempotency-Key: sha256 hex of the batch's signups sorted by id, as canonical JSON (sorted keys, no spaces,
+    UTF-8); the same records always carry the same key. Any 2xx accepts every record in the batch. The receiver
+    must de-duplicate by record id: a batch may arrive again after a lost answer."""
+
+    model_config = ConfigDict(extra='forbid', strict=True, title='Kiosk sign-up sync request')
 
     kiosk_id: KioskName
-    sent_at: AwareDatetime
-    signups: Annotated[list[IncomingSignup], Field(min_length=1)]
+    sent_at: DateTime
+    signups: Annotated[list[IncomingSignup], Field(min_length=1, max_length=MAX_BATCH)]
+
+    @field_validator('signups')
+    @classmethod
+    def _one_copy_per_id(cls, signups: list[IncomingSignup]) -> list[IncomingSignup]:
+        seen: set[str] = set()
+        for index, record in enumerate(signups):
+            if record.id in seen:
+                raise PydanticCustomError('duplicate_id', 'record {index} repeats an earlier id', {'index': index})
+            seen.add(record.id)
+        return signups
+
+
+KEY = {'maxLength': 100, 'pattern': NO_NUL}  # pydantic's schema leaves a dict key's pattern out
+# What a heartbeat may carry beyond the fields the hub reads: plain JSON, bounded, storable in jsonb.
+JsonValue = TypeAliasType('JsonValue', Union[  # noqa: UP007 (a recursive alias needs the explicit Union)
+    StrictBool, Annotated[int, Field(ge=-(2 ** 63), le=2 ** 63 - 1)],
+    Annotated[float, Field(allow_inf_nan=False)], Text(1000),
+    Annotated[list['JsonValue'], Field(max_length=100)],
+    Annotated[dict[Text(100), 'JsonValue'], Field(max_length=100, json_schema_extra={'propertyNames': KEY})], None])
+Count = Annotated[int, Interval(ge=0, le=2 ** 31 - 1), BeforeValidator(_whole_number)] | None
+
+
+class Heartbeat(BaseModel):
+    """What a kiosk's scheduler sends every sync interval (kiosk/health.py plus content_hash). The fields the
+    Kiosks page reads are typed; newer kiosks' extra fields pass if they are plain, bounded JSON."""
+
+    model_config = ConfigDict(extra='allow', strict=True, title='Heartbeat', json_schema_extra={'propertyNames': KEY})
+    __pydantic_extra__: dict[Text(100), JsonValue]
+
+    status: Text(40) | None = None
+    queued: Count = None
+    synced: Count = None
+    rejected: Count = None
+    last_sync_attempt: DateTime | None = None
+    last_sync_success: DateTime | None = None
+    last_sync_error: Text(1000) | None = None
+    disk_free_mb: Annotated[int, Interval(ge=0, le=2 ** 63 - 1), BeforeValidator(_whole_number)] | None = None
+    version: Text(100) | None = None
+    kiosk_id: KioskName | None = None
+    printer: Text(40) | None = None
+    warnings: Annotated[list[Text(100)], Field(max_length=50)] = Field(default_factory=list)
+    content_hash: Text(128) | None = None
 
 
 @dataclass
@@ -89,30 +181,27 @@ class Receiver:
         if raw is None:
             return Answer(413, {'error': f'body over {self.settings.max_body_bytes} bytes'})
         try:
-            data = json.loads(raw)
-        except ValueError:
-            return Answer(422, {'error': 'not JSON'})
-        if not isinstance(data, dict) or not isinstance(data.get('signups'), list):
-            return Answer(422, {'error': 'not a sync request', 'index': None})
-        if len(data['signups']) > self.settings.max_batch:
-            return Answer(413, {'error': f'more than {self.settings.max_batch} records in one batch'})
-        try:
-            IncomingBatch.model_validate_json(raw)
+            batch = IncomingBatch.model_validate_json(raw)
         except ValidationError as error:
             return Answer(422, _describe(error))
-        if data['kiosk_id'] != kiosk:
+        if len(batch.signups) > self.settings.max_batch:
+            return Answer(413, {'error': f'more than {self.settings.max_batch} records in one batch'})
+        if batch.kiosk_id != kiosk:
             return Answer(403, {'error': 'kiosk_id is not the kiosk this token belongs to'})
-        digest = signups_digest(data['signups'])
+        records = [record.model_dump() for record in batch.signups]
+        digest = signups_digest(records)
         async with self.pool.connection() as conn, conn.transaction():
+            if idempotency_key:  # the same key in flight twice: the second waits for the first's answer
+                await db.lock_idempotency_key(conn, kiosk, idempotency_key)
             if idempotency_key and (seen := await db.remembered_response(conn, kiosk, idempotency_key)):
                 if bytes(seen['body_sha256']) == digest:
                     return Answer(200, seen['response'], {'Idempotent-Replayed': 'true'})
-                if _answered_ids(seen['response']) != {record.get('id') for record in data['signups']}:
+                if _answered_ids(seen['response']) != {record['id'] for record in records}:
                     return Answer(422, {'error': 'this Idempotency-Key was used for other records in the last 24 h',
                                         'code': IDEMPOTENCY_KEY_REUSED})
                 # The same records, hashed otherwise (remembered by a hub that hashed the whole body): storing
                 # them again is safe, since records are de-duplicated by id; the new hash is remembered.
-            response = await self._store(conn, kiosk, data['signups'])
+            response = await self._store(conn, kiosk, records)
             if idempotency_key:
                 await db.remember_response(conn, kiosk, idempotency_key, digest, response)
         return Answer(200, response)
@@ -138,13 +227,11 @@ class Receiver:
         if raw is None:
             return Answer(413, {'error': f'heartbeat over {HEARTBEAT_MAX_BYTES} bytes'})
         try:
-            body = json.loads(raw)
-        except ValueError:
-            return Answer(422, {'error': 'not JSON'})
-        if not isinstance(body, dict):
-            return Answer(422, {'error': 'a heartbeat is a JSON object'})
+            heartbeat = Heartbeat.model_validate_json(raw)
+        except ValidationError as error:
+            return Answer(422, _describe(error))
         async with self.pool.connection() as conn:
-            await db.save_heartbeat(conn, kiosk, body)
+            await db.save_heartbeat(conn, kiosk, heartbeat.model_dump(exclude_unset=True))
         return Answer(204, {})
 
 
@@ -184,6 +271,8 @@ def _describe(error: ValidationError) -> dict[str, Any]:
     """Where the first problem is (record index and field) and what kind it is, without the value itself."""
     first = error.errors()[0]
     location = list(first['loc'])
+    if first['type'] == 'duplicate_id':
+        location = ['signups', first['ctx']['index'], 'id']
     index = location[1] if len(location) >= 2 and location[0] == 'signups' and isinstance(location[1], int) else None
     where = '.'.join(str(part) for part in (location[2:] if index is not None else location))
     return {'error': f'{where or "body"}: {first["type"]}', 'index': index}

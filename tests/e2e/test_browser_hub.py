@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import psycopg
 import pytest
 
@@ -135,6 +136,17 @@ def test_the_fleet_page_marks_a_silent_kiosk_stale(page, hub, database):  # noqa
     assert silent.locator('td').first.evaluate('el => getComputedStyle(el).color') == red
     lively = page.locator('tr', has_text='lively-lobby')
     assert lively.locator('td').first.evaluate('el => getComputedStyle(el).color') != red
+
+
+def test_the_kiosks_page_still_renders_after_a_stolen_token_sends_a_bad_heartbeat(page, hub, database):  # noqa: F811
+    token = add_kiosk(database, 'stolen-card-lobby')
+    bad = httpx.post(hub.url + '/api/v1/heartbeat', json={'queued': 'x', 'rejected': [], 'warnings': 7},
+                     headers={'Authorization': f'Bearer {token}'})
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.goto(hub.url + '/kiosks')
+    page.locator('tr', has_text='stolen-card-lobby').wait_for(timeout=15_000)
+    assert page.get_by_text('silent for more than').is_visible()
+    assert bad.status_code == 422
 
 
 def test_no_serious_accessibility_problem_on_any_hub_screen(page, hub):
