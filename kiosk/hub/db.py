@@ -104,25 +104,29 @@ async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[
     ''', (kiosk, Jsonb(records)))
 
 
-async def admit_request(conn: AsyncConnection, kiosk: str, per_minute: int) -> int:
-    """A sliding minute shared by every hub process: 0 (and this request is counted) or the seconds to wait.
+async def admit_kiosk(conn: AsyncConnection, token_sha256: bytes, per_minute: int) -> tuple[str | None, int]:
+    """Who is asking and whether they may, in one round trip: (None, 0) for a token that is not live, else the
+    kiosk and 0 (this request is counted in a sliding minute shared by every hub process) or the seconds to wait.
 
     Two requests of one kiosk at the same instant may both pass the last free place; kiosks send one at
     a time, so that is as exact as it needs to be.
     """
     row = await (await conn.execute('''
-        WITH recent AS (
-            SELECT count(*) AS n, min(at) AS oldest FROM rate_requests
-            WHERE kiosk = %(kiosk)s AND at > now() - interval '1 minute'
+        WITH kiosk AS (
+            SELECT k.name FROM kiosk_tokens t JOIN kiosks k ON k.name = t.kiosk
+            WHERE t.token_sha256 = %(token)s AND k.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+        ), recent AS (
+            SELECT count(r.at) AS n, min(r.at) AS oldest FROM kiosk JOIN rate_requests r ON r.kiosk = kiosk.name
+            WHERE r.at > now() - interval '1 minute'
         ), counted AS (
-            INSERT INTO rate_requests (kiosk) SELECT %(kiosk)s FROM recent WHERE n < %(limit)s
+            INSERT INTO rate_requests (kiosk) SELECT kiosk.name FROM kiosk, recent WHERE n < %(limit)s
         )
-        SELECT CASE WHEN n < %(limit)s THEN 0
+        SELECT kiosk.name, CASE WHEN n < %(limit)s THEN 0
                     ELSE greatest(1, ceil(extract(epoch FROM oldest + interval '1 minute' - now())))::integer
                END AS wait
-        FROM recent
-    ''', {'kiosk': kiosk, 'limit': per_minute})).fetchone()
-    return row['wait']
+        FROM kiosk, recent
+    ''', {'token': token_sha256, 'limit': per_minute})).fetchone()
+    return (row['name'], row['wait']) if row else (None, 0)
 
 
 async def remembered_response(conn: AsyncConnection, kiosk: str, key: str) -> dict[str, Any] | None:

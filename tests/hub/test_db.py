@@ -151,10 +151,16 @@ async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
 
 
 async def test_the_rate_counts_the_last_minute_only_and_old_counts_are_swept(conn):
+    await db.add_kiosk(conn, 'lobby-r', token_digest('r'))
+    await db.add_kiosk(conn, 'lobby-other', token_digest('other'))
     await conn.execute("INSERT INTO rate_requests (kiosk, at) VALUES ('lobby-r', now() - interval '2 minutes')")
-    assert [await db.admit_request(conn, 'lobby-r', 2) for _ in range(2)] == [0, 0]
-    assert 1 <= await db.admit_request(conn, 'lobby-r', 2) <= 60
-    assert await db.admit_request(conn, 'lobby-other', 2) == 0, 'each kiosk has its own count'
+    assert [await db.admit_kiosk(conn, token_digest('r'), 2) for _ in range(2)] == [('lobby-r', 0)] * 2
+    kiosk, wait = await db.admit_kiosk(conn, token_digest('r'), 2)
+    assert kiosk == 'lobby-r' and 1 <= wait <= 60
+    assert await db.admit_kiosk(conn, token_digest('other'), 2) == ('lobby-other', 0), 'each kiosk has its own count'
+    assert await db.admit_kiosk(conn, token_digest('unknown'), 2) == (None, 0)
+    await db.revoke_kiosk(conn, 'lobby-other')
+    assert await db.admit_kiosk(conn, token_digest('other'), 2) == (None, 0), 'a revoked kiosk is not counted'
     await db.delete_closed_signups(conn, 365, 30, 12, CLIENT_LIMIT[1])
     rows = await (await conn.execute("SELECT count(*) AS n FROM rate_requests WHERE kiosk = 'lobby-r'")).fetchone()
     assert rows['n'] == 2, 'the request from two minutes ago is gone; a refused one was never counted'
