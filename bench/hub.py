@@ -2,8 +2,9 @@
 
 - Ingest: 50 kiosks at once post batches of 100 to a real `kiosk hub run`; baseline: a bare
   `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection. Goal: 5,000 records/s.
-- The sign-ups list at 100,000 rows: p95 of a page (admin and coordinator, deep pages, filters, search);
-  baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: 200 ms.
+- The sign-ups list at 1,000,000 rows (made by one INSERT ... SELECT generate_series): p95 of a page (admin and
+  coordinator, deep keyset pages, filters, search), with the EXPLAIN (ANALYZE, BUFFERS) of its slowest view;
+  baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: under 60 ms.
 - Ingest during a sign-in flood: 64 streams of bogus sign-ins from one address for 12 s while a kiosk sends
   one record every 0.5 s; baseline: the same kiosk with no flood. Goal: p95 under 1 s, no failure, no 5xx.
 - The fleet simulation at full size: 50 kiosks x 200 sign-ups through two hub SIGKILLs and a PostgreSQL
@@ -37,9 +38,9 @@ from tests.hub.flood import flood
 
 POSTGRES = os.environ.get('KIOSK_TEST_POSTGRES', 'postgresql:///postgres')
 KIOSKS, BATCHES_PER_KIOSK, BATCH = 50, 4, 100
-LIST_ROWS = 100_000
+LIST_ROWS = 1_000_000
 GOAL_RECORDS_PER_SECOND = 5000
-GOAL_PAGE_P95_MS = 200
+GOAL_PAGE_P95_MS = 60
 FLOOD_STREAMS, GOAL_FLOOD_P95_MS = 64, 1000
 
 
@@ -126,34 +127,58 @@ def list_pages(database: str) -> list[dict]:
                    now() - make_interval(mins => n), 'Visitor ' || n, '',
                    '+1314555' || lpad((n %% 10000)::text, 4, '0'), '', 'phone', NULL, '', 'en', '{}'
             FROM generate_series(1, %s) AS n''', (LIST_ROWS,))
-        conn.execute('ANALYZE signups')
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute('VACUUM ANALYZE signups')  # as autovacuum would have by then: index-only counts
     admin, coordinator = Viewer('chief@slmpd.org', 'admin'), Viewer('pal@slmpd.org', 'coordinator', ('pal',))
-    views = [(admin, SignupFilter(), 0), (admin, SignupFilter(), 40), (coordinator, SignupFilter(), 0),
-             (coordinator, SignupFilter(), 20), (admin, SignupFilter(status='new', kiosk='bench-7'), 3),
-             (admin, SignupFilter(search='Visitor 4242'), 0), (coordinator, SignupFilter(search='555-0123'), 0)]
+    # (what, viewer, filter, how many pages deep): a deep page starts after the last row of the page before it.
+    views = [('admin, newest', admin, SignupFilter(), 0), ('admin, page 41', admin, SignupFilter(), 40),
+             ('coordinator, newest', coordinator, SignupFilter(), 0),
+             ('coordinator, page 21', coordinator, SignupFilter(), 20),
+             ('status and kiosk, page 4', admin, SignupFilter(status='new', kiosk='bench-7'), 3),
+             ("search 'Visitor 4242'", admin, SignupFilter(search='Visitor 4242'), 0),
+             ("coordinator search '555-0123'", coordinator, SignupFilter(search='555-0123'), 0)]
 
-    async def measure() -> tuple[list[float], list[float]]:
+    async def measure() -> tuple[dict[str, list[float]], list[float], dict[str, dict]]:
         conn = await db.connect(database)
-        timings, bare = [], []
+        cursors = {}
+        for what, viewer, chosen, depth in views:  # where each deep page starts, found once, outside the timing
+            sql, params = db.page_query(viewer, chosen, None, None, depth * 50)
+            rows = await (await conn.execute(sql, params)).fetchall()
+            cursors[what] = (rows[-1]['created_at'], rows[-1]['id']) if rows else None
+        timings, bare = {what: [] for what, *_ in views}, []
         for _ in range(15):
-            for viewer, chosen, page in views:
+            for what, viewer, chosen, _depth in views:
                 started = time.perf_counter()
-                await db.signups_page(conn, viewer, chosen, page=page)
-                timings.append((time.perf_counter() - started) * 1000)
+                await db.signups_page(conn, viewer, chosen, older_than=cursors[what])
+                timings[what].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             await (await conn.execute('SELECT * FROM signups ORDER BY created_at DESC LIMIT 50')).fetchall()
             bare.append((time.perf_counter() - started) * 1000)
+        plans = {}
+        for what, viewer, chosen, _depth in views:
+            sql, params = db.page_query(viewer, chosen, cursors[what], None, 51, counted=bool(chosen.search))
+            plan = (await (await conn.execute('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' + sql, params)).fetchone())
+            plans[what] = plan['QUERY PLAN'][0]['Plan']
         await conn.close()
-        return timings, bare
+        return timings, bare, plans
 
-    timings, bare = asyncio.run(measure())
-    p95 = statistics.quantiles(timings, n=20)[-1]
+    timings, bare, plans = asyncio.run(measure())
+    everything = [ms for each in timings.values() for ms in each]
+    p95 = statistics.quantiles(everything, n=20)[-1]
     bare_p95 = statistics.quantiles(bare, n=20)[-1]
-    print(f'sign-ups list at {LIST_ROWS:,} rows: p95 {p95:.1f} ms over {len(timings)} pages '
-          f'(bare newest-50 index scan p95 {bare_p95:.1f} ms, ratio {p95 / bare_p95:.1f})')
-    return [{'name': 'hub list page p95 at 100,000 rows', 'figure': round(p95, 1), 'unit': 'ms',
-             'baseline': round(bare_p95, 1), 'baseline_name': 'bare ORDER BY created_at DESC LIMIT 50',
-             'ratio': round(p95 / bare_p95, 1), 'goal': f'<= {GOAL_PAGE_P95_MS} ms', 'met': p95 <= GOAL_PAGE_P95_MS}]
+    slowest = max(timings, key=lambda what: statistics.median(timings[what]))
+    top = plans[slowest]
+    buffers = top['Shared Hit Blocks'] + top['Shared Read Blocks']
+    plan = f'slowest view: {slowest}, its page plan costs {top["Total Cost"]:,.0f} and reads {buffers:,} buffers'
+    for what, each in timings.items():
+        read = plans[what]['Shared Hit Blocks'] + plans[what]['Shared Read Blocks']
+        print(f'  {what}: median {statistics.median(each):.1f} ms, max {max(each):.1f} ms; '
+              f'plan cost {plans[what]["Total Cost"]:,.0f}, {read:,} buffers')
+    print(f'sign-ups list at {LIST_ROWS:,} rows: p95 {p95:.1f} ms over {len(everything)} pages '
+          f'(bare newest-50 index scan p95 {bare_p95:.1f} ms, ratio {p95 / bare_p95:.1f}); {plan}')
+    return [{'name': f'hub list page p95 at {LIST_ROWS:,} rows', 'figure': round(p95, 1), 'unit': 'ms',
+             'plan': plan, 'baseline': round(bare_p95, 1), 'baseline_name': 'bare ORDER BY created_at DESC LIMIT 50',
+             'ratio': round(p95 / bare_p95, 1), 'goal': f'< {GOAL_PAGE_P95_MS} ms', 'met': p95 < GOAL_PAGE_P95_MS}]
 
 
 def sign_in_flood(database: str, folder: Path) -> list[dict]:

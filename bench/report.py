@@ -38,6 +38,8 @@ def table(report: dict) -> str:
         ratio = f'{result["ratio"]}x' if result.get('ratio') is not None and not growth else ''
         met = {True: 'yes', False: '**no**', None: ''}[result.get('met')]
         figure = _figure(result['figure'], result.get('unit'))
+        if result.get('plan'):  # the hub's list page: what PostgreSQL's plan of its slowest view costs
+            figure += f' ({result["plan"]})'
         lines.append(f'| {result["name"]}{mark} | {figure} | {baseline} | {ratio} | {result.get("goal", "")} | {met} |')
     return '\n'.join(lines)
 

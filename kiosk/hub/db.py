@@ -104,25 +104,29 @@ async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[
     ''', (kiosk, Jsonb(records)))
 
 
-async def admit_request(conn: AsyncConnection, kiosk: str, per_minute: int) -> int:
-    """A sliding minute shared by every hub process: 0 (and this request is counted) or the seconds to wait.
+async def admit_kiosk(conn: AsyncConnection, token_sha256: bytes, per_minute: int) -> tuple[str | None, int]:
+    """Who is asking and whether they may, in one round trip: (None, 0) for a token that is not live, else the
+    kiosk and 0 (this request is counted in a sliding minute shared by every hub process) or the seconds to wait.
 
     Two requests of one kiosk at the same instant may both pass the last free place; kiosks send one at
     a time, so that is as exact as it needs to be.
     """
     row = await (await conn.execute('''
-        WITH recent AS (
-            SELECT count(*) AS n, min(at) AS oldest FROM rate_requests
-            WHERE kiosk = %(kiosk)s AND at > now() - interval '1 minute'
+        WITH kiosk AS (
+            SELECT k.name FROM kiosk_tokens t JOIN kiosks k ON k.name = t.kiosk
+            WHERE t.token_sha256 = %(token)s AND k.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+        ), recent AS (
+            SELECT count(r.at) AS n, min(r.at) AS oldest FROM kiosk JOIN rate_requests r ON r.kiosk = kiosk.name
+            WHERE r.at > now() - interval '1 minute'
         ), counted AS (
-            INSERT INTO rate_requests (kiosk) SELECT %(kiosk)s FROM recent WHERE n < %(limit)s
+            INSERT INTO rate_requests (kiosk) SELECT kiosk.name FROM kiosk, recent WHERE n < %(limit)s
         )
-        SELECT CASE WHEN n < %(limit)s THEN 0
+        SELECT kiosk.name, CASE WHEN n < %(limit)s THEN 0
                     ELSE greatest(1, ceil(extract(epoch FROM oldest + interval '1 minute' - now())))::integer
                END AS wait
-        FROM recent
-    ''', {'kiosk': kiosk, 'limit': per_minute})).fetchone()
-    return row['wait']
+        FROM kiosk, recent
+    ''', {'token': token_sha256, 'limit': per_minute})).fetchone()
+    return (row['name'], row['wait']) if row else (None, 0)
 
 
 async def lock_idempotency_key(conn: AsyncConnection, kiosk: str, key: str) -> None:
@@ -310,18 +314,95 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
              OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))''', params
 
 
-async def signups_page(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, *, page: int = 0,
-                       per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """Newest first, one page of what this viewer may see, and how many match in all."""
+@dataclass(frozen=True)
+class SignupPage:
+    rows: list[dict[str, Any]]
+    total: int  # how many match in all: exact up to EXACT_COUNT_LIMIT, else the planner's estimate
+    exact: bool
+    newer: bool  # there are newer sign-ups before this page
+    older: bool  # and older ones after it
+
+
+# Counting every match on every page cost more than the page itself at 100,000 rows; past this many, the page
+# says "about" and shows the planner's estimate, which reads no rows.
+EXACT_COUNT_LIMIT = 1_000
+_COLUMNS = '''s.id::text, s.kiosk, s.program, s.created_at, s.received_at, s.name, s.participant_name, s.phone,
+              s.email, s.contact_method, s.age, s.note, s.language, s.status, s.status_changed_at'''
+Cursor = tuple[datetime, str]  # (created_at, id) of a row: where a page starts or ends
+
+
+async def signups_page(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, *, older_than: Cursor | None = None,
+                       newer_than: Cursor | None = None, per_page: int = 50) -> SignupPage:
+    """Newest first, one page of what this viewer may see, and how many match in all.
+
+    Keyset paging: the page after the row `older_than`, or the one before the row `newer_than`, read straight
+    from the (created_at, id) index however deep it is (OFFSET read and dropped every row before the page), and
+    steady while new sign-ups arrive.
+    """
+    total = None
+    if chosen.search:  # few match, and finding them is the work: find them once for both the page and the count
+        rows = await (await conn.execute(*page_query(viewer, chosen, older_than, newer_than, per_page + 1,
+                                                     counted=True))).fetchall()
+        total = rows[0].pop('matched') if rows else None  # none on this page: count the plain way
+        for row in rows[1:]:
+            del row['matched']
+    if total is None or total > EXACT_COUNT_LIMIT:
+        rows = await (await conn.execute(*page_query(viewer, chosen, older_than, newer_than,
+                                                     per_page + 1))).fetchall()
+        total = None
+    more, rows = len(rows) > per_page, rows[:per_page]
+    if newer_than is not None:
+        rows.reverse()
+    total, exact = (total, True) if total is not None else await _count(conn, *_where(viewer, chosen))
+    return SignupPage(rows, total, exact, newer=more if newer_than else older_than is not None,
+                      older=True if newer_than else more)
+
+
+def page_query(viewer: Viewer, chosen: SignupFilter, older_than: Cursor | None, newer_than: Cursor | None,
+               limit: int, *, counted: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL of one page (`make bench` EXPLAINs it too).
+
+    `counted`: the first EXACT_COUNT_LIMIT + 1 matches are found once, and the page is taken from them with
+    their count in `matched`; right only when they are all there is, so a bigger `matched` needs the plain query.
+    """
     where, params = _where(viewer, chosen)
-    rows = await (await conn.execute(f'''
-        SELECT s.id::text, s.kiosk, s.program, s.created_at, s.received_at, s.name, s.participant_name, s.phone,
-               s.email, s.contact_method, s.age, s.note, s.language, s.status, s.status_changed_at
-        FROM signups s WHERE {where}
-        ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s OFFSET %(offset)s
-    ''', {**params, 'limit': per_page, 'offset': page * per_page})).fetchall()
-    total = (await (await conn.execute(f'SELECT count(*) AS n FROM signups s WHERE {where}', params)).fetchone())['n']
-    return rows, total
+    keyset, order, after = '', 'DESC', older_than or newer_than
+    if after is not None:
+        keyset = f'AND (s.created_at, s.id) {"<" if older_than else ">"} (%(at)s, %(id)s::uuid)'
+        order = 'DESC' if older_than else 'ASC'
+    params = {**params, 'at': after and after[0], 'id': after and after[1], 'limit': limit,
+              'cap': EXACT_COUNT_LIMIT + 1}
+    if counted:
+        return f'''
+            WITH matches AS MATERIALIZED (SELECT * FROM signups s WHERE {where} LIMIT %(cap)s)
+            SELECT {_COLUMNS}, (SELECT count(*) FROM matches) AS matched FROM matches s WHERE true {keyset}
+            ORDER BY s.created_at {order}, s.id {order} LIMIT %(limit)s
+        ''', params
+    return f'''
+        SELECT {_COLUMNS} FROM signups s WHERE {where} {keyset}
+        ORDER BY s.created_at {order}, s.id {order} LIMIT %(limit)s
+    ''', params
+
+
+async def _count(conn: AsyncConnection, where: str, params: dict[str, Any]) -> tuple[int, bool]:
+    """Exact up to EXACT_COUNT_LIMIT (the count stops reading there), else the planner's estimate of the rows."""
+    row = await (await conn.execute(f'''
+        SELECT count(*) AS n FROM (SELECT 1 FROM signups s WHERE {where} LIMIT %(cap)s) AS capped
+    ''', {**params, 'cap': EXACT_COUNT_LIMIT + 1})).fetchone()
+    if row['n'] <= EXACT_COUNT_LIMIT:
+        return row['n'], True
+    plan = await (await conn.execute(f'EXPLAIN (FORMAT JSON) SELECT 1 FROM signups s WHERE {where}',
+                                     params)).fetchone()
+    return max(int(plan['QUERY PLAN'][0]['Plan']['Plan Rows']), EXACT_COUNT_LIMIT + 1), False
+
+
+async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int
+                         ) -> list[dict[str, Any]]:
+    """Every row the filter finds, newest first, up to `limit` (the CSV download)."""
+    where, params = _where(viewer, chosen)
+    return await (await conn.execute(f'''
+        SELECT {_COLUMNS} FROM signups s WHERE {where} ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
+    ''', {**params, 'limit': limit})).fetchall()
 
 
 async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '') -> bool:

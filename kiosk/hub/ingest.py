@@ -170,11 +170,13 @@ class Receiver:
     async def signups(self, authorization: str | None, idempotency_key: str | None,
                       body: AsyncIterator[bytes]) -> Answer:
         """`body` is read only once the token is known, and only up to MAX_BODY_BYTES."""
-        async with self.pool.connection() as conn:  # one checkout for who is asking and whether they may
-            kiosk = await _kiosk_for(conn, authorization)
-            if kiosk is None:
-                return UNKNOWN_TOKEN
-            wait = await db.admit_request(conn, kiosk, self.settings.rate_per_minute)
+        token_sha256 = _bearer_digest(authorization)
+        if token_sha256 is None:
+            return UNKNOWN_TOKEN
+        async with self.pool.connection() as conn:  # one round trip for who is asking and whether they may
+            kiosk, wait = await db.admit_kiosk(conn, token_sha256, self.settings.rate_per_minute)
+        if kiosk is None:
+            return UNKNOWN_TOKEN
         if wait:
             return Answer(429, {'error': 'too many requests'}, {'Retry-After': str(wait)})
         raw = await read_at_most(body, self.settings.max_body_bytes)
@@ -261,10 +263,15 @@ def _answered_ids(response: dict[str, Any]) -> set[str]:
 
 async def _kiosk_for(conn: AsyncConnection, authorization: str | None) -> str | None:
     """The kiosk whose live token is in a `Bearer` header, or None."""
+    token_sha256 = _bearer_digest(authorization)
+    return None if token_sha256 is None else await db.kiosk_for_token(conn, token_sha256)
+
+
+def _bearer_digest(authorization: str | None) -> bytes | None:
     scheme, _, token = (authorization or '').partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
         return None
-    return await db.kiosk_for_token(conn, token_digest(token.strip()))
+    return token_digest(token.strip())
 
 
 def _describe(error: ValidationError) -> dict[str, Any]:

@@ -224,3 +224,23 @@ def test_an_untouched_tab_is_signed_out_after_the_idle_minutes(page, hub):
     page.get_by_text('Your session ended').wait_for()
     page.goto(hub.url + '/signups')
     page.wait_for_url('**/login')
+
+
+def test_older_and_newer_walk_the_pages_of_a_search_and_back(page, hub, database):  # noqa: F811
+    for number in range(1, 56):
+        insert(database, 'paging-lobby', 'outreach', f'Pager {number:02d}', minutes_ago=100 + number)
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.wait_for_url('**/signups')
+    settle_hub(page)
+    page.get_by_label('Name or phone').fill('Pager')
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('55 sign-ups · page 1 of 2').wait_for()
+    assert page.get_by_role('row', name='Pager 01').count() == 1
+    page.get_by_role('button', name='Older →').click()
+    page.get_by_text('55 sign-ups · page 2 of 2').wait_for()
+    assert [page.get_by_role('row', name=f'Pager {n}').count() for n in (50, 51, 55)] == [0, 1, 1]
+    assert page.get_by_role('button', name='Older →').is_disabled()
+    page.get_by_role('button', name='← Newer').click()
+    page.get_by_text('55 sign-ups · page 1 of 2').wait_for()
+    assert [page.get_by_role('row', name=f'Pager {n}').count() for n in ('01', 50, 51)] == [1, 1, 0]
+    assert page.get_by_role('button', name='← Newer').is_disabled()

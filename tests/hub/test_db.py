@@ -40,14 +40,17 @@ async def signups(conn):
 
 
 async def test_a_coordinator_sees_only_their_program_even_when_asking_for_another(conn, signups):
-    rows, total = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter())
-    assert [row['name'] for row in rows] == ['Ana Pal', 'Bea Pal'] and total == 2
-    rows, total = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter(program='hmca'))
-    assert rows == [] and total == 0, 'the rule is in the query, not in the page'
-    rows, total = await db.signups_page(conn, ADMIN, SignupFilter())
-    assert [row['name'] for row in rows] == ['Ana Pal', 'Carl Academy', 'Bea Pal', 'Hope Grieving'] and total == 4
+    shown = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter())
+    assert [row['name'] for row in shown.rows] == ['Ana Pal', 'Bea Pal'] and shown.total == 2
+    shown = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter(program='hmca'))
+    assert shown.rows == [] and shown.total == 0, 'the rule is in the query, not in the page'
+    shown = await db.signups_page(conn, ADMIN, SignupFilter())
+    assert [row['name'] for row in shown.rows] == ['Ana Pal', 'Carl Academy', 'Bea Pal', 'Hope Grieving']
+    assert shown.total == 4 and shown.exact
     nobody = Viewer('new@slmpd.org', 'coordinator', ())
-    assert await db.signups_page(conn, nobody, SignupFilter()) == ([], 0)
+    shown = await db.signups_page(conn, nobody, SignupFilter())
+    assert (shown.rows, shown.total) == ([], 0)
+    assert await db.signups_export(conn, PAL_COORDINATOR, SignupFilter(program='hmca'), 100) == []
 
 
 async def test_the_fleet_shows_every_kiosk_but_counts_only_the_viewers_programs(conn, signups):
@@ -60,14 +63,38 @@ async def test_the_fleet_shows_every_kiosk_but_counts_only_the_viewers_programs(
 
 
 async def test_filters_search_and_paging_newest_first(conn, signups):
-    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='bea')))[0]] == ['Bea Pal']
-    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='555-9876')))[0]] == \
+    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='bea'))).rows] == ['Bea Pal']
+    assert [r['name'] for r in (await db.signups_page(conn, ADMIN, SignupFilter(search='555-9876'))).rows] == \
         ['Bea Pal']
-    assert (await db.signups_page(conn, ADMIN, SignupFilter(program='pal', status='new')))[1] == 2
-    first, total = await db.signups_page(conn, ADMIN, SignupFilter(), page=0, per_page=3)
-    second, _ = await db.signups_page(conn, ADMIN, SignupFilter(), page=1, per_page=3)
-    assert total == 4 and [r['name'] for r in first + second] == \
+    assert (await db.signups_page(conn, ADMIN, SignupFilter(program='pal', status='new'))).total == 2
+    first = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=3)
+    second = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=3, older_than=cursor(first.rows[-1]))
+    assert first.total == 4 and [r['name'] for r in first.rows + second.rows] == \
         ['Ana Pal', 'Carl Academy', 'Bea Pal', 'Hope Grieving']
+    assert (first.newer, first.older, second.newer, second.older) == (False, True, True, False)
+
+
+def cursor(row: dict) -> tuple[datetime, str]:
+    return row['created_at'], row['id']
+
+
+async def test_older_and_newer_pages_stay_put_while_new_sign_ups_arrive(conn, signups):
+    first = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2)
+    await db.insert_signups(conn, 'lobby-a', [record('pal', 'Just Arrived', 0)])
+    second = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2, older_than=cursor(first.rows[-1]))
+    assert [r['name'] for r in second.rows] == ['Bea Pal', 'Hope Grieving'], 'no row shown twice, none skipped'
+    back = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2, newer_than=cursor(second.rows[0]))
+    assert [r['name'] for r in back.rows] == ['Ana Pal', 'Carl Academy'] and back.newer and back.older
+    assert second.total == 5
+
+
+async def test_past_the_exact_count_the_total_is_an_estimate(conn, signups, monkeypatch):
+    monkeypatch.setattr(db, 'EXACT_COUNT_LIMIT', 2)
+    await conn.execute('ANALYZE signups')
+    shown = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2)
+    assert not shown.exact and shown.total >= 3 and len(shown.rows) == 2
+    small = await db.signups_page(conn, PAL_COORDINATOR, SignupFilter())
+    assert small.exact and small.total == 2
 
 
 async def test_status_changes_record_who_and_when_and_stay_within_the_viewers_programs(conn, signups):
@@ -77,7 +104,7 @@ async def test_status_changes_record_who_and_when_and_stay_within_the_viewers_pr
     history = await (await conn.execute('SELECT status, changed_by, note FROM status_changes WHERE signup_id = %s',
                                         (pal,))).fetchall()
     assert history == [{'status': 'contacted', 'changed_by': 'pal@slmpd.org', 'note': 'left a voicemail'}]
-    rows, _ = await db.signups_page(conn, ADMIN, SignupFilter(status='contacted'))
+    rows = (await db.signups_page(conn, ADMIN, SignupFilter(status='contacted'))).rows
     assert [row['id'] for row in rows] == [pal]
     with pytest.raises(ValueError):
         await db.change_status(conn, ADMIN, pal, 'lost')
@@ -117,17 +144,23 @@ async def test_retention_deletes_only_sign_ups_closed_long_ago(conn, signups):
     await conn.execute("UPDATE signups SET status_changed_at = now() - interval '900 days' WHERE id = %s",
                        (still_open,))
     assert await db.delete_closed_signups(conn, 365, 30, 12, CLIENT_LIMIT[1]) == 1
-    left = {row['id'] for row in (await db.signups_page(conn, ADMIN, SignupFilter(), per_page=100))[0]}
+    left = {row['id'] for row in (await db.signups_export(conn, ADMIN, SignupFilter(), 100))}
     assert old_enrolled not in left and {recent_declined, still_open} <= left
     (entry,) = await (await conn.execute("SELECT detail FROM audit_log WHERE action = 'retention'")).fetchall()
     assert entry['detail'] == {'deleted': 1, 'days': 365}
 
 
 async def test_the_rate_counts_the_last_minute_only_and_old_counts_are_swept(conn):
+    await db.add_kiosk(conn, 'lobby-r', token_digest('r'))
+    await db.add_kiosk(conn, 'lobby-other', token_digest('other'))
     await conn.execute("INSERT INTO rate_requests (kiosk, at) VALUES ('lobby-r', now() - interval '2 minutes')")
-    assert [await db.admit_request(conn, 'lobby-r', 2) for _ in range(2)] == [0, 0]
-    assert 1 <= await db.admit_request(conn, 'lobby-r', 2) <= 60
-    assert await db.admit_request(conn, 'lobby-other', 2) == 0, 'each kiosk has its own count'
+    assert [await db.admit_kiosk(conn, token_digest('r'), 2) for _ in range(2)] == [('lobby-r', 0)] * 2
+    kiosk, wait = await db.admit_kiosk(conn, token_digest('r'), 2)
+    assert kiosk == 'lobby-r' and 1 <= wait <= 60
+    assert await db.admit_kiosk(conn, token_digest('other'), 2) == ('lobby-other', 0), 'each kiosk has its own count'
+    assert await db.admit_kiosk(conn, token_digest('unknown'), 2) == (None, 0)
+    await db.revoke_kiosk(conn, 'lobby-other')
+    assert await db.admit_kiosk(conn, token_digest('other'), 2) == (None, 0), 'a revoked kiosk is not counted'
     await db.delete_closed_signups(conn, 365, 30, 12, CLIENT_LIMIT[1])
     rows = await (await conn.execute("SELECT count(*) AS n FROM rate_requests WHERE kiosk = 'lobby-r'")).fetchone()
     assert rows['n'] == 2, 'the request from two minutes ago is gone; a refused one was never counted'

@@ -41,7 +41,8 @@ async def _screen(hub: Hub, session: Session) -> None:
     programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
     async with hub.pool.connection() as conn:
         kiosks = await db.kiosk_names(conn)
-    state = {'filter': SignupFilter(), 'page': 0, 'total': 0, 'rows': []}
+    # `since`: where the page shown starts, {'older_than': (created_at, id)} or 'newer_than'; {} for the newest.
+    state = {'filter': SignupFilter(), 'page': 0, 'since': {}, 'rows': []}
 
     def chosen(value: str) -> str | None:
         return value or None
@@ -53,30 +54,35 @@ async def _screen(hub: Hub, session: Session) -> None:
         state['filter'] = SignupFilter(program=chosen(program.value), kiosk=chosen(kiosk.value),
                                        status=chosen(status.value), since=day_start(since.value or ''),
                                        until=day_start(until.value or '', 1), search=search.value or None)
-        state['page'] = 0
+        state.update(page=0, since={})
         await load()
 
     async def load() -> None:
         if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows, total = await db.signups_page(conn, session.viewer, state['filter'], page=state['page'],
-                                                per_page=PER_PAGE)
+            shown = await db.signups_page(conn, session.viewer, state['filter'], per_page=PER_PAGE,
+                                          **state['since'])
+        rows = shown.rows
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
                                              'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
                                              'page': state['page'], 'shown': len(rows)})
-        state.update(rows=rows, total=total)
+        state['rows'] = rows
         table.rows = [_row(row, programs, zone) for row in rows]
         table.selected = []
-        pages = max(1, -(-total // PER_PAGE))
-        summary.text = f'{total:,} sign-up{"s" if total != 1 else ""} · page {state["page"] + 1} of {pages}'
-        previous.set_enabled(state['page'] > 0)
-        following.set_enabled(state['page'] + 1 < pages)
+        summary.text = _summary(shown, state['page'])
+        previous.set_enabled(shown.newer)
+        following.set_enabled(shown.older)
         show_selection()
 
     async def turn(step: int) -> None:
+        """The next page starts after the last row shown, the previous one before the first."""
+        if not state['rows']:
+            return
         state['page'] = max(0, state['page'] + step)
+        way, row = ('older_than', state['rows'][-1]) if step > 0 else ('newer_than', state['rows'][0])
+        state['since'] = {way: (row['created_at'], row['id'])} if state['page'] else {}
         await load()
 
     def show_selection() -> None:
@@ -102,7 +108,7 @@ async def _screen(hub: Hub, session: Session) -> None:
         if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows, _ = await db.signups_page(conn, session.viewer, state['filter'], per_page=EXPORT_LIMIT)
+            rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT)
         await session.audit('export', {'rows': len(rows), 'program': state['filter'].program})
         stamp = datetime.now(zone).strftime('%Y%m%d-%H%M')
         ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',
@@ -147,6 +153,15 @@ async def _screen(hub: Hub, session: Session) -> None:
                 .mark('save-status')
     editor.set_visibility(False)
     await load()
+
+
+def _summary(shown: db.SignupPage, page: int) -> str:
+    """'1,234 sign-ups · page 2 of 25', or 'about 1,000,000 sign-ups · page 2' past the exact count."""
+    if not shown.exact:
+        about = round(shown.total, 2 - len(str(shown.total)))  # two significant digits: it is an estimate
+        return f'about {about:,} sign-ups · page {page + 1}'
+    pages = max(1, -(-shown.total // PER_PAGE))
+    return f'{shown.total:,} sign-up{"s" if shown.total != 1 else ""} · page {page + 1} of {pages}'
 
 
 def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
