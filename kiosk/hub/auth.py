@@ -90,7 +90,7 @@ def client_address(peer: str | None, forwarded_for: str | None,
     own say, and anyone can write them)."""
     address = _canonical(peer or 'unknown')
     hops = [hop.strip() for hop in (forwarded_for or '').split(',') if hop.strip()]
-    while hops and _is_trusted(address, trusted):
+    while hops and is_trusted(address, trusted):
         address = _canonical(hops.pop())
     return address
 
@@ -102,7 +102,7 @@ def _canonical(address: str) -> str:
         return address[:64]
 
 
-def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+def is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
     try:
         parsed = ip_address(address)
     except ValueError:

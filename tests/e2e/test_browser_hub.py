@@ -150,6 +150,31 @@ def test_no_serious_accessibility_problem_on_any_hub_screen(page, hub):
     assert problems == []
 
 
+def test_every_hub_screen_works_under_its_content_security_policy(page, hub):
+    """The hub's CSP is strict (self only); NiceGUI, Quasar and ECharts must still run with no violation."""
+    violations: list[str] = []
+    page.on('console', lambda message: violations.append(message.text)
+            if 'Content Security Policy' in message.text else None)
+    page.expose_function('reportViolation', lambda text: violations.append(text))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', "
+                         "event => window.reportViolation(`${event.violatedDirective} ${event.blockedURI}`))")
+    answer = page.goto(hub.url + '/login')
+    assert "default-src 'self'" in answer.headers['content-security-policy']
+    settle_hub(page)
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.wait_for_url('**/signups')
+    for path, visible in (('/signups', 'Download CSV'), ('/kiosks', 'Kiosks'), ('/activity', 'Activity'),
+                          ('/audit', 'Audit log')):
+        page.goto(hub.url + path)
+        settle_hub(page)
+        page.get_by_text(visible).first.wait_for()
+        page.wait_for_timeout(300)
+    page.goto(hub.url + '/activity')
+    settle_hub(page)
+    page.locator('.nicegui-echart canvas, .nicegui-echart svg').first.wait_for()  # ECharts drew under the CSP
+    assert violations == []
+
+
 def test_a_sign_up_made_at_a_kiosk_appears_in_the_coordinators_list(page, hub, database, kiosk_factory):  # noqa: F811
     kiosk = kiosk_factory(kiosk_id='browser-lobby', sync_url=hub.signups_url,
                           sync_token=add_kiosk(database, 'browser-lobby'), sync_interval_seconds='1')
