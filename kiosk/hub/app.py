@@ -119,6 +119,7 @@ def create(settings: HubSettings) -> Hub:
         return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
 
     app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(login.FormToken)
     app.add_static_files('/static', ASSETS_DIR / 'static')
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
