@@ -93,7 +93,8 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
                 return _fail(f'a user {args.email!r} exists already')
             await db.audit(conn, 'cli', 'user_added', {'user': args.email.lower(), 'role': args.role,
                                                        'programs': args.program})
-            print(f'user {args.email.lower()} added ({args.role}). One-time password, shown this once:\n{password}')
+            print(f'user {args.email.lower()} added ({args.role}). One-time password, shown this once '
+                  f'(they choose their own at the first sign-in):\n{password}')
         elif args.hub_command == 'set-password':
             password = _read_password()
             try:

@@ -158,6 +158,7 @@ class Viewer:
     email: str
     role: str
     programs: tuple[str, ...] = ()
+    must_change_password: bool = False  # signed in with a one-time password: only the new-password page opens
 
     @property
     def sees_all(self) -> bool:
@@ -165,9 +166,10 @@ class Viewer:
 
 
 async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str) -> None:
+    """A new user's password is one-time: it must be changed at the first sign-in."""
     async with conn.transaction():
-        await conn.execute('INSERT INTO users (email, role, password_hash) VALUES (%s, %s, %s)',
-                           (email, role, password_hash))
+        await conn.execute('INSERT INTO users (email, role, password_hash, must_change_password) '
+                           'VALUES (%s, %s, %s, true)', (email, role, password_hash))
         for program in programs:
             await conn.execute('INSERT INTO user_programs (email, program) VALUES (%s, %s)', (email, program))
 
@@ -175,9 +177,25 @@ async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[
 async def set_password(conn: AsyncConnection, email: str, password_hash: str) -> bool:
     """A new password ends every session of that user and forgets the account's failed sign-ins."""
     async with conn.transaction():
-        cursor = await conn.execute('UPDATE users SET password_hash = %s WHERE email = %s', (password_hash, email))
+        cursor = await conn.execute('UPDATE users SET password_hash = %s, must_change_password = false '
+                                    'WHERE email = %s', (password_hash, email))
         await _end_sessions_and_failures(conn, email)
     return cursor.rowcount == 1
+
+
+async def change_own_password(conn: AsyncConnection, email: str, password_hash: str, kept_session: bytes) -> None:
+    """The user's own choice replaces a one-time password; every other session of theirs ends."""
+    async with conn.transaction():
+        await conn.execute('UPDATE users SET password_hash = %s, must_change_password = false WHERE email = %s',
+                           (password_hash, email))
+        await conn.execute('DELETE FROM sessions WHERE email = %s AND id_sha256 <> %s', (email, kept_session))
+
+
+async def rehash_password(conn: AsyncConnection, email: str, old_hash: str, new_hash: str) -> None:
+    """The same password under stronger parameters: sessions stay, and a password set meanwhile is kept."""
+    async with conn.transaction():
+        await conn.execute('UPDATE users SET password_hash = %s WHERE email = %s AND password_hash = %s',
+                           (new_hash, email, old_hash))
 
 
 async def set_disabled(conn: AsyncConnection, email: str, disabled: bool) -> bool:
@@ -196,12 +214,12 @@ async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     row = await (await conn.execute('''
-        SELECT u.email, u.role, coalesce(array_agg(p.program ORDER BY p.program)
+        SELECT u.email, u.role, u.must_change_password, coalesce(array_agg(p.program ORDER BY p.program)
                                          FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
         FROM users u LEFT JOIN user_programs p ON p.email = u.email
-        WHERE u.email = %s GROUP BY u.email, u.role
+        WHERE u.email = %s GROUP BY u.email, u.role, u.must_change_password
     ''', (email,))).fetchone()
-    return Viewer(row['email'], row['role'], tuple(row['programs'])) if row else None
+    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password']) if row else None
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,28 @@ def test_an_untouched_tab_is_signed_out_after_the_idle_minutes(page, hub):
     page.get_by_text('Your session ended').wait_for()
     page.goto(hub.url + '/signups')
     page.wait_for_url('**/login')
+
+
+def test_a_one_time_password_must_be_changed_at_the_first_sign_in(page, hub, database):  # noqa: F811
+    added = hub_command(database, 'add-user', 'new.desk@slmpd.org', '--role', 'coordinator', '--program', 'pal')
+    one_time = added.stdout.strip().splitlines()[-1]
+    sign_in(page, hub, 'new.desk@slmpd.org', one_time)
+    page.wait_for_url('**/password')
+    page.get_by_role('heading', name='Choose a new password').wait_for()
+    page.goto(hub.url + '/signups')  # nothing else before the new password
+    page.wait_for_url('**/password')
+    page.get_by_label('New password', exact=True).fill('short')
+    page.get_by_label('New password again').fill('short')
+    page.get_by_role('button', name='Save the new password').click()
+    page.get_by_text('at least 12 characters').wait_for()
+    page.get_by_label('New password', exact=True).fill(PASSWORD + ' of mine')
+    page.get_by_label('New password again').fill(PASSWORD + ' of mine')
+    page.get_by_role('button', name='Save the new password').click()
+    page.wait_for_url('**/signups')
+    page.get_by_role('heading', name='Sign-ups').wait_for()
+    page.get_by_role('button', name='Sign out').click()
+    page.get_by_text('You are signed out.').wait_for()
+    sign_in(page, hub, 'new.desk@slmpd.org', one_time)
+    page.get_by_text('Wrong email or password.').wait_for()
+    sign_in(page, hub, 'new.desk@slmpd.org', PASSWORD + ' of mine')
+    page.wait_for_url('**/signups')

@@ -17,10 +17,11 @@ from kiosk.hub import db
 from kiosk.hub.auth import ACCOUNT_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import read_at_most
-from kiosk.hub.pages.frame import Session, page_head
+from kiosk.hub.pages.frame import Session, live_viewer, page_head
 
 FORM_MAX_BYTES = 4096  # an email and a password; read as it arrives, like the kiosks' bodies
 CSRF_COOKIE = 'kiosk_hub_csrf'
+FORMS = ('/login', '/password')  # the pages whose form carries the token
 
 
 class FormToken:
@@ -32,7 +33,7 @@ class FormToken:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope['type'] != 'http' or scope['method'] != 'GET' or scope['path'] != '/login':
+        if scope['type'] != 'http' or scope['method'] != 'GET' or scope['path'] not in FORMS:
             await self.app(scope, receive, send)
             return
         # A second tab keeps the first one's token, so neither form goes stale.
@@ -44,7 +45,7 @@ class FormToken:
         async def send_with_cookie(message: Message) -> None:
             if message['type'] == 'http.response.start':
                 MutableHeaders(scope=message).append(
-                    'set-cookie', f'{CSRF_COOKIE}={token}; HttpOnly; Secure; SameSite=strict; Path=/login')
+                    'set-cookie', f'{CSRF_COOKIE}={token}; HttpOnly; Secure; SameSite=strict; Path=/')
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -61,8 +62,11 @@ def register(hub: Hub) -> None:
         return RedirectResponse('/signups' if await Session.of(hub, request) else '/login', status_code=303)
 
     @ui.page('/login')
-    def login(request: Request, failed: bool = False, busy: bool = False, idle: bool = False, out: bool = False,
-              expired: bool = False) -> None:
+    async def login(request: Request, failed: bool = False, busy: bool = False, idle: bool = False,
+                    out: bool = False, expired: bool = False) -> RedirectResponse | None:
+        if (token := request.cookies.get(SESSION_COOKIE)) and \
+                (viewer := await live_viewer(hub, token, renew=False)) and viewer.must_change_password:
+            return RedirectResponse('/password', status_code=303)  # signed in, but a new password comes first
         page_head('Sign in')
         with ui.column().classes('hub-login items-stretch gap-4'):
             ui.html('<h1>SLMPD Kiosk Hub</h1>')
@@ -84,6 +88,7 @@ def register(hub: Hub) -> None:
                 ui.input('Password', password=True).props('name=password autocomplete=current-password outlined') \
                     .mark('password')
                 ui.button('Sign in', color=None).props('type=submit no-caps').classes('hub-primary').mark('sign-in')
+        return None
 
     @app.post('/login')
     async def check(request: Request) -> RedirectResponse:
@@ -107,7 +112,9 @@ def register(hub: Hub) -> None:
         async with hub.pool.connection() as conn:
             await db.open_session(conn, token_digest(session), email)
             await db.audit(conn, email, 'login')
-        answer = RedirectResponse('/signups', status_code=303)
+            viewer = await db.viewer(conn, email)
+        answer = RedirectResponse('/password' if viewer and viewer.must_change_password else '/signups',
+                                  status_code=303)
         answer.set_cookie(SESSION_COOKIE, session, httponly=True, secure=True, samesite='strict', path='/')
         return answer
 
