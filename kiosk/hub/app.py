@@ -136,7 +136,7 @@ def _reply(answer: Answer) -> Response:
 
 
 def serve(settings: HubSettings) -> None:
-    applied = db.migrate(settings.database_url)
+    applied = db.migrate_if_owner(settings.owner_url)
     if applied:
         log.info('applied migrations: %s', ', '.join(applied))
     create(settings)

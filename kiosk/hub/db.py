@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from psycopg import AsyncConnection
+import psycopg
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from yoyo import get_backend, read_migrations
@@ -33,6 +34,32 @@ def migrate(database_url: str) -> list[str]:
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return [migration.id for migration in pending]
+
+
+def migrate_if_owner(database_url: str) -> list[str]:
+    """Migrate when this URL's role owns the schema (or there is none yet); a runtime role that owns nothing
+    leaves that to `kiosk hub migrate`, run as the owner."""
+    with psycopg.connect(database_url) as conn:
+        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'users'")\
+            .fetchone()
+        role = conn.execute('SELECT current_user').fetchone()[0]
+    return migrate(database_url) if owner is None or owner[0] == role else []
+
+
+def grant_runtime(owner_url: str, role: str) -> None:
+    """What the hub's runtime role needs and no more: rows, not the schema; no UPDATE, DELETE or TRUNCATE
+    on audit_log; only a look at yoyo's bookkeeping."""
+    grantee = sql.Identifier(role)
+    with psycopg.connect(owner_url) as conn:
+        conn.execute(sql.SQL('GRANT USAGE ON SCHEMA public TO {}').format(grantee))
+        conn.execute(sql.SQL('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}')
+                     .format(grantee))
+        conn.execute(sql.SQL('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}').format(grantee))
+        conn.execute(sql.SQL('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}').format(grantee))
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                     "AND tablename LIKE '%yoyo%'").fetchall():
+            conn.execute(sql.SQL('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}')
+                         .format(sql.Identifier(table), grantee))
 
 
 async def connect(database_url: str) -> AsyncConnection:
