@@ -23,7 +23,7 @@ from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
-from kiosk.hub.pages import activity, audit, fleet, login, password
+from kiosk.hub.pages import activity, audit, conflicts, fleet, login, password
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -124,7 +124,7 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, password, signups_page, fleet, activity, audit):
+    for screen in (login, password, signups_page, fleet, activity, conflicts, audit):
         screen.register(hub)
     return hub
 

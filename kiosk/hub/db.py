@@ -131,6 +131,28 @@ async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[
     ''', (kiosk, Jsonb(records)))
 
 
+async def open_conflicts(conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
+    """Unresolved conflicts, oldest first, each with the stored record beside it (None if it is gone)."""
+    return await (await conn.execute('''
+        SELECT c.seq, c.signup_id, c.kiosk, c.received_at, c.body AS incoming, s.body AS stored, s.kiosk AS stored_kiosk
+        FROM signup_conflicts c LEFT JOIN signups s ON s.id = c.signup_id
+        WHERE c.resolved_at IS NULL ORDER BY c.received_at, c.seq LIMIT %s
+    ''', (limit,))).fetchall()
+
+
+async def resolve_conflict(conn: AsyncConnection, seq: int, actor: str, resolution: str) -> bool:
+    """Close one conflict and audit it; False when another desk closed it first."""
+    async with conn.transaction():
+        row = await (await conn.execute('''
+            UPDATE signup_conflicts SET resolved_at = now(), resolved_by = %s, resolution = %s
+            WHERE seq = %s AND resolved_at IS NULL RETURNING signup_id, kiosk
+        ''', (actor, resolution, seq))).fetchone()
+        if row:
+            await audit(conn, actor, 'conflict_resolved', {'signup': str(row['signup_id']), 'kiosk': row['kiosk'],
+                                                           'resolution': resolution})
+    return row is not None
+
+
 async def admit_request(conn: AsyncConnection, kiosk: str, per_minute: int) -> int:
     """A sliding minute shared by every hub process: 0 (and this request is counted) or the seconds to wait.
 
@@ -415,6 +437,12 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (session_idle_minutes, session_max_hours))
         await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
+        # Conflicts follow their sign-up: gone with it, and kept no longer than it once resolved.
+        await conn.execute('''
+            DELETE FROM signup_conflicts c
+            WHERE c.resolved_at < now() - make_interval(days => %s)
+               OR NOT EXISTS (SELECT FROM signups s WHERE s.id = c.signup_id)
+        ''', (retention_days,))
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount
 

@@ -142,7 +142,7 @@ def test_no_serious_accessibility_problem_on_any_hub_screen(page, hub):
     settle_hub(page)
     problems = serious_accessibility_problems(page, 'login')
     sign_in(page, hub, 'chief@slmpd.org')
-    for path in ('/signups', '/kiosks', '/activity', '/audit'):
+    for path in ('/signups', '/kiosks', '/activity', '/conflicts', '/audit'):
         page.goto(hub.url + path)
         settle_hub(page)
         page.wait_for_timeout(300)
@@ -262,3 +262,33 @@ def test_a_one_time_password_must_be_changed_at_the_first_sign_in(page, hub, dat
     page.get_by_text('Wrong email or password.').wait_for()
     sign_in(page, hub, 'new.desk@slmpd.org', PASSWORD + ' of mine')
     page.wait_for_url('**/signups')
+
+
+def test_an_admin_sees_a_conflict_side_by_side_and_resolves_it(page, hub, database):  # noqa: F811
+    record_id = insert(database, 'lobby-c', 'pal', 'Marta Stored')
+    with psycopg.connect(database) as conn:
+        (body,) = conn.execute('SELECT body FROM signups WHERE id = %s', (record_id,)).fetchone()
+        conn.execute("INSERT INTO signup_conflicts (signup_id, kiosk, body) VALUES (%s, 'lobby-c', %s)",
+                     (record_id, psycopg.types.json.Jsonb({**body, 'name': 'Marta Incoming'})))
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.wait_for_url('**/signups')
+    assert page.get_by_role('link', name='Conflicts').count() == 0, 'admins only'
+    page.get_by_role('button', name='Sign out').click()
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.wait_for_url('**/signups')
+    page.get_by_role('link', name='Conflicts').click()
+    page.wait_for_url('**/conflicts')
+    card = page.locator('.q-card', has_text=record_id)
+    name_row = card.locator('tr', has_text='Marta Stored')
+    name_row.wait_for()
+    assert 'Marta Incoming' in name_row.inner_text() and 'yes' in name_row.inner_text()  # aligned on one row
+    assert 'lobby-c' in card.inner_text()
+    settle_hub(page)
+    assert serious_accessibility_problems(page, '/conflicts') == []
+    card.get_by_role('button', name='Keep the stored one').click()
+    page.locator('.q-card', has_text=record_id).wait_for(state='detached')
+    with psycopg.connect(database) as conn:
+        (resolution,) = conn.execute("SELECT detail->>'resolution' FROM audit_log WHERE action = 'conflict_resolved' "
+                                     "AND actor = 'chief@slmpd.org' AND detail->>'signup' = %s",
+                                     (record_id,)).fetchone()
+    assert resolution == 'kept_stored'
