@@ -209,7 +209,7 @@ async def test_a_session_ends_after_the_idle_minutes_or_the_maximum_hours(conn):
     await db.add_user(conn, 'idle@slmpd.org', 'coordinator', ['pal'], hash_password('the right password'))
     await db.open_session(conn, token_digest('cookie'), 'idle@slmpd.org')
     viewer = await db.session_viewer(conn, token_digest('cookie'), 30, 12, renew=True)
-    assert viewer == db.Viewer('idle@slmpd.org', 'coordinator', ('pal',))
+    assert viewer == db.Viewer('idle@slmpd.org', 'coordinator', ('pal',), must_change_password=True)  # add-user's
     await conn.execute("UPDATE sessions SET last_seen = now() - interval '31 minutes'")
     assert await db.session_viewer(conn, token_digest('cookie'), 30, 12, renew=True) is None
     assert await db.session_viewer(conn, token_digest('forged'), 30, 12, renew=True) is None
