@@ -116,5 +116,6 @@ class StaffPin:
 
 def scrypt_hash(secret: str, salt: bytes, cost: dict[str, int]) -> bytes:
     """The same slow hash for staff PINs and hub passwords."""
-    return hashlib.scrypt(secret.encode(), salt=salt, n=cost['n'], r=cost['r'], p=cost['p'], maxmem=64 * 1024 * 1024,
-                          dklen=32)
+    # scrypt needs 128 * r * N bytes (and a little more); twice that leaves room without allowing any cost.
+    return hashlib.scrypt(secret.encode(), salt=salt, n=cost['n'], r=cost['r'], p=cost['p'],
+                          maxmem=2 * 128 * cost['r'] * cost['n'], dklen=32)

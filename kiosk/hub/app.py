@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,19 +14,64 @@ from fastapi.responses import JSONResponse
 from nicegui import app, ui
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.content import load_catalog
 from kiosk.hub import db
 from kiosk.hub.api_schema import openapi
-from kiosk.hub.auth import CLIENT_LIMIT, SignIns
+from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
-from kiosk.hub.pages import activity, audit, fleet, login
+from kiosk.hub.pages import activity, audit, conflicts, fleet, login, password
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
 log = logging.getLogger('kiosk.hub')
+
+# NiceGUI renders its elements through Vue templates compiled in the page ('unsafe-eval') and starts each
+# page with an inline script ('unsafe-inline'); everything else it needs is served by the hub itself.
+CONTENT_SECURITY_POLICY = '; '.join((
+    "default-src 'self'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'", "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:", "font-src 'self' data:", "connect-src 'self'", "worker-src 'self' blob:",
+    "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"))
+SECURITY_HEADERS = {'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer',
+                    'x-content-type-options': 'nosniff'}
+HSTS = 'max-age=31536000'  # a year; not includeSubDomains: the department's other hosts are not ours to bind
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer, and HSTS when the request came over TLS: its own
+    scheme, or X-Forwarded-Proto from a trusted proxy (anyone else's say is not believed)."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[IPv4Network | IPv6Network]) -> None:
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        headers = dict(SECURITY_HEADERS)
+        if self._over_tls(scope):
+            headers['strict-transport-security'] = HSTS
+
+        async def send_with_headers(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _over_tls(self, scope: Scope) -> bool:
+        if scope.get('scheme') == 'https':
+            return True
+        peer = (scope.get('client') or (None,))[0]
+        if not peer or not is_trusted(peer, self.trusted_proxies):
+            return False
+        forwarded = [value for key, value in scope['headers'] if key == b'x-forwarded-proto']
+        return bool(forwarded) and forwarded[-1].decode('latin-1').split(',')[-1].strip().lower() == 'https'
 
 
 def create(settings: HubSettings) -> Hub:
@@ -72,6 +119,8 @@ def create(settings: HubSettings) -> Hub:
     async def heartbeat(request: Request) -> Response:
         return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
 
+    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(login.FormToken)
     contract = openapi()
 
     @app.get('/api/v1/openapi.json')
@@ -83,7 +132,7 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, signups_page, fleet, activity, audit):
+    for screen in (login, password, signups_page, fleet, activity, conflicts, audit):
         screen.register(hub)
     return hub
 
@@ -95,9 +144,11 @@ def _reply(answer: Answer) -> Response:
 
 
 def serve(settings: HubSettings) -> None:
-    applied = db.migrate(settings.database_url)
+    applied = db.migrate_if_owner(settings.owner_url)
     if applied:
         log.info('applied migrations: %s', ', '.join(applied))
     create(settings)
     ui.run(host=settings.host, port=settings.port, title='SLMPD Kiosk Hub', reload=False, show=False,
-           show_welcome_message=False, favicon=ASSETS_DIR / 'static' / 'logo.svg', tailwind=False)
+           show_welcome_message=False, favicon=ASSETS_DIR / 'static' / 'logo.svg', tailwind=False,
+           # Uvicorn would believe X-Forwarded-* from 127.0.0.1 whatever trusted_proxies says; the hub decides.
+           proxy_headers=False)

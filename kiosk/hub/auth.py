@@ -17,9 +17,12 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
-from kiosk.pin import SCRYPT, scrypt_hash
+from kiosk.pin import scrypt_hash
 
 MIN_PASSWORD = 12
+# OWASP's Password Storage Cheat Sheet: N=2^17, r=8, p=1 (128 MiB, a few tenths of a second). The parameters
+# are kept in each hash, so an older hash still verifies, and is replaced at its owner's next sign-in.
+PASSWORD_SCRYPT = {'n': 2 ** 17, 'r': 8, 'p': 1}
 
 
 def new_token() -> str:
@@ -36,8 +39,12 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f'a password needs at least {MIN_PASSWORD} characters')
     salt = secrets.token_bytes(16)
-    return '$'.join(['scrypt', str(SCRYPT['n']), str(SCRYPT['r']), str(SCRYPT['p']), salt.hex(),
-                     scrypt_hash(password, salt, SCRYPT).hex()])
+    return '$'.join(['scrypt', str(PASSWORD_SCRYPT['n']), str(PASSWORD_SCRYPT['r']), str(PASSWORD_SCRYPT['p']),
+                     salt.hex(), scrypt_hash(password, salt, PASSWORD_SCRYPT).hex()])
+
+
+def needs_rehash(stored: str) -> bool:
+    return stored.split('$')[1:4] != [str(PASSWORD_SCRYPT[key]) for key in ('n', 'r', 'p')]
 
 
 def password_matches(password: str, stored: str | None) -> bool:
@@ -56,8 +63,8 @@ SESSION_COOKIE = 'kiosk_hub_session'
 # client's, over a day, stops the guesser: one address can hold an account locked 75 minutes a day at most.
 ACCOUNT_LIMIT = (5, timedelta(minutes=15))
 CLIENT_LIMIT = (25, timedelta(hours=24))
-# scrypt takes ~0.1 s of one core and 16 MiB: this many at once, and a sign-in that finds them all busy is
-# told to try again in a moment instead of queueing.
+# scrypt takes a few tenths of a second of one core and 128 MiB: this many at once, and a sign-in that finds
+# them all busy is told to try again in a moment instead of queueing.
 HASHES_AT_ONCE = 4
 # Of the pool's connections, sign-ins use at most this many at once (they wait their turn for one), so a
 # flood of them leaves the rest to the kiosks and the screens.
@@ -90,7 +97,7 @@ def client_address(peer: str | None, forwarded_for: str | None,
     own say, and anyone can write them)."""
     address = _canonical(peer or 'unknown')
     hops = [hop.strip() for hop in (forwarded_for or '').split(',') if hop.strip()]
-    while hops and _is_trusted(address, trusted):
+    while hops and is_trusted(address, trusted):
         address = _canonical(hops.pop())
     return address
 
@@ -102,7 +109,7 @@ def _canonical(address: str) -> str:
         return address[:64]
 
 
-def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+def is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
     try:
         parsed = ip_address(address)
     except ValueError:
@@ -115,7 +122,7 @@ class SignIns:
 
     def __init__(self, pool: AsyncConnectionPool, hashes_at_once: int = HASHES_AT_ONCE) -> None:
         self.pool = pool
-        self._hashing = asyncio.Semaphore(hashes_at_once)
+        self.hashing = asyncio.Semaphore(hashes_at_once)
         self._connections = asyncio.Semaphore(CONNECTIONS_AT_ONCE)
         self._refused_clients: dict[str, float] = {}  # address -> until when (time.monotonic())
 
@@ -142,16 +149,21 @@ class SignIns:
         return SignIn(ok=False, checked=False)
 
     async def _check(self, counted: db.CountedSignIn, email: str, password: str) -> SignIn:
-        if self._hashing.locked():
+        if self.hashing.locked():
             async with self._connection() as conn:
                 await db.forgive_sign_in(conn, counted.seqs)
             await asyncio.sleep(BUSY_PAUSE_SECONDS)
             return SignIn(ok=False, busy=True)
         stored = counted.password_hash if counted.refused_by is None else None
-        async with self._hashing:
+        async with self.hashing:
             matches = await asyncio.to_thread(password_matches, password, stored or _NOBODY)
         ok = matches and stored is not None
         if ok:
+            if needs_rehash(stored):
+                async with self.hashing:
+                    rehashed = await asyncio.to_thread(hash_password, password)
+                async with self._connection() as conn:
+                    await db.rehash_password(conn, email, stored, rehashed)
             async with self._connection() as conn:
                 await db.forgive_sign_in(conn, counted.seqs, email)
         return SignIn(ok=ok)

@@ -24,7 +24,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run = verb('run', 'serve the hub (migrates first)')
     run.add_argument('--host', help='address to bind (KIOSK_HUB_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_HUB_PORT, default 8090)')
-    verb('migrate', 'bring the database schema up to date')
+    verb('migrate', 'bring the database schema up to date (as KIOSK_HUB_MIGRATE_DATABASE_URL when set)')
+    verb('grant', 'give a runtime role the rows the hub needs, and no UPDATE or DELETE on the audit log') \
+        .add_argument('role')
     for name, help_text in (('add-kiosk', "create a kiosk's credential and print its token once"),
                             ('revoke-kiosk', "revoke a kiosk's credential (effective on its next request)"),
                             ('rotate-kiosk', 'issue a new token; the old one works for the grace period')):
@@ -50,8 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if args.hub_command == 'migrate':
         from kiosk.hub.db import migrate
 
-        applied = migrate(settings.database_url)
+        applied = migrate(settings.owner_url)
         print(f'applied: {", ".join(applied)}' if applied else 'the schema is up to date')
+        return 0
+    if args.hub_command == 'grant':
+        from kiosk.hub.db import grant_runtime, migrate
+
+        migrate(settings.owner_url)
+        grant_runtime(settings.owner_url, args.role)
+        print(f'{args.role} may read and write the rows the hub needs; it owns nothing, and the audit log only grows')
         return 0
     return asyncio.run(_manage(settings, args))
 
@@ -62,7 +71,7 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
     from kiosk.hub import db
     from kiosk.hub.auth import hash_password, new_token, token_digest
 
-    db.migrate(settings.database_url)
+    db.migrate_if_owner(settings.owner_url)
     conn = await db.connect(settings.database_url)
     try:
         if args.hub_command == 'add-kiosk':
@@ -93,7 +102,8 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
                 return _fail(f'a user {args.email!r} exists already')
             await db.audit(conn, 'cli', 'user_added', {'user': args.email.lower(), 'role': args.role,
                                                        'programs': args.program})
-            print(f'user {args.email.lower()} added ({args.role}). One-time password, shown this once:\n{password}')
+            print(f'user {args.email.lower()} added ({args.role}). One-time password, shown this once '
+                  f'(they choose their own at the first sign-in):\n{password}')
         elif args.hub_command == 'set-password':
             password = _read_password()
             try:

@@ -16,6 +16,8 @@ class HubSettings(LayeredSettings):
     model_config = SettingsConfigDict(env_prefix='KIOSK_HUB_', extra='forbid', frozen=True)
 
     database_url: str = 'postgresql:///kiosk_hub'
+    # The schema owner's URL, for `kiosk hub migrate` and `grant`; unset, database_url owns the schema too.
+    migrate_database_url: str | None = None
     host: str = '127.0.0.1'
     port: int = Field(8090, ge=1, le=65535)
     config: Path | None = None
@@ -31,10 +33,14 @@ class HubSettings(LayeredSettings):
     token_grace_days: int = Field(7, ge=0, le=365)
     timezone: str = 'America/Chicago'
 
-    @field_validator('database_url')
+    @property
+    def owner_url(self) -> str:
+        return self.migrate_database_url or self.database_url
+
+    @field_validator('database_url', 'migrate_database_url')
     @classmethod
-    def _libpq_url(cls, url: str) -> str:
-        if not url.startswith(('postgresql://', 'postgres://')):
+    def _libpq_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(('postgresql://', 'postgres://')):
             raise ValueError('not a libpq URL (postgresql://user@host/dbname or postgresql:///dbname)')
         return url
 

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from psycopg import AsyncConnection
+import psycopg
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from yoyo import get_backend, read_migrations
@@ -33,6 +34,32 @@ def migrate(database_url: str) -> list[str]:
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return [migration.id for migration in pending]
+
+
+def migrate_if_owner(database_url: str) -> list[str]:
+    """Migrate when this URL's role owns the schema (or there is none yet); a runtime role that owns nothing
+    leaves that to `kiosk hub migrate`, run as the owner."""
+    with psycopg.connect(database_url) as conn:
+        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'users'")\
+            .fetchone()
+        role = conn.execute('SELECT current_user').fetchone()[0]
+    return migrate(database_url) if owner is None or owner[0] == role else []
+
+
+def grant_runtime(owner_url: str, role: str) -> None:
+    """What the hub's runtime role needs and no more: rows, not the schema; no UPDATE, DELETE or TRUNCATE
+    on audit_log; only a look at yoyo's bookkeeping."""
+    grantee = sql.Identifier(role)
+    with psycopg.connect(owner_url) as conn:
+        conn.execute(sql.SQL('GRANT USAGE ON SCHEMA public TO {}').format(grantee))
+        conn.execute(sql.SQL('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}')
+                     .format(grantee))
+        conn.execute(sql.SQL('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}').format(grantee))
+        conn.execute(sql.SQL('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}').format(grantee))
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                     "AND tablename LIKE '%yoyo%'").fetchall():
+            conn.execute(sql.SQL('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}')
+                         .format(sql.Identifier(table), grantee))
 
 
 async def connect(database_url: str) -> AsyncConnection:
@@ -104,6 +131,28 @@ async def store_conflicts(conn: AsyncConnection, kiosk: str, records: list[dict[
     ''', (kiosk, Jsonb(records)))
 
 
+async def open_conflicts(conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
+    """Unresolved conflicts, oldest first, each with the stored record beside it (None if it is gone)."""
+    return await (await conn.execute('''
+        SELECT c.seq, c.signup_id, c.kiosk, c.received_at, c.body AS incoming, s.body AS stored, s.kiosk AS stored_kiosk
+        FROM signup_conflicts c LEFT JOIN signups s ON s.id = c.signup_id
+        WHERE c.resolved_at IS NULL ORDER BY c.received_at, c.seq LIMIT %s
+    ''', (limit,))).fetchall()
+
+
+async def resolve_conflict(conn: AsyncConnection, seq: int, actor: str, resolution: str) -> bool:
+    """Close one conflict and audit it; False when another desk closed it first."""
+    async with conn.transaction():
+        row = await (await conn.execute('''
+            UPDATE signup_conflicts SET resolved_at = now(), resolved_by = %s, resolution = %s
+            WHERE seq = %s AND resolved_at IS NULL RETURNING signup_id, kiosk
+        ''', (actor, resolution, seq))).fetchone()
+        if row:
+            await audit(conn, actor, 'conflict_resolved', {'signup': str(row['signup_id']), 'kiosk': row['kiosk'],
+                                                           'resolution': resolution})
+    return row is not None
+
+
 async def admit_kiosk(conn: AsyncConnection, token_sha256: bytes, per_minute: int) -> tuple[str | None, int]:
     """Who is asking and whether they may, in one round trip: (None, 0) for a token that is not live, else the
     kiosk and 0 (this request is counted in a sliding minute shared by every hub process) or the seconds to wait.
@@ -167,6 +216,7 @@ class Viewer:
     email: str
     role: str
     programs: tuple[str, ...] = ()
+    must_change_password: bool = False  # signed in with a one-time password: only the new-password page opens
 
     @property
     def sees_all(self) -> bool:
@@ -174,9 +224,10 @@ class Viewer:
 
 
 async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str) -> None:
+    """A new user's password is one-time: it must be changed at the first sign-in."""
     async with conn.transaction():
-        await conn.execute('INSERT INTO users (email, role, password_hash) VALUES (%s, %s, %s)',
-                           (email, role, password_hash))
+        await conn.execute('INSERT INTO users (email, role, password_hash, must_change_password) '
+                           'VALUES (%s, %s, %s, true)', (email, role, password_hash))
         for program in programs:
             await conn.execute('INSERT INTO user_programs (email, program) VALUES (%s, %s)', (email, program))
 
@@ -184,9 +235,25 @@ async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[
 async def set_password(conn: AsyncConnection, email: str, password_hash: str) -> bool:
     """A new password ends every session of that user and forgets the account's failed sign-ins."""
     async with conn.transaction():
-        cursor = await conn.execute('UPDATE users SET password_hash = %s WHERE email = %s', (password_hash, email))
+        cursor = await conn.execute('UPDATE users SET password_hash = %s, must_change_password = false '
+                                    'WHERE email = %s', (password_hash, email))
         await _end_sessions_and_failures(conn, email)
     return cursor.rowcount == 1
+
+
+async def change_own_password(conn: AsyncConnection, email: str, password_hash: str, kept_session: bytes) -> None:
+    """The user's own choice replaces a one-time password; every other session of theirs ends."""
+    async with conn.transaction():
+        await conn.execute('UPDATE users SET password_hash = %s, must_change_password = false WHERE email = %s',
+                           (password_hash, email))
+        await conn.execute('DELETE FROM sessions WHERE email = %s AND id_sha256 <> %s', (email, kept_session))
+
+
+async def rehash_password(conn: AsyncConnection, email: str, old_hash: str, new_hash: str) -> None:
+    """The same password under stronger parameters: sessions stay, and a password set meanwhile is kept."""
+    async with conn.transaction():
+        await conn.execute('UPDATE users SET password_hash = %s WHERE email = %s AND password_hash = %s',
+                           (new_hash, email, old_hash))
 
 
 async def set_disabled(conn: AsyncConnection, email: str, disabled: bool) -> bool:
@@ -205,12 +272,12 @@ async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     row = await (await conn.execute('''
-        SELECT u.email, u.role, coalesce(array_agg(p.program ORDER BY p.program)
+        SELECT u.email, u.role, u.must_change_password, coalesce(array_agg(p.program ORDER BY p.program)
                                          FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
         FROM users u LEFT JOIN user_programs p ON p.email = u.email
-        WHERE u.email = %s GROUP BY u.email, u.role
+        WHERE u.email = %s GROUP BY u.email, u.role, u.must_change_password
     ''', (email,))).fetchone()
-    return Viewer(row['email'], row['role'], tuple(row['programs'])) if row else None
+    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password']) if row else None
 
 
 @dataclass(frozen=True)
@@ -456,6 +523,12 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (session_idle_minutes, session_max_hours))
         await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
+        # Conflicts follow their sign-up: gone with it, and kept no longer than it once resolved.
+        await conn.execute('''
+            DELETE FROM signup_conflicts c
+            WHERE c.resolved_at < now() - make_interval(days => %s)
+               OR NOT EXISTS (SELECT FROM signups s WHERE s.id = c.signup_id)
+        ''', (retention_days,))
         await audit(conn, 'hub', 'retention', {'deleted': cursor.rowcount, 'days': retention_days})
     return cursor.rowcount
 

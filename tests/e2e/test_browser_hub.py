@@ -154,12 +154,37 @@ def test_no_serious_accessibility_problem_on_any_hub_screen(page, hub):
     settle_hub(page)
     problems = serious_accessibility_problems(page, 'login')
     sign_in(page, hub, 'chief@slmpd.org')
-    for path in ('/signups', '/kiosks', '/activity', '/audit'):
+    for path in ('/signups', '/kiosks', '/activity', '/conflicts', '/audit'):
         page.goto(hub.url + path)
         settle_hub(page)
         page.wait_for_timeout(300)
         problems += serious_accessibility_problems(page, path)
     assert problems == []
+
+
+def test_every_hub_screen_works_under_its_content_security_policy(page, hub):
+    """The hub's CSP is strict (self only); NiceGUI, Quasar and ECharts must still run with no violation."""
+    violations: list[str] = []
+    page.on('console', lambda message: violations.append(message.text)
+            if 'Content Security Policy' in message.text else None)
+    page.expose_function('reportViolation', lambda text: violations.append(text))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', "
+                         "event => window.reportViolation(`${event.violatedDirective} ${event.blockedURI}`))")
+    answer = page.goto(hub.url + '/login')
+    assert "default-src 'self'" in answer.headers['content-security-policy']
+    settle_hub(page)
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.wait_for_url('**/signups')
+    for path, visible in (('/signups', 'Download CSV'), ('/kiosks', 'Kiosks'), ('/activity', 'Activity'),
+                          ('/audit', 'Audit log')):
+        page.goto(hub.url + path)
+        settle_hub(page)
+        page.get_by_text(visible).first.wait_for()
+        page.wait_for_timeout(300)
+    page.goto(hub.url + '/activity')
+    settle_hub(page)
+    page.locator('.nicegui-echart canvas, .nicegui-echart svg').first.wait_for()  # ECharts drew under the CSP
+    assert violations == []
 
 
 def test_a_sign_up_made_at_a_kiosk_appears_in_the_coordinators_list(page, hub, database, kiosk_factory):  # noqa: F811
@@ -244,3 +269,58 @@ def test_older_and_newer_walk_the_pages_of_a_search_and_back(page, hub, database
     page.get_by_text('55 sign-ups · page 1 of 2').wait_for()
     assert [page.get_by_role('row', name=f'Pager {n}').count() for n in ('01', 50, 51)] == [1, 1, 0]
     assert page.get_by_role('button', name='← Newer').is_disabled()
+
+
+def test_a_one_time_password_must_be_changed_at_the_first_sign_in(page, hub, database):  # noqa: F811
+    added = hub_command(database, 'add-user', 'new.desk@slmpd.org', '--role', 'coordinator', '--program', 'pal')
+    one_time = added.stdout.strip().splitlines()[-1]
+    sign_in(page, hub, 'new.desk@slmpd.org', one_time)
+    page.wait_for_url('**/password')
+    page.get_by_role('heading', name='Choose a new password').wait_for()
+    page.goto(hub.url + '/signups')  # nothing else before the new password
+    page.wait_for_url('**/password')
+    page.get_by_label('New password', exact=True).fill('short')
+    page.get_by_label('New password again').fill('short')
+    page.get_by_role('button', name='Save the new password').click()
+    page.get_by_text('at least 12 characters').wait_for()
+    page.get_by_label('New password', exact=True).fill(PASSWORD + ' of mine')
+    page.get_by_label('New password again').fill(PASSWORD + ' of mine')
+    page.get_by_role('button', name='Save the new password').click()
+    page.wait_for_url('**/signups')
+    page.get_by_role('heading', name='Sign-ups').wait_for()
+    page.get_by_role('button', name='Sign out').click()
+    page.get_by_text('You are signed out.').wait_for()
+    sign_in(page, hub, 'new.desk@slmpd.org', one_time)
+    page.get_by_text('Wrong email or password.').wait_for()
+    sign_in(page, hub, 'new.desk@slmpd.org', PASSWORD + ' of mine')
+    page.wait_for_url('**/signups')
+
+
+def test_an_admin_sees_a_conflict_side_by_side_and_resolves_it(page, hub, database):  # noqa: F811
+    record_id = insert(database, 'lobby-c', 'pal', 'Marta Stored')
+    with psycopg.connect(database) as conn:
+        (body,) = conn.execute('SELECT body FROM signups WHERE id = %s', (record_id,)).fetchone()
+        conn.execute("INSERT INTO signup_conflicts (signup_id, kiosk, body) VALUES (%s, 'lobby-c', %s)",
+                     (record_id, psycopg.types.json.Jsonb({**body, 'name': 'Marta Incoming'})))
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.wait_for_url('**/signups')
+    assert page.get_by_role('link', name='Conflicts').count() == 0, 'admins only'
+    page.get_by_role('button', name='Sign out').click()
+    sign_in(page, hub, 'chief@slmpd.org')
+    page.wait_for_url('**/signups')
+    page.get_by_role('link', name='Conflicts').click()
+    page.wait_for_url('**/conflicts')
+    card = page.locator('.q-card', has_text=record_id)
+    name_row = card.locator('tr', has_text='Marta Stored')
+    name_row.wait_for()
+    assert 'Marta Incoming' in name_row.inner_text() and 'yes' in name_row.inner_text()  # aligned on one row
+    assert 'lobby-c' in card.inner_text()
+    settle_hub(page)
+    assert serious_accessibility_problems(page, '/conflicts') == []
+    card.get_by_role('button', name='Keep the stored one').click()
+    page.locator('.q-card', has_text=record_id).wait_for(state='detached')
+    with psycopg.connect(database) as conn:
+        (resolution,) = conn.execute("SELECT detail->>'resolution' FROM audit_log WHERE action = 'conflict_resolved' "
+                                     "AND actor = 'chief@slmpd.org' AND detail->>'signup' = %s",
+                                     (record_id,)).fetchone()
+    assert resolution == 'kept_stored'

@@ -34,6 +34,9 @@ def one_record(kiosk: str) -> dict:
         'consent': True, 'kiosk_id': kiosk}]}
 
 
+FORM_TOKEN = secrets.token_urlsafe(32)
+
+
 def bogus_sign_ins(hub_url: str, streams: int, seconds: float, answers: Connection) -> None:
     """`streams` clients post bogus sign-ins back to back for `seconds`; sends back the statuses (599: no answer).
 
@@ -45,8 +48,10 @@ def bogus_sign_ins(hub_url: str, streams: int, seconds: float, answers: Connecti
     async def one_stream(client: httpx.AsyncClient) -> None:
         while time.monotonic() < stop:
             try:
-                answer = await client.post(hub_url + '/login', data={
-                    'email': f'{secrets.token_hex(4)}@example.org', 'password': secrets.token_hex(8)})
+                # A matching form token, as an attacker who fetched the form has; CSRF is not what stops them.
+                answer = await client.post(hub_url + '/login', headers={'Cookie': f'kiosk_hub_csrf={FORM_TOKEN}'},
+                                           data={'email': f'{secrets.token_hex(4)}@example.org',
+                                                 'password': secrets.token_hex(8), 'csrf': FORM_TOKEN})
                 statuses.append(answer.status_code)
             except httpx.HTTPError:
                 statuses.append(599)

@@ -209,7 +209,7 @@ async def test_a_session_ends_after_the_idle_minutes_or_the_maximum_hours(conn):
     await db.add_user(conn, 'idle@slmpd.org', 'coordinator', ['pal'], hash_password('the right password'))
     await db.open_session(conn, token_digest('cookie'), 'idle@slmpd.org')
     viewer = await db.session_viewer(conn, token_digest('cookie'), 30, 12, renew=True)
-    assert viewer == db.Viewer('idle@slmpd.org', 'coordinator', ('pal',))
+    assert viewer == db.Viewer('idle@slmpd.org', 'coordinator', ('pal',), must_change_password=True)  # add-user's
     await conn.execute("UPDATE sessions SET last_seen = now() - interval '31 minutes'")
     assert await db.session_viewer(conn, token_digest('cookie'), 30, 12, renew=True) is None
     assert await db.session_viewer(conn, token_digest('forged'), 30, 12, renew=True) is None
@@ -229,3 +229,25 @@ async def test_only_a_renewing_look_keeps_a_session_alive(conn):
     (seen,) = await (await conn.execute("SELECT now() - last_seen < interval '1 minute' AS fresh FROM sessions "
                                         "WHERE email = 'timer@slmpd.org'")).fetchall()
     assert seen['fresh']
+
+
+def stored_hash(database: str, email: str) -> str:
+    with psycopg.connect(database) as conn:
+        return conn.execute('SELECT password_hash FROM users WHERE email = %s', (email,)).fetchone()[0]
+
+
+def test_new_passwords_get_owasps_scrypt_parameters(database):
+    scheme, n, r, p, _salt, _hash = stored_hash(database, account(database)).split('$')
+    assert (scheme, int(n), int(r), int(p)) == ('scrypt', 2 ** 17, 8, 1)
+
+
+async def test_an_old_hash_still_verifies_and_is_rehashed_at_the_next_sign_in(sign_ins, database):
+    email = account(database)
+    salt = bytes(range(16))
+    old = '$'.join(['scrypt', str(2 ** 14), '8', '1', salt.hex(),
+                    hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32).hex()])
+    with psycopg.connect(database) as conn:
+        conn.execute('UPDATE users SET password_hash = %s WHERE email = %s', (old, email))
+    assert (await sign_ins.check(email, PASSWORD, '203.0.113.77')).ok, 'the old hash verifies'
+    assert stored_hash(database, email).startswith(f'scrypt${2 ** 17}$8$1$'), 'and was replaced'
+    assert (await sign_ins.check(email, PASSWORD, '203.0.113.77')).ok, 'the new hash verifies'

@@ -15,7 +15,7 @@ from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/audit', 'Audit log', True))
+           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True))
 
 
 class Session:
@@ -37,17 +37,18 @@ class Session:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
-        viewer = await _live_viewer(hub, token, renew=True)
-        return cls(hub, token, viewer) if viewer else None
+        viewer = await live_viewer(hub, token, renew=True)
+        # A one-time password opens no screen: the sign-in sends its user to /password first.
+        return cls(hub, token, viewer) if viewer and not viewer.must_change_password else None
 
     async def renew(self) -> bool:
-        viewer = await _live_viewer(self.hub, self.token, renew=True)
+        viewer = await live_viewer(self.hub, self.token, renew=True)
         if viewer is not None:
             self.viewer = viewer
         return self._or_sign_in(viewer)
 
     async def still_open(self) -> bool:
-        return self._or_sign_in(await _live_viewer(self.hub, self.token, renew=False))
+        return self._or_sign_in(await live_viewer(self.hub, self.token, renew=False))
 
     @staticmethod
     def _or_sign_in(viewer: Viewer | None) -> bool:
@@ -60,7 +61,7 @@ class Session:
             await db.audit(conn, self.viewer.email, action, detail)
 
 
-async def _live_viewer(hub: Hub, token: str, *, renew: bool) -> Viewer | None:
+async def live_viewer(hub: Hub, token: str, *, renew: bool) -> Viewer | None:
     async with hub.pool.connection() as conn:
         return await db.session_viewer(conn, token_digest(token), hub.settings.session_idle_minutes,
                                        hub.settings.session_max_hours, renew=renew)

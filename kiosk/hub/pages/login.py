@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.hub import db
 from kiosk.hub.auth import ACCOUNT_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import read_at_most
-from kiosk.hub.pages.frame import Session, page_head
+from kiosk.hub.pages.frame import Session, live_viewer, page_head
 
 FORM_MAX_BYTES = 4096  # an email and a password; read as it arrives, like the kiosks' bodies
+CSRF_COOKIE = 'kiosk_hub_csrf'
+FORMS = ('/login', '/password')  # the pages whose form carries the token
+
+
+class FormToken:
+    """A double-submit CSRF token for the sign-in form: the form's GET sets it as a cookie and the page puts
+    the same value in a hidden field. Another site can make a browser post the form but can neither read nor
+    set the cookie, so its post never carries a matching pair."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http' or scope['method'] != 'GET' or scope['path'] not in FORMS:
+            await self.app(scope, receive, send)
+            return
+        # A second tab keeps the first one's token, so neither form goes stale.
+        kept = HTTPConnection(scope).cookies.get(CSRF_COOKIE, '')
+        well_formed = len(kept) == 43 and kept.replace('-', '').replace('_', '').isalnum()
+        token = kept if well_formed else secrets.token_urlsafe(32)
+        scope.setdefault('state', {})['csrf'] = token
+
+        async def send_with_cookie(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                MutableHeaders(scope=message).append(
+                    'set-cookie', f'{CSRF_COOKIE}={token}; HttpOnly; Secure; SameSite=strict; Path=/')
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def form_token_matches(connection: HTTPConnection, sent: str) -> bool:
+    expected = connection.cookies.get(CSRF_COOKIE, '')
+    return bool(expected) and hmac.compare_digest(expected.encode(), sent.encode())
 
 
 def register(hub: Hub) -> None:
@@ -23,7 +62,11 @@ def register(hub: Hub) -> None:
         return RedirectResponse('/signups' if await Session.of(hub, request) else '/login', status_code=303)
 
     @ui.page('/login')
-    def login(failed: bool = False, busy: bool = False, idle: bool = False, out: bool = False) -> None:
+    async def login(request: Request, failed: bool = False, busy: bool = False, idle: bool = False,
+                    out: bool = False, expired: bool = False) -> RedirectResponse | None:
+        if (token := request.cookies.get(SESSION_COOKIE)) and \
+                (viewer := await live_viewer(hub, token, renew=False)) and viewer.must_change_password:
+            return RedirectResponse('/password', status_code=303)  # signed in, but a new password comes first
         page_head('Sign in')
         with ui.column().classes('hub-login items-stretch gap-4'):
             ui.html('<h1>SLMPD Kiosk Hub</h1>')
@@ -34,15 +77,18 @@ def register(hub: Hub) -> None:
                        f'Your session ended: {hub.settings.session_idle_minutes} minutes without use, '
                        f'{hub.settings.session_max_hours} hours since you signed in, or a change to your account. '
                        'Please sign in again.' if idle else
-                       'You are signed out.' if out else '')
+                       'You are signed out.' if out else
+                       'The sign-in form had expired. Please sign in again.' if expired else '')
             if message:
                 ui.label(message).classes('hub-message').props('role=alert')
             with ui.element('form').props('method=post action=/login').classes('column gap-4'):
+                ui.element('input').props(f'type=hidden name=csrf value={request.state.csrf}')
                 ui.input('Email').props('name=email type=email autocomplete=username outlined autofocus') \
                     .mark('email')
                 ui.input('Password', password=True).props('name=password autocomplete=current-password outlined') \
                     .mark('password')
                 ui.button('Sign in', color=None).props('type=submit no-caps').classes('hub-primary').mark('sign-in')
+        return None
 
     @app.post('/login')
     async def check(request: Request) -> RedirectResponse:
@@ -50,6 +96,8 @@ def register(hub: Hub) -> None:
         form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
         email = (form.get('email') or [''])[0].strip().lower()[:254]
         password = (form.get('password') or [''])[0][:1024]
+        if not form_token_matches(request, (form.get('csrf') or [''])[0]):
+            return RedirectResponse('/login?expired=1', status_code=303)
         client = client_address(request.client.host if request.client else None,
                                 request.headers.get('x-forwarded-for'), hub.settings.trusted_proxies)
         attempt = await hub.sign_ins.check(email, password, client)
@@ -64,7 +112,9 @@ def register(hub: Hub) -> None:
         async with hub.pool.connection() as conn:
             await db.open_session(conn, token_digest(session), email)
             await db.audit(conn, email, 'login')
-        answer = RedirectResponse('/signups', status_code=303)
+            viewer = await db.viewer(conn, email)
+        answer = RedirectResponse('/password' if viewer and viewer.must_change_password else '/signups',
+                                  status_code=303)
         answer.set_cookie(SESSION_COOKIE, session, httponly=True, secure=True, samesite='strict', path='/')
         return answer
 

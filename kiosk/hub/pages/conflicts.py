@@ -1,0 +1,72 @@
+"""Conflicts, for admins: a record that came again with other content, beside the one kept, to be resolved."""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from kiosk.hub import db
+from kiosk.hub.hub import Hub
+from kiosk.hub.pages.frame import Session, frame
+
+FIELDS = ('created_at', 'program', 'name', 'participant_name', 'phone', 'email', 'contact_method', 'age', 'note',
+          'language', 'consent', 'kiosk_id')
+
+
+def register(hub: Hub) -> None:
+    @ui.page('/conflicts')
+    async def conflicts(request: Request) -> RedirectResponse | None:
+        session = await Session.of(hub, request)
+        if session is None:
+            return RedirectResponse('/login', status_code=303)
+        if not session.viewer.sees_all:
+            return RedirectResponse('/signups', status_code=303)
+        with frame(session, 'Conflicts', '/conflicts'):
+            await _screen(hub, session)
+        return None
+
+
+def _shown(value: object) -> str:
+    return '' if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+@ui.refreshable
+async def _screen(hub: Hub, session: Session) -> None:
+    zone = ZoneInfo(hub.settings.timezone)
+    async with hub.pool.connection() as conn:
+        rows = await db.open_conflicts(conn)
+    if not rows:
+        ui.label('No conflicts to review.').mark('no-conflicts')
+        return
+
+    async def resolve(seq: int, resolution: str) -> None:
+        if not await session.renew() or not session.viewer.sees_all:
+            return
+        async with hub.pool.connection() as conn:
+            closed = await db.resolve_conflict(conn, seq, session.viewer.email, resolution)
+        ui.notify('Resolved.' if closed else 'Another desk resolved it first.')
+        _screen.refresh()
+
+    for row in rows:
+        stored, incoming = row['stored'] or {}, row['incoming']
+        received = row['received_at'].astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')
+        with ui.card().classes('w-full').props('flat bordered').mark('conflict'):
+            ui.html(f'<h2>Sign-up {row["signup_id"]}</h2>')
+            ui.label(f'Sent again by kiosk {row["kiosk"]} at {received}, with other content'
+                     + ('' if row['stored'] else ' (the stored record is gone)') + '.')
+            columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'}
+                       for key, label in (('field', 'Field'), ('stored', 'Stored'), ('incoming', 'Incoming'),
+                                          ('differs', 'Differs'))]
+            ui.table(columns=columns, row_key='field', rows=[
+                {'field': name, 'stored': _shown(stored.get(name)), 'incoming': _shown(incoming.get(name)),
+                 'differs': 'yes' if stored.get(name) != incoming.get(name) else ''} for name in FIELDS],
+                pagination={'rowsPerPage': 0}).props('hide-bottom flat dense').classes('w-full hub-table')
+            with ui.row().classes('gap-4'):
+                ui.button('Keep the stored one', on_click=lambda seq=row['seq']: resolve(seq, 'kept_stored'),
+                          color=None).props('no-caps').classes('hub-primary')
+                ui.button('Mark reviewed', on_click=lambda seq=row['seq']: resolve(seq, 'reviewed'),
+                          color=None).props('no-caps').classes('hub-secondary')

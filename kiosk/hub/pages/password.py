@@ -1,0 +1,62 @@
+"""Choose a new password: where a one-time password from `add-user` leads, before any screen opens."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+
+from kiosk.hub import db
+from kiosk.hub.auth import MIN_PASSWORD, SESSION_COOKIE, hash_password, token_digest
+from kiosk.hub.hub import Hub
+from kiosk.hub.ingest import read_at_most
+from kiosk.hub.pages.frame import live_viewer, page_head
+from kiosk.hub.pages.login import FORM_MAX_BYTES, form_token_matches
+
+MESSAGES = {'short': f'A password needs at least {MIN_PASSWORD} characters.',
+            'mismatch': 'The two passwords differ. Type the same one twice.',
+            'expired': 'The form had expired. Please try again.'}
+
+
+def register(hub: Hub) -> None:
+    @ui.page('/password')
+    async def choose(request: Request, problem: str = '') -> RedirectResponse | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token or not await live_viewer(hub, token, renew=True):
+            return RedirectResponse('/login', status_code=303)
+        page_head('Choose a new password')
+        with ui.column().classes('hub-login items-stretch gap-4'):
+            ui.html('<h1>Choose a new password</h1>')
+            ui.label('The password you were given works only once. Choose your own to go on.')
+            if problem in MESSAGES:
+                ui.label(MESSAGES[problem]).classes('hub-message').props('role=alert')
+            with ui.element('form').props('method=post action=/password').classes('column gap-4'):
+                ui.element('input').props(f'type=hidden name=csrf value={request.state.csrf}')
+                ui.input('New password', password=True) \
+                    .props('name=password autocomplete=new-password outlined autofocus')
+                ui.input('New password again', password=True).props('name=again autocomplete=new-password outlined')
+                ui.button('Save the new password', color=None).props('type=submit no-caps').classes('hub-primary')
+        return None
+
+    @app.post('/password')
+    async def change(request: Request) -> RedirectResponse:
+        token = request.cookies.get(SESSION_COOKIE)
+        viewer = await live_viewer(hub, token, renew=True) if token else None
+        if viewer is None:
+            return RedirectResponse('/login', status_code=303)
+        raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
+        form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
+        password, again = ((form.get(name) or [''])[0][:1024] for name in ('password', 'again'))
+        problem = ('expired' if not form_token_matches(request, (form.get('csrf') or [''])[0]) else
+                   'short' if len(password) < MIN_PASSWORD else 'mismatch' if password != again else '')
+        if problem:
+            return RedirectResponse(f'/password?problem={problem}', status_code=303)
+        async with hub.sign_ins.hashing:
+            hashed = await asyncio.to_thread(hash_password, password)
+        async with hub.pool.connection() as conn:
+            await db.change_own_password(conn, viewer.email, hashed, token_digest(token))
+            await db.audit(conn, viewer.email, 'password_changed')
+        return RedirectResponse('/signups', status_code=303)
