@@ -143,8 +143,9 @@ def faked_clock(local_time: str) -> dict[str, str]:
             'FAKETIME_DONT_FAKE_MONOTONIC': '1'}
 
 
-@pytest.fixture(scope='session')
-def kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
+@contextmanager
+def kiosk_processes(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
+    """Starts real `kiosk run` processes on free ports; every one is stopped when the block ends."""
     started: list[KioskProcess] = []
 
     def make(data_dir: Path | None = None, start: bool = True, clock: str | None = None,
@@ -157,12 +158,28 @@ def kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
         started.append(kiosk)
         return kiosk.start() if start else kiosk
 
-    yield make
-    for kiosk in started:
-        kiosk.kill(signal.SIGTERM)
+    try:
+        yield make
+    finally:
+        for kiosk in started:
+            kiosk.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
+    """Kiosks for one test, stopped when it ends: a run never piles up servers still syncing in the background."""
+    with kiosk_processes(tmp_path_factory) as make:
+        yield make
 
 
 @pytest.fixture(scope='session')
-def kiosk_server(kiosk_factory) -> KioskProcess:
+def shared_kiosk_factory(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
+    """Kiosks that many tests share (the screen walks), kept for the whole run."""
+    with kiosk_processes(tmp_path_factory) as make:
+        yield make
+
+
+@pytest.fixture(scope='session')
+def kiosk_server(shared_kiosk_factory) -> KioskProcess:
     """With a printer (that prints into /dev/null), so every screen walk checks the print button too."""
-    return kiosk_factory(printer='file:/dev/null')
+    return shared_kiosk_factory(printer='file:/dev/null')

@@ -129,8 +129,8 @@ def test_the_attract_screen_fits_the_panel(panel, kiosk_server):
 
 
 @pytest.fixture(scope='module')
-def kiosk_at_night(kiosk_factory):
-    return kiosk_factory(clock='2026-11-27 23:30:00', sleep='22:00-06:00')
+def kiosk_at_night(shared_kiosk_factory):
+    return shared_kiosk_factory(clock='2026-11-27 23:30:00', sleep='22:00-06:00')
 
 
 @pytest.mark.parametrize('panel', list(PANELS), indirect=True)
