@@ -34,6 +34,17 @@ def postgres() -> str:
     return url
 
 
+@pytest.fixture
+async def conn(database):
+    """A connection to the module's database; each test's rows are rolled back, so the database stays clean."""
+    from kiosk.hub import db
+
+    connection = await db.connect(database)
+    yield connection
+    await connection.rollback()
+    await connection.close()
+
+
 @pytest.fixture(scope='module')
 def database(postgres) -> Iterator[str]:
     """An empty database with the hub's schema, dropped afterwards."""

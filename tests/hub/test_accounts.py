@@ -65,14 +65,6 @@ def test_a_bad_hub_setting_gets_one_line_naming_its_key(database, monkeypatch):
 
 
 @pytest.fixture
-async def conn(database):
-    connection = await db.connect(database)
-    yield connection
-    await connection.rollback()
-    await connection.close()
-
-
-@pytest.fixture
 async def sign_ins(database):
     pool = AsyncConnectionPool(database, min_size=1, max_size=10, kwargs={'row_factory': dict_row}, open=False)
     await pool.open()

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 
 from kiosk.hub import db
 
@@ -21,14 +20,6 @@ def stored_signup(database: str, name: str) -> dict:
                         VALUES (%s, 'lobby', 'pal', %s, %s, '', '+13145550134', '', 'phone', NULL, '', 'en', %s)''',
                      (body['id'], body['created_at'], name, psycopg.types.json.Jsonb(body)))
     return body
-
-
-@pytest.fixture
-async def conn(database):
-    connection = await db.connect(database)
-    yield connection
-    await connection.rollback()
-    await connection.close()
 
 
 async def test_a_conflict_is_listed_beside_the_stored_record_and_resolved_once_audited(conn, database):

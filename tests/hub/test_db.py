@@ -24,14 +24,6 @@ def record(program: str, name: str, minutes_ago: int, kiosk: str = 'lobby-a', ph
 
 
 @pytest.fixture
-async def conn(database):
-    connection = await db.connect(database)
-    yield connection
-    await connection.rollback()  # each test's rows vanish: the module's database stays clean
-    await connection.close()
-
-
-@pytest.fixture
 async def signups(conn):
     rows = [record('pal', 'Ana Pal', 1), record('citizens-academy', 'Carl Academy', 2),
             record('pal', 'Bea Pal', 3, kiosk='lobby-b', phone='+13145559876'), record('hmca', 'Hope Grieving', 4)]
