@@ -15,11 +15,13 @@ from fastapi import Response
 from fastapi.responses import FileResponse
 from nicegui import Client, app, background_tasks, run, ui
 
+from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
 from kiosk.content import Catalog, load_catalog
 from kiosk.export import clear_leftovers
 from kiosk.health import health
+from kiosk.jobs import KioskScheduler
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
@@ -29,14 +31,12 @@ from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
 from kiosk.qr import qr_actions, qr_svg
-from kiosk.scheduler import KioskScheduler
 from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
 from kiosk.speech import SpeechCache, espeak, home_text, program_text
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
-from kiosk.systemd import announce_ready, notify
-from kiosk.views import ViewCounter
+from kiosk.view_counts import ViewCounter
 from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')

@@ -142,7 +142,7 @@ def _set_pin(settings: Settings) -> int:
 
 
 def _doctor(flags: dict) -> int:
-    from kiosk.doctor import examine, report
+    from kiosk.appliance.doctor import examine, report
 
     checks = examine(flags)
     print(report(checks))

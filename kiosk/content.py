@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 from kiosk.config import Language
+from kiosk.meetings import MeetingRule
 from kiosk.phone import to_e164
-from kiosk.schedule import MeetingRule
 
 
 class ContentError(Exception):

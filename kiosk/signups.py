@@ -37,7 +37,7 @@ _EMAIL = re.compile(r'^[^@\s<>()\[\],;:"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,6
 # What the department receives; everything else in a record is the kiosk's own bookkeeping.
 PAYLOAD_FIELDS = ('id', 'created_at', 'program', 'name', 'participant_name', 'phone', 'email', 'contact_method',
                   'age', 'note', 'language', 'consent', 'kiosk_id')
-# `rejected_at` is set by the nightly upkeep the first night it finds a record rejected (kiosk.scheduler).
+# `rejected_at` is set by the nightly upkeep the first night it finds a record rejected (kiosk.jobs).
 BOOKKEEPING_FIELDS = ('status', 'attempts', 'last_error', 'synced_at', 'pulled_at', 'rejected_at')
 
 

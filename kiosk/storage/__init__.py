@@ -1,1 +1,1 @@
-"""Durable on-disk storage for sign-ups (arrives with the sign-up issue)."""
+"""Durable on-disk storage: the sign-up store (store.py) and the atomic, fsync'd writes under it (atomic.py)."""

@@ -14,7 +14,7 @@ from kiosk.config import load_settings
 from kiosk.content import load_catalog
 from kiosk.slip import compose, preview
 
-from ..unit.test_schedule import strictly_parsed
+from ..unit.test_meetings import strictly_parsed
 
 pytestmark = pytest.mark.browser
 

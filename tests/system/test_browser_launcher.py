@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.browser import backoff_seconds
+from kiosk.appliance.chromium import backoff_seconds
 
 from ..conftest import faked_clock
 from ..fake_health import FakeHealth

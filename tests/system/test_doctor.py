@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.doctor import Check, _disk, _units, examine
+from kiosk.appliance.doctor import Check, _disk, _units, examine
 from kiosk.pin import StaffPin
 
 from ..conftest import free_port, require_tool, unavailable

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.browser import CHROMIUM_FLAGS
+from kiosk.appliance.chromium import CHROMIUM_FLAGS
 
 from ..conftest import unavailable
 

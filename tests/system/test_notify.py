@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.systemd import feed_watchdog, notify, watchdog_interval
+from kiosk.appliance.systemd import feed_watchdog, notify, watchdog_interval
 
 from ..conftest import KioskProcess, free_port
 

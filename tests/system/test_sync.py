@@ -9,8 +9,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from kiosk.config import load_settings
 from kiosk.health import health
+from kiosk.jobs import nightly_upkeep, remove_old_synced
 from kiosk.paths import ASSETS_DIR
-from kiosk.scheduler import nightly_upkeep, remove_old_synced
 from kiosk.signups import PAYLOAD_FIELDS
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer, idempotency_key

@@ -94,7 +94,7 @@ async def test_unknown_screen_is_calm_and_offers_home(user: User):
 
 
 async def test_a_program_view_counts_once_per_visit_however_often_it_is_redrawn(user: User, isolated_settings):
-    from kiosk.views import ViewCounter
+    from kiosk.view_counts import ViewCounter
 
     await user.open('/program/pal')
     user.find(marker='language-es').click()

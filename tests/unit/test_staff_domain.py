@@ -6,7 +6,7 @@ from datetime import date
 from kiosk.audit import AuditLog
 from kiosk.pin import FIRST_LOCK_SECONDS, StaffPin
 from kiosk.reports import signups_per_week, views_per_program, week_starts
-from kiosk.views import ViewCounter
+from kiosk.view_counts import ViewCounter
 
 
 class Clock:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 import kiosk
-from kiosk.browser import read_health
+from kiosk.appliance.chromium import read_health
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
 from kiosk.health import DISK_LOW_MB

@@ -21,7 +21,7 @@ from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 
-log = logging.getLogger('kiosk.scheduler')
+log = logging.getLogger('kiosk.jobs')
 
 SYNC_JOB = 'sync'
 FIRST_SYNC_AFTER_SECONDS = 2  # the screen first, after a power cut; then what waited in the queue

@@ -39,7 +39,7 @@ import httpx
 
 from kiosk.config import Settings
 
-log = logging.getLogger('kiosk.browser')
+log = logging.getLogger('kiosk.appliance.chromium')
 
 CHROMIUM_FLAGS = (
     '--kiosk',

@@ -10,9 +10,9 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from kiosk.content import load_catalog
+from kiosk.meetings import MeetingRule
 from kiosk.paths import ASSETS_DIR
 from kiosk.qr import qr_svg
-from kiosk.schedule import MeetingRule
 
 CHICAGO = ZoneInfo('America/Chicago')
 RULE = load_catalog(ASSETS_DIR / 'programs.toml').by_slug['outreach'].meetings

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.browser import chromium_command, fresh_profile, next_nightly_restart, wait_until_serving
+from kiosk.appliance.chromium import chromium_command, fresh_profile, next_nightly_restart, wait_until_serving
 from kiosk.config import load_settings
 
 from ..conftest import free_port

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 
-log = logging.getLogger('kiosk.systemd')
+log = logging.getLogger('kiosk.appliance.systemd')
 
 
 def notify(message: str) -> bool:
