@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import subprocess
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import Response
 from fastapi.responses import FileResponse
@@ -18,10 +15,10 @@ from nicegui import Client, app, background_tasks, run, ui
 from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
-from kiosk.content import Catalog, load_catalog
+from kiosk.content import content_hash, load_catalog
 from kiosk.export import clear_leftovers
-from kiosk.health import health
 from kiosk.jobs import KioskScheduler
+from kiosk.kiosk import Kiosk
 from kiosk.pages import attract, home, program, signup, staff
 from kiosk.pages.components.frame import frame
 from kiosk.pages.components.idle import watch_idle
@@ -41,27 +38,6 @@ from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
 WARM_UP_DELAY_SECONDS = 3
-
-
-@dataclass(frozen=True)
-class Kiosk:
-    """Everything the screens need, built once at start-up."""
-
-    settings: Settings
-    catalog: Catalog
-    store: SignupStore
-    syncer: Syncer
-    scheduler: KioskScheduler
-    pin: StaffPin
-    audit: AuditLog
-    views: ViewCounter
-    speech: SpeechCache | None  # None: speech is off, or espeak-ng is missing (`kiosk doctor` says which)
-    printer: SlipPrinter | None  # None: no KIOSK_PRINTER, and nothing about printing appears
-    screen: ScreenWatch
-
-    def report(self) -> dict:
-        """The health report of /healthz, the heartbeat and the staff console (blocking: it reads the store)."""
-        return health(self.store, self.syncer, self.printer, self.pin, self.screen)
 
 
 def create(settings: Settings) -> Kiosk:
@@ -163,11 +139,6 @@ def prepare_screens(kiosk: Kiosk) -> None:
         log.error('could not prepare speech: %s', error)
         return
     kiosk.speech.keep_only(names)
-
-
-def content_hash(path: Path) -> str:
-    """Which version of the programs file this kiosk shows; the hub's fleet page compares them."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def root(kiosk: Kiosk) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -145,3 +146,8 @@ def _describe(path: Path, raw: dict, error: ValidationError) -> list[str]:
             message = 'not a known field'
         lines.append(f'{": ".join(where)}: {field}: {message}')
     return lines
+
+
+def content_hash(path: Path) -> str:
+    """Which version of the programs file this kiosk shows; the hub's fleet page compares them."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

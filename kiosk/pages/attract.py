@@ -6,12 +6,14 @@ from nicegui import ui
 
 from kiosk.config import LANGUAGES, Language
 from kiosk.i18n import meeting_when, t
+from kiosk.kiosk import Kiosk
 from kiosk.night import asleep
 from kiosk.pages import night
 from kiosk.pages.components.heading import Heading
+from kiosk.visit import Visit
 
 
-def screen(kiosk, visit) -> None:
+def screen(kiosk: Kiosk, visit: Visit) -> None:
     settings = kiosk.settings
     sleeping = asleep(settings.sleep_window, settings.timezone)
     if settings.sleep_window:

@@ -3,12 +3,15 @@
 from nicegui import ui
 
 from kiosk.i18n import t
+from kiosk.kiosk import Kiosk
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.more_below import more_below
+from kiosk.pages.components.speaker import Speaker
 from kiosk.speech import home_text
+from kiosk.visit import Visit
 
 
-def screen(kiosk, visit, speaker) -> None:
+def screen(kiosk: Kiosk, visit: Visit, speaker: Speaker) -> None:
     with ui.row().classes('screen home-intro w-full items-center'):  # one band, so the cards start high
         with ui.column().classes('gap-2'):
             Heading(t('home_title', visit.language))

@@ -6,11 +6,13 @@ from nicegui import ui
 
 from kiosk.config import LANGUAGES
 from kiosk.i18n import meeting_when, t
+from kiosk.kiosk import Kiosk
 from kiosk.pages.components.heading import Heading
 from kiosk.phone import friendly
+from kiosk.visit import Visit
 
 
-def screen(kiosk, visit) -> None:
+def screen(kiosk: Kiosk, visit: Visit) -> None:
     catalog = kiosk.catalog
     next_meeting = catalog.outreach.meetings.next_meetings(datetime.now(UTC), 1) if catalog.outreach else []
     # The idle reset brings the visitor back to `/`, which is this screen again while the night lasts.

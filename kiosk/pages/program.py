@@ -7,15 +7,18 @@ from nicegui import background_tasks, run, ui
 
 from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
+from kiosk.kiosk import Kiosk
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.more_below import more_below
 from kiosk.pages.components.qr_card import qr_card
+from kiosk.pages.components.speaker import Speaker
 from kiosk.qr import qr_actions
 from kiosk.slip import compose
 from kiosk.speech import program_text
+from kiosk.visit import Visit
 
 
-def screen(kiosk, visit, speaker, slug: str) -> None:
+def screen(kiosk: Kiosk, visit: Visit, speaker: Speaker, slug: str) -> None:
     program = kiosk.catalog.by_slug.get(slug)
     if program is None:
         ui.navigate.to('/home')
@@ -63,7 +66,7 @@ def screen(kiosk, visit, speaker, slug: str) -> None:
     more_below(language)
 
 
-def print_button(kiosk, program: Program, language: str, next_meeting: datetime | None) -> None:
+def print_button(kiosk: Kiosk, program: Program, language: str, next_meeting: datetime | None) -> None:
     """For visitors without a smartphone: the same information on paper. A failure answers calmly, at once."""
     async def print_for_me() -> None:
         button.disable()

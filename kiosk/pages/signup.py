@@ -10,17 +10,19 @@ from zoneinfo import ZoneInfo
 from nicegui import run, ui
 
 from kiosk.i18n import t
+from kiosk.kiosk import Kiosk
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.keyboard import OnScreenKeyboard
 from kiosk.pages.components.qr_card import qr_card
 from kiosk.qr import qr_actions
 from kiosk.signups import CONTACT_METHODS, SignupInvalid, check_form, new_record
 from kiosk.storage.store import StoreUnavailable
+from kiosk.visit import Visit
 
 THANKS_SECONDS = 15
 
 
-def screen(kiosk, visit, slug: str) -> None:
+def screen(kiosk: Kiosk, visit: Visit, slug: str) -> None:
     program = kiosk.catalog.by_slug.get(slug)
     if program is None or not program.signup:
         ui.navigate.to('/home')

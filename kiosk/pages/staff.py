@@ -16,6 +16,7 @@ from nicegui import run, ui
 
 from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.i18n import t
+from kiosk.kiosk import Kiosk
 from kiosk.pages.components.heading import Heading
 from kiosk.pages.components.pin_pad import pin_pad
 from kiosk.phone import friendly
@@ -23,12 +24,13 @@ from kiosk.reports import signups_per_week, views_per_program, week_starts
 from kiosk.signups import STATUSES
 from kiosk.storage.atomic import write_atomically
 from kiosk.storage.store import Page, Selection
+from kiosk.visit import Visit
 
 ALL = 'all'
 PAGE_SIZE = 25
 
 
-async def screen(kiosk, visit) -> None:
+async def screen(kiosk: Kiosk, visit: Visit) -> None:
     language = visit.language
     with ui.column().classes('screen w-full'):
         Heading(t('staff_title', language))
@@ -40,7 +42,7 @@ async def screen(kiosk, visit) -> None:
             await _console(kiosk, visit)
 
 
-def _unlock(kiosk, visit) -> None:
+def _unlock(kiosk: Kiosk, visit: Visit) -> None:
     language = visit.language
 
     async def try_pin(pin: str) -> None:
@@ -70,7 +72,7 @@ def _unlock(kiosk, visit) -> None:
         message.text = t('staff_locked', language, minutes=math.ceil(locked_for / 60))
 
 
-async def _console(kiosk, visit) -> None:
+async def _console(kiosk: Kiosk, visit: Visit) -> None:
     language = visit.language
     settings = kiosk.settings
     zone = ZoneInfo(settings.timezone)
@@ -117,10 +119,8 @@ async def _console(kiosk, visit) -> None:
         ui.notify(t('staff_sync_started', language))
 
     async def retry_rejected() -> None:
-        rejected = await run.io_bound(kiosk.store.records, lambda record: record.get('status') == 'rejected')
-        await run.io_bound(kiosk.store.update, {record['id'] for record in rejected},
-                           {'status': 'queued', 'last_error': None, 'rejected_at': None})
-        kiosk.audit.record('retry_rejected', len(rejected))
+        retried = await run.io_bound(kiosk.store.retry_rejected)
+        kiosk.audit.record('retry_rejected', retried)
         kiosk.scheduler.sync_now()
         await refresh_all()
 
@@ -207,8 +207,7 @@ async def _console(kiosk, visit) -> None:
         mark_exported.set_visibility(bool(exported))
 
     async def mark_pulled(ids: set[str]) -> None:
-        pulled_at = datetime.now(zone).isoformat(timespec='seconds')
-        changed = await run.io_bound(kiosk.store.update, ids, {'pulled_at': pulled_at})
+        changed = await run.io_bound(kiosk.store.mark_pulled, ids, datetime.now(zone))
         kiosk.audit.record('mark_pulled', changed)
         exported.clear()
         mark_exported.set_visibility(False)
@@ -280,7 +279,7 @@ async def _console(kiosk, visit) -> None:
     audit_view()
 
 
-async def _charts(kiosk, language: str, titles: dict[str, str], box: ui.column) -> None:
+async def _charts(kiosk: Kiosk, language: str, titles: dict[str, str], box: ui.column) -> None:
     """Built after the page shows: reading every record may take a moment on a kiosk with years of them."""
     today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
     since = (week_starts(today)[0] - timedelta(days=2)).isoformat()  # a margin for time zones; the weeks are exact

@@ -138,6 +138,17 @@ class SignupStore:
         return self._write_where(lambda record: record.get('id') in wanted,
                                  lambda table, doc_ids: table.update(change, doc_ids=doc_ids))
 
+    def retry_rejected(self) -> int:
+        """Staff's Retry: every rejected record queued again, its error and rejection time cleared; how many."""
+        rejected = self.records(lambda record: record.get('status') == 'rejected')
+        self.update({record['id'] for record in rejected},
+                    {'status': 'queued', 'last_error': None, 'rejected_at': None})
+        return len(rejected)
+
+    def mark_pulled(self, ids: set[str], at: datetime) -> int:
+        """Staff exported these records at `at`: the staff list leaves them out unless asked to show pulled ones."""
+        return self.update(ids, {'pulled_at': at.isoformat(timespec='seconds')})
+
     def remove(self, condition: Callable[[Record], bool]) -> int:
         return self._write_where(condition, lambda table, doc_ids: table.remove(doc_ids=doc_ids))
 
