@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.save_latency import seeded_store
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SETTLE_SECONDS = 10

@@ -23,8 +23,8 @@ from kiosk.signups import payload
 from kiosk.storage.atomic import private_dir, write_atomically
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
-from tests.hub.fleet import queued
-from tests.sync_receiver import Receiver
+from tests.support.fleet import queued
+from tests.support.sync_receiver import Receiver
 
 QUEUED = 10_000
 BATCH = 100

@@ -31,10 +31,10 @@ import psycopg
 from kiosk.hub import db
 from kiosk.hub.auth import new_token, token_digest
 from kiosk.hub.db import SignupFilter, Viewer
-from tests.conftest import free_port
-from tests.hub.conftest import HubProcess
-from tests.hub.fleet import kill_and_restart, postgres_cluster, queued, restart_postgres, seed_kiosks, sync_fleet
-from tests.hub.flood import flood
+from tests.support.fleet import kill_and_restart, postgres_cluster, queued, restart_postgres, seed_kiosks, sync_fleet
+from tests.support.flood import flood
+from tests.support.ports import free_port
+from tests.support.processes import HubProcess
 
 POSTGRES = os.environ.get('KIOSK_TEST_POSTGRES', 'postgresql:///postgres')
 KIOSKS, BATCHES_PER_KIOSK, BATCH = 50, 4, 100

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.browser import Server, result
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 WARM_UP = 50
 HARNESS = '''<!doctype html><html><body style="margin:0">

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import require_tool
+from tests.support.tools import require_tool
 
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',

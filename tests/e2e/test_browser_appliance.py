@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import unavailable
-from ..sync_receiver import Receiver
+from tests.support.sync_receiver import Receiver
+from tests.support.tools import unavailable
+
 from .conftest import CHROMIUM
 from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems
 from .test_browser_signup import tap_keys

@@ -10,9 +10,12 @@ import time
 
 import pytest
 
-from ..conftest import require_tool
+from tests.support.processes import healthz
+from tests.support.tools import require_tool
+from tests.support.waiting import eventually
+
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .test_browser_screen_guard import eventually, healthz, warned
+from .test_browser_screen_guard import warned
 from .test_browser_screens import settle
 
 pytestmark = pytest.mark.browser

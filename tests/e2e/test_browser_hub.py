@@ -12,7 +12,9 @@ import httpx
 import psycopg
 import pytest
 
-from ..hub.conftest import add_kiosk, database, hub_command, hub_factory, postgres  # noqa: F401 (fixtures)
+from tests.support.processes import add_kiosk, hub_command
+
+from ..hub.conftest import database, hub_factory, postgres  # noqa: F401 (fixtures)
 from .test_browser_screens import serious_accessibility_problems, settle
 from .test_browser_signup import tap_keys
 

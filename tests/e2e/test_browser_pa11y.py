@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import require_tool, unavailable
+from tests.support.tools import require_tool, unavailable
+
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_browser_screens import SLUGS
 

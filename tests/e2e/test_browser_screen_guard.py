@@ -2,8 +2,10 @@
 
 import time
 
-import httpx
 import pytest
+
+from tests.support.processes import healthz
+from tests.support.waiting import eventually
 
 from .test_browser_screens import open_screen
 
@@ -15,23 +17,10 @@ MENU_PREVENTED = '''el => !el.dispatchEvent(new MouseEvent('contextmenu',
 SELECT_AND_DRAG = "el => [getComputedStyle(el).userSelect, getComputedStyle(el).webkitUserDrag]"
 
 
-def healthz(kiosk) -> dict:
-    return httpx.get(kiosk.url + '/healthz', timeout=5).json()
-
-
 def warned(kiosk, warning: str) -> dict | None:
     """The /healthz report if it carries `warning`, else None."""
     report = healthz(kiosk)
     return report if warning in report['warnings'] else None
-
-
-def eventually(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
 
 
 def test_a_long_press_opens_no_menu_on_the_logo_a_qr_code_a_heading_or_the_body(page, kiosk_server):

@@ -7,19 +7,15 @@ KIOSK_TEST_POSTGRES names the maintenance database to connect to (default: the l
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 
-from ..conftest import free_port, unavailable
+from tests.support.ports import free_port
+from tests.support.processes import HubProcess
+from tests.support.tools import unavailable
 
 
 @pytest.fixture(scope='session')
@@ -58,61 +54,6 @@ def database(postgres) -> Iterator[str]:
     yield url
     with psycopg.connect(postgres, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE {name} WITH (FORCE)')
-
-
-def hub_command(database: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, 'KIOSK_HUB_DATABASE_URL': database}
-    return subprocess.run([sys.executable, '-m', 'kiosk', 'hub', *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=60)
-
-
-def add_kiosk(database: str, name: str) -> str:
-    """A kiosk's credential, as IT makes one; returns the token printed once."""
-    result = hub_command(database, 'add-kiosk', name)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
-
-
-@dataclass
-class HubProcess:
-    """A real `kiosk hub run` on loopback; restartable on the same port and database."""
-
-    database: str
-    port: int
-    log_path: Path
-    settings: dict[str, str]
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f'http://127.0.0.1:{self.port}'
-
-    @property
-    def signups_url(self) -> str:
-        return self.url + '/api/v1/signups'
-
-    def start(self) -> HubProcess:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(('KIOSK_', 'PYTEST_'))}
-        env.update({'KIOSK_HUB_DATABASE_URL': self.database,
-                    **{f'KIOSK_HUB_{key.upper()}': value for key, value in self.settings.items()}})
-        with self.log_path.open('ab') as log:
-            self.process = subprocess.Popen([sys.executable, '-m', 'kiosk', 'hub', 'run', '--port', str(self.port)],
-                                            env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f'hub exited: {self.log_path.read_text()[-2000:]}')
-            try:
-                httpx.head(self.signups_url, timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError('hub did not start within 30 s')
-
-    def kill(self, sig: int = 9) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=15)
 
 
 @pytest.fixture(scope='module')

@@ -26,8 +26,7 @@ from kiosk.hub.auth import (
     token_digest,
 )
 from kiosk.hub.config import load_hub_settings
-
-from .conftest import add_kiosk, hub_command
+from tests.support.processes import add_kiosk, hub_command
 
 PASSWORD = 'a long enough password'
 

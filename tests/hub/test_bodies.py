@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import add_kiosk
+from tests.support.processes import add_kiosk
 
 MIB = 1024 * 1024
 

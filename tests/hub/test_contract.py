@@ -11,7 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from .conftest import add_kiosk
+from tests.support.processes import add_kiosk
+
 from .test_ingest import send, signup, stored
 
 

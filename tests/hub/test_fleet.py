@@ -9,8 +9,8 @@ import os
 import psycopg
 import pytest
 
-from ..fault_proxy import FaultProxy, every_nth_sign_up_reply
-from .fleet import kill_and_restart, postgres_cluster, restart_postgres, seed_kiosks, sync_fleet
+from tests.support.fault_proxy import FaultProxy, every_nth_sign_up_reply
+from tests.support.fleet import kill_and_restart, postgres_cluster, restart_postgres, seed_kiosks, sync_fleet
 
 KIOSKS = 10
 PER_KIOSK = 41  # so that each kiosk's last batch is a batch of one, the case a lost reply used to reject

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import add_kiosk
+from tests.support.processes import add_kiosk
 
 CHECKS = ('not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,'
           'response_schema_conformance,positive_data_acceptance,negative_data_rejection,ignored_auth')

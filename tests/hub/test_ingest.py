@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from .conftest import add_kiosk, hub_command
+from tests.support.processes import add_kiosk, hub_command
 
 
 def signup(kiosk: str, **fields) -> dict:

@@ -11,10 +11,10 @@ import psycopg
 
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
-
-from ..fault_proxy import FaultProxy, first_sign_up_replies
-from ..sync_receiver import Receiver
-from .conftest import add_kiosk, hub_command
+from tests.support.fault_proxy import FaultProxy, first_sign_up_replies
+from tests.support.processes import add_kiosk, hub_command
+from tests.support.sync_receiver import Receiver
+from tests.support.waiting import eventually
 
 
 def queued_record(kiosk: str, name: str) -> dict:
@@ -22,15 +22,6 @@ def queued_record(kiosk: str, name: str) -> dict:
             'program': 'pal', 'name': name, 'participant_name': 'Ana', 'phone': '+13145550134', 'email': '',
             'contact_method': 'phone', 'age': 9, 'note': '', 'language': 'es', 'consent': True, 'kiosk_id': kiosk,
             'status': 'queued', 'attempts': 0, 'last_error': None, 'synced_at': None, 'pulled_at': None}
-
-
-def eventually(check, seconds: float = 30, what: str = 'the condition'):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f'{what} did not happen within {seconds} s')
 
 
 def hub_rows(database: str, sql: str, *params) -> list[tuple]:

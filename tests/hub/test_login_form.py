@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from .conftest import hub_command
+from tests.support.processes import hub_command
 
 PASSWORD = 'a long enough password'
 CSRF_COOKIE = 'kiosk_hub_csrf'

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from .conftest import hub_command
-from .flood import one_record
+from tests.support.flood import one_record
+from tests.support.processes import hub_command
 
 
 @pytest.fixture(scope='module')

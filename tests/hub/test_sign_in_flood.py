@@ -7,8 +7,8 @@ import collections
 
 import pytest
 
-from .conftest import add_kiosk
-from .flood import flood
+from tests.support.flood import flood
+from tests.support.processes import add_kiosk
 
 
 @pytest.fixture(scope='module')

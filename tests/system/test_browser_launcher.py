@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.appliance.chromium import backoff_seconds
-
-from ..conftest import faked_clock
-from ..fake_health import FakeHealth
+from tests.support.fake_health import FakeHealth
+from tests.support.tools import faked_clock
 
 FAKE_CHROMIUM = '''#!{python}
 """A stand-in for Chromium: says when it starts (and whether its profile was empty) and when it is stopped."""

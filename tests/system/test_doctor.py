@@ -15,17 +15,9 @@ import pytest
 
 from kiosk.appliance.doctor import Check, _disk, _units, examine
 from kiosk.pin import StaffPin
-
-from ..conftest import free_port, require_tool, unavailable
-from ..fake_health import FakeHealth
-from ..sync_receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
+from tests.support.fake_health import FakeHealth
+from tests.support.ports import free_port
+from tests.support.tools import require_tool, unavailable
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.appliance.chromium import CHROMIUM_FLAGS
-
-from ..conftest import unavailable
+from tests.support.tools import unavailable
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 WHEELS = CHECKOUT / '.venv' / 'wheels'  # the build backend, fetched by `make test`: the install runs offline

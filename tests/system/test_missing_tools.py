@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..conftest import require_tool, unavailable
+from tests.support.tools import require_tool, unavailable
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 # A tool, a test that needs it, and what the skip says (the Read aloud test once waited 30 s for a button that is

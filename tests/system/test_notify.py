@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from kiosk.appliance.systemd import feed_watchdog, notify, watchdog_interval
-
-from ..conftest import KioskProcess, free_port
+from tests.support.ports import free_port
+from tests.support.processes import KioskProcess
 
 
 @pytest.fixture

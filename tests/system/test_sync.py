@@ -14,7 +14,6 @@ from kiosk.paths import ASSETS_DIR
 from kiosk.signups import PAYLOAD_FIELDS
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer, idempotency_key
-from tests.sync_receiver import Receiver
 
 
 class FakeClock:
@@ -23,13 +22,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -3,36 +3,14 @@
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-
-import httpx
-import pytest
 
 from kiosk.storage.store import SignupStore
-from tests.conftest import free_port
-from tests.sync_receiver import Receiver
+from tests.support.ports import free_port
+from tests.support.processes import healthz
+from tests.support.sync_receiver import Receiver
+from tests.support.waiting import eventually
 
 from .test_sync import queue
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
-def healthz(kiosk) -> dict:
-    return httpx.get(kiosk.url + '/healthz', timeout=5).json()
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver()
-    yield running
-    running.stop()
 
 
 def sync_settings(url: str, **extra: str) -> dict[str, str]:
@@ -45,7 +23,7 @@ def test_kill9_during_a_sync_loses_nothing_and_leaves_nothing_stuck(kiosk_factor
     ids = queue(store, 30)
     receiver.delay = 1.5  # the kiosk dies while it waits for the answer
     kiosk = kiosk_factory(data_dir=tmp_path / 'var', **sync_settings(receiver.url, sync_batch_size='10'))
-    wait_until(lambda: receiver.requests, 15, 'the first sync request')
+    eventually(lambda: receiver.requests, 15, 'the first sync request')
     asked = time.monotonic()
     assert healthz(kiosk)['queued'] == 30
     assert time.monotonic() - asked < 1.0, '/healthz must not wait for the sync that is waiting on the network'
@@ -54,7 +32,7 @@ def test_kill9_during_a_sync_loses_nothing_and_leaves_nothing_stuck(kiosk_factor
     assert store.counts()['synced'] == 0
     receiver.delay = 0
     kiosk.start()
-    wait_until(lambda: healthz(kiosk)['queued'] == 0, 20, 'the queue to drain after the restart')
+    eventually(lambda: healthz(kiosk)['queued'] == 0, 20, 'the queue to drain after the restart')
     assert set(receiver.received) == set(ids)
     assert store.counts() == {'queued': 0, 'synced': 30, 'rejected': 0}
 
@@ -65,11 +43,11 @@ def test_kill9_after_acknowledged_batches_only_sends_them_again(kiosk_factory, t
     ids = queue(store, 30)
     receiver.plan = ['ok', 'ok', 'hang:3']  # two batches acknowledged, the kiosk dies waiting on the third
     kiosk = kiosk_factory(data_dir=tmp_path / 'var', **sync_settings(receiver.url, sync_batch_size='10'))
-    wait_until(lambda: len(receiver.requests) == 3, 15, 'the third request')
+    eventually(lambda: len(receiver.requests) == 3, 15, 'the third request')
     kiosk.kill()
     assert len(receiver.received) == 20 and store.counts()['queued'] == 30, 'acknowledged, not yet marked'
     kiosk.start()
-    wait_until(lambda: healthz(kiosk)['queued'] == 0, 20, 'the queue to drain after the restart')
+    eventually(lambda: healthz(kiosk)['queued'] == 0, 20, 'the queue to drain after the restart')
     assert set(receiver.received) == set(ids)
     assert store.counts() == {'queued': 0, 'synced': 30, 'rejected': 0}
     sent = [record['id'] for request in receiver.requests for record in request['body']['signups']]
@@ -81,13 +59,13 @@ def test_an_outage_of_several_intervals_heals_without_anyone(kiosk_factory, tmp_
     store = SignupStore(tmp_path / 'var')
     ids = queue(store, 5)
     kiosk = kiosk_factory(data_dir=tmp_path / 'var', **sync_settings(f'http://127.0.0.1:{port}/signups'))
-    wait_until(lambda: (healthz(kiosk)['last_sync_error'] or '').startswith('could not reach'), 10, 'a failure')
+    eventually(lambda: (healthz(kiosk)['last_sync_error'] or '').startswith('could not reach'), 10, 'a failure')
     time.sleep(2)  # several intervals of outage
     report = healthz(kiosk)
     assert report['queued'] == 5 and report['last_sync_success'] is None
     receiver = Receiver(port=port)
     try:
-        wait_until(lambda: healthz(kiosk)['queued'] == 0, 20, 'recovery')
+        eventually(lambda: healthz(kiosk)['queued'] == 0, 20, 'recovery')
         assert set(receiver.received) == set(ids)
         assert healthz(kiosk)['last_sync_error'] is None and healthz(kiosk)['last_sync_success']
     finally:
@@ -112,7 +90,7 @@ def test_cli_and_server_syncing_at_once_never_send_a_record_twice_at_once(kiosk_
                                   'PATH': '/usr/bin:/bin'}) for _ in range(3)]
     ids += queue(store, 30)  # visitors keep signing up meanwhile: no update may be lost
     assert [cli.wait(timeout=120) for cli in clis] == [0, 0, 0]
-    wait_until(lambda: store.counts()['queued'] == 0, 20, 'the queue to drain')
+    eventually(lambda: store.counts()['queued'] == 0, 20, 'the queue to drain')
     assert receiver.overlaps == []
     assert set(receiver.received) == set(ids)
     assert store.counts() == {'queued': 0, 'synced': 150, 'rejected': 0}

@@ -10,7 +10,7 @@ from nicegui.testing import User
 from kiosk.audit import AuditLog
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
-from tests.conftest import mounted
+from tests.support.tools import mounted
 
 PIN = '4821'
 

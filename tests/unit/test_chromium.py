@@ -12,8 +12,7 @@ import pytest
 
 from kiosk.appliance.chromium import chromium_command, fresh_profile, next_nightly_restart, wait_until_serving
 from kiosk.config import load_settings
-
-from ..conftest import free_port
+from tests.support.ports import free_port
 
 
 class _Healthy(BaseHTTPRequestHandler):

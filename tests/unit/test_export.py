@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.storage.store import SignupStore
-from tests.conftest import mounted
+from tests.support.tools import mounted
 
 
 def _record(**fields) -> dict:

@@ -7,7 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .conftest import free_port
+from tests.support.ports import free_port
 
 
 class FakeHealth:
