@@ -1,3 +1,5 @@
+"""kiosk/meetings.py: the next meetings from a rule, and a calendar event strict parsers and QR decoders accept."""
+
 import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
