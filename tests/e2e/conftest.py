@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.support.screens import CHROMIUM, CHROMIUM_ARGS
 from tests.support.tools import require_tool
-
-CHROMIUM = Path('/usr/bin/chromium')
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
 
 
 @pytest.fixture(scope='module')

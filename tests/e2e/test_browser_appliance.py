@@ -12,12 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.screens import CHROMIUM, SMALL_TARGETS, open_screen, serious_accessibility_problems, tap_keys
 from tests.support.sync_receiver import Receiver
 from tests.support.tools import unavailable
-
-from .conftest import CHROMIUM
-from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems
-from .test_browser_signup import tap_keys
 
 pytestmark = pytest.mark.browser
 

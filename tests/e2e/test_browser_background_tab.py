@@ -11,12 +11,11 @@ import time
 import pytest
 
 from tests.support.processes import healthz
+from tests.support.screens import CHROMIUM, CHROMIUM_ARGS, settle
 from tests.support.tools import require_tool
 from tests.support.waiting import eventually
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_browser_screen_guard import warned
-from .test_browser_screens import settle
 
 pytestmark = pytest.mark.browser
 

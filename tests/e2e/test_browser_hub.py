@@ -13,10 +13,9 @@ import psycopg
 import pytest
 
 from tests.support.processes import add_kiosk, hub_command
+from tests.support.screens import serious_accessibility_problems, settle, tap_keys
 
 from ..hub.conftest import database, hub_factory, postgres  # noqa: F401 (fixtures)
-from .test_browser_screens import serious_accessibility_problems, settle
-from .test_browser_signup import tap_keys
 
 pytestmark = pytest.mark.browser
 PASSWORD = 'a long enough password'

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.pin import StaffPin
-
-from .test_browser_screens import each_visitor_screen, open_screen, settle
+from tests.support.screens import each_visitor_screen, open_screen, settle
 
 pytestmark = pytest.mark.browser
 

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.screens import CHROMIUM, CHROMIUM_ARGS, SLUGS
 from tests.support.tools import require_tool, unavailable
-
-from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .test_browser_screens import SLUGS
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from .test_browser_screens import SCREENSHOTS, open_screen, settle
+from tests.support.screens import SCREENSHOTS, open_screen, settle
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .test_browser_screens import open_screen, serious_accessibility_problems, settle
+from tests.support.screens import open_screen, serious_accessibility_problems, settle
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
+from tests.support.screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
 
 pytestmark = pytest.mark.browser
 

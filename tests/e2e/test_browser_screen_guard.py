@@ -5,9 +5,8 @@ import time
 import pytest
 
 from tests.support.processes import healthz
+from tests.support.screens import open_screen
 from tests.support.waiting import eventually
-
-from .test_browser_screens import open_screen
 
 pytestmark = pytest.mark.browser
 

@@ -3,16 +3,9 @@
 import pytest
 
 from kiosk.storage.store import SignupStore
-
-from .test_browser_screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle
+from tests.support.screens import SMALL_TARGETS, open_screen, serious_accessibility_problems, settle, tap_keys
 
 pytestmark = pytest.mark.browser
-
-
-def tap_keys(page, keys: str) -> None:
-    """Type on the kiosk's own keyboard, one touch per key."""
-    for key in keys:
-        page.locator(f'[data-key="{"space" if key == " " else key.lower()}"]').click()
 
 
 def assert_form_is_empty(page) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_browser_screens import open_screen, settle
+from tests.support.screens import open_screen, settle
 
 pytestmark = pytest.mark.browser
 

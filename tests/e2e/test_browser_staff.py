@@ -10,8 +10,7 @@ import pytest
 from kiosk.audit import AuditLog
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
-
-from .test_browser_screens import open_screen, settle
+from tests.support.screens import open_screen, settle
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy
 import pytest
-import vobject
 import zxingcpp
 from PIL import Image, ImageDraw
 
@@ -15,6 +14,7 @@ from kiosk.content import load_catalog
 from kiosk.meetings import MeetingRule
 from kiosk.paths import ASSETS_DIR
 from kiosk.qr import qr_svg
+from tests.support.calendar import strictly_parsed
 
 CHICAGO = ZoneInfo('America/Chicago')
 RULE = load_catalog(ASSETS_DIR / 'programs.toml').by_slug['outreach'].meetings
@@ -41,15 +41,6 @@ def test_calendar_event_is_a_vevent_in_utc_with_escaped_location():
     assert 'DTEND:20270611T010000Z' in lines
     assert 'LOCATION:Five Star Senior Center\\, 2832 Arsenal St\\, St. Louis\\, MO' in lines
     assert 'SUMMARY:Reunión Comunitaria de SLMPD\\, 7:00 p.m.' in lines  # the time as the screen says it
-
-
-def strictly_parsed(event: str):
-    """The event as a calendar app receives it, checked by vobject, the strict parser (the lenient ones accept more)."""
-    calendar = '\r\n'.join(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//SLMPD//Kiosk test//EN',
-                             event, 'END:VCALENDAR', ''])
-    parsed = vobject.readOne(calendar)
-    parsed.validate(raiseException=True)
-    return parsed.vevent
 
 
 @pytest.mark.parametrize('language', ['en', 'es'])
