@@ -313,7 +313,7 @@ def _app():
 @pytest.fixture
 def endpoint_in_trouble(isolated_settings, monkeypatch):
     """A real receiver whose first answer is a 500, and one sign-up already waiting, before the app starts."""
-    from tests.sync_receiver import Receiver
+    from tests.support.sync_receiver import Receiver
 
     receiver = Receiver()
     receiver.plan = ['500']
