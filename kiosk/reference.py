@@ -31,9 +31,8 @@ def settings_table(settings_cls: type[BaseSettings]) -> str:
             default = COMPUTED_DEFAULTS.get(field.default_factory, field.default_factory.__name__)
         else:
             default = _value(field.default)
-        if not field.description:
-            raise ValueError(f'{settings_cls.__name__}.{name} has no docstring to describe it')
-        lines.append(f'| `{name}` | `{prefix}{name.upper()}` | {default} | {_cell(field.description)} |')
+        meaning = _cell(field.description) if field.description else '**undocumented**: give the field a docstring'
+        lines.append(f'| `{name}` | `{prefix}{name.upper()}` | {default} | {meaning} |')
     return '\n'.join(lines)
 
 
