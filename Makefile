@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench fuzz screenshots pa11y clean
+.PHONY: run test lint docs bench fuzz screenshots pa11y clean
 
 $(BIN)/kiosk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: $(VENV)/.test-extras
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check .
+
+# The settings and commands tables (docs/settings.md) and the module map (docs/architecture.md), from the code;
+# tests/unit/test_docs.py fails when they are out of date.
+docs: $(BIN)/kiosk
+	$(BIN)/python -m kiosk.reference
 
 bench: $(VENV)/.test-extras
 	$(BIN)/python -m bench

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import browser, catch_up, console, hub, renderer, save_latency
-from bench.report import update_readme
+from bench.report import update_page
 
 RESULTS = Path(__file__).with_name('results.json')
 SUITES = {'startup': browser.startup, 'browser': browser.run, 'renderer': renderer.run, 'catch_up': catch_up.run,
@@ -25,7 +25,8 @@ SUITES = {'startup': browser.startup, 'browser': browser.run, 'renderer': render
 def main(names: list[str]) -> int:
     chosen = names or list(SUITES)
     # A run of some suites keeps the others' last results, so the file always describes all of them.
-    # Each result keeps the time and the machine it was measured on, so the README can say where every figure is from.
+    # Each result keeps the time and the machine it was measured on, so docs/performance.md can say where every
+    # figure is from.
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {'results': []}
     kept = [{'measured_at': previous.get('measured_at'), 'machine': previous.get('machine'), **result}
             for result in previous['results']]
@@ -44,14 +45,14 @@ def main(names: list[str]) -> int:
     report = {'measured_at': datetime.now(UTC).isoformat(timespec='seconds'), 'machine': _machine(),
               'results': results}
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + '\n')
-    updated = update_readme(report)
-    print(f'\nwrote {RESULTS}{" and the README table" if updated else ""}; '
+    updated = update_page(report)
+    print(f'\nwrote {RESULTS}{" and the table in docs/performance.md" if updated else ""}; '
           f'goals missed: {", ".join(missed) if missed else "none"}')
     return 1 if missed else 0
 
 
 def _machine() -> str:
-    """What the figures were measured on: cores, memory and CPU model (the README table states it)."""
+    """What the figures were measured on: cores, memory and CPU model (the table in docs/performance.md states it)."""
     model = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
                   if line.startswith('model name')), platform.processor() or 'unknown CPU')
     memory_gb = int(Path('/proc/meminfo').read_text().split()[1]) / 1024 ** 2

@@ -1,11 +1,11 @@
-"""The README's performance table, generated from bench/results.json between two markers."""
+"""docs/performance.md's table, generated from bench/results.json between two markers."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / 'README.md'
+PAGE = Path(__file__).resolve().parent.parent / 'docs' / 'performance.md'
 START, END = '<!-- bench:start -->', '<!-- bench:end -->'
 
 
@@ -44,15 +44,15 @@ def table(report: dict) -> str:
     return '\n'.join(lines)
 
 
-def update_readme(report: dict) -> bool:
-    text = README.read_text()
+def update_page(report: dict) -> bool:
+    text = PAGE.read_text()
     if START not in text or END not in text:
         return False
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
-    README.write_text(f'{before}{START}\n{table(report)}\n{END}{after}')
+    PAGE.write_text(f'{before}{START}\n{table(report)}\n{END}{after}')
     return True
 
 
 if __name__ == '__main__':
-    update_readme(json.loads((Path(__file__).with_name('results.json')).read_text()))
+    update_page(json.loads((Path(__file__).with_name('results.json')).read_text()))

@@ -14,7 +14,7 @@ from kiosk.hub import cli as hub_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == 'hub':
         try:
             return hub_cli.run(args)
@@ -178,36 +178,52 @@ def _browser(settings: Settings, prepare: bool, run_dir: Path, check_seconds: fl
     return browser.launch(settings, run_dir, check_seconds)
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The `kiosk` command line; docs/settings.md's commands tables are generated from it (`make docs`)."""
     parser = argparse.ArgumentParser(prog='kiosk', description='SLMPD community-programs kiosk')
     commands = parser.add_subparsers(dest='command', required=True)
 
-    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument('--data-dir', type=Path, help='where sign-ups and state live (KIOSK_DATA_DIR)')
-        sub.add_argument('--config', type=Path, help='TOML settings file (KIOSK_CONFIG)')
+    def command(name: str, handler, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=description)
+        sub.add_argument('--data-dir', type=Path, metavar='DIR', help='where sign-ups and state live (KIOSK_DATA_DIR)')
+        sub.add_argument('--config', type=Path, metavar='FILE', help='TOML settings file (KIOSK_CONFIG)')
         sub.set_defaults(handler=handler)
         return sub
 
-    run = command('run', _run, 'serve the kiosk')
+    run = command('run', _run, 'serve the kiosk', 'serve the kiosk (binds 127.0.0.1 by default)')
     run.add_argument('--host', help='address to bind (KIOSK_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
-    command('check', _check, 'validate the config and the programs file')
-    command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)')
-    command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong')
+    command('check', _check, 'validate the config and the programs file',
+            'validate the settings and the programs file; prints every problem with its file and field')
+    command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)',
+            'set the staff PIN (4 to 8 digits): prompts twice on a terminal, or reads one line from standard input')
+    command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong',
+            'a checklist for IT: settings, content, data dir, disk, PIN, clock, sync endpoint (one authenticated '
+            'HEAD, with its time), last sync, Chromium and cage, whether a kiosk page is on the screen '
+            '(screen_missing from /healthz), the units and why one is not running; exit 1 if anything is wrong')
     screen = command('browser', _browser, 'start Chromium locked to the kiosk once the server answers, and keep it '
-                     '(run inside cage)')
+                     '(run inside cage)',
+                     'wait until the server answers, then run Chromium locked to the kiosk and keep it: restart it '
+                     'when /healthz says screen_hidden, and once a night between visits (what kiosk-browser.service '
+                     'runs inside cage)')
     screen.add_argument('--prepare', action='store_true',
                         help='write the screen\'s settings to RUN_DIR/screen.toml and wait out the back-off after '
-                             'quick failures, then exit (the unit\'s ExecStartPre, as root)')
-    screen.add_argument('--run-dir', type=Path, default=Path('/run/kiosk-browser'),
+                             'quick failures (2 s, 4 s ... up to 60 s), then exit (the unit\'s ExecStartPre, as root)')
+    screen.add_argument('--run-dir', type=Path, default=Path('/run/kiosk-browser'), metavar='RUN_DIR',
                         help='the screen\'s tmpfs: profile, settings, restart count (default /run/kiosk-browser)')
-    screen.add_argument('--check-seconds', type=float, default=5.0, help='how often /healthz is read (default 5)')
-    command('print-test', _print_test, 'print a test slip on KIOSK_PRINTER')
-    command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)')
+    screen.add_argument('--check-seconds', type=float, default=5.0, metavar='S',
+                        help='how often /healthz is read (default 5)')
+    command('print-test', _print_test, 'print a test slip on KIOSK_PRINTER',
+            'print a test slip on KIOSK_PRINTER; exit 1 if it did not print (and why), 2 if no printer is set')
+    command('sync', _sync, 'send queued sign-ups to KIOSK_SYNC_URL now (one full pass)',
+            'one full sync pass now (ignores backoff); prints sent, accepted, rejected and still queued; exit 1 if '
+            'the endpoint could not be reached or something is still queued because of an error, 2 if sync is off')
     hub_cli.add_commands(commands)
-    export = command('export', _export, 'write sign-ups as CSV or JSON')
-    export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued')
-    export.add_argument('--format', dest='output_format', choices=['csv', 'json'], default='csv')
-    export.add_argument('--output', type=Path, help='file to write (default: standard output)')
+    export = command('export', _export, 'write sign-ups as CSV or JSON',
+                     'write sign-ups as CSV or JSON (default: queued, CSV, standard output)')
+    export.add_argument('--status', choices=['queued', 'synced', 'rejected', 'all'], default='queued',
+                        help='which sign-ups (default queued)')
+    export.add_argument('--format', dest='output_format', choices=['csv', 'json'], default='csv',
+                        help='csv or json (default csv)')
+    export.add_argument('--output', type=Path, metavar='FILE', help='file to write (default: standard output)')
     return parser

@@ -40,37 +40,72 @@ class LayeredSettings(BaseSettings):
 
 
 class Settings(LayeredSettings):
-    model_config = SettingsConfigDict(env_prefix='KIOSK_', extra='forbid', frozen=True)
+    # Each field's docstring is its line in docs/settings.md (`make docs`): a new setting needs one.
+    model_config = SettingsConfigDict(env_prefix='KIOSK_', extra='forbid', frozen=True, use_attribute_docstrings=True)
 
     host: str = '127.0.0.1'
+    """address to bind"""
     port: int = Field(8080, ge=1, le=65535)
+    """port to bind"""
     data_dir: Path = Path('var')
+    """sign-ups and state (created 0700); relative to the working directory"""
     config: Path | None = None
+    """the TOML settings file (also `--config`); its keys are the keys in this table"""
     content: Path = ASSETS_DIR / 'programs.toml'
+    """the programs file"""
     language: Language = 'en'
+    """language each visit starts in (`en` or `es`)"""
     timezone: str = 'America/Chicago'
+    """local time for sign-up times and exports"""
     idle_seconds: int = Field(90, ge=2, le=3600)
+    '''untouched time before "Are you still there?"'''
     idle_countdown_seconds: int = Field(20, ge=2, le=120)
+    """countdown before the screen starts over"""
     kiosk_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
+    """names this kiosk to the department"""
     sync_url: str | None = None
+    """the department's endpoint; https unless loopback. Unset, sync is off"""
     sync_token: SecretStr | None = None
+    """sent as `Authorization: Bearer`; never logged"""
     sync_interval_seconds: float = Field(60, gt=0, le=86400)
+    """how often a sync pass runs"""
     sync_batch_size: int = Field(100, ge=1, le=1000)
+    """records per request"""
     sync_timeout_seconds: float = Field(15, gt=0, le=600)
+    """per request"""
     sync_backoff_cap_seconds: float = Field(1800, gt=0, le=86400)
+    """longest wait between failing passes, also for an endpoint's `Retry-After`; failing for twice this long
+    warns `sync_failing`"""
     sync_allow_http: bool = False
+    """allow plain http to another host: **for testing only**"""
     retention_days: int = Field(30, ge=1, le=3650)
-    rejected_retention_days: int = Field(90, ge=1, le=3650)  # counted from the night upkeep first sees one
+    """synced records older than this are deleted nightly"""
+    rejected_retention_days: int = Field(90, ge=1, le=3650)
+    """rejected records are deleted this many days after the nightly upkeep first finds them rejected (**Retry
+    rejected** starts it again); the console says so"""
     staff_idle_seconds: int = Field(120, ge=2, le=3600)
-    screen_missing_seconds: int = Field(120, ge=1, le=86400)  # no page connected this long: screen_missing
-    export_dir: Path = Path('/media/kiosk-export')  # the browser's download folder too; CSVs only on a mounted stick
-    sleep: str | None = None  # local "HH:MM-HH:MM" during which the kiosk shows its closed-for-the-night screen
+    """untouched time before the staff console locks"""
+    screen_missing_seconds: int = Field(120, ge=1, le=86400)
+    """no kiosk page connected this long (since start-up, or since the last one left): `/healthz` warns
+    `screen_missing`"""
+    export_dir: Path = Path('/media/kiosk-export')
+    """where a USB stick is mounted (also Chromium's download folder); the console offers CSV files only while a
+    file system other than the root one is mounted there, and deletes whatever is left in it otherwise"""
+    sleep: str | None = None
+    """local hours of the closed-for-the-night screen, `"22:00-06:00"` (may cross midnight). Unset, always open"""
     log_level: Literal['DEBUG', 'INFO', 'WARNING', 'ERROR'] = 'INFO'
-    speech: bool = True  # the Read aloud button, where espeak-ng is installed
-    speech_rate: int = Field(130, ge=80, le=260)  # words per minute; espeak's 175 is quick for many seniors
-    printer: str | None = None  # an ESC/POS receipt printer: usb:VID:PID, serial:/dev/ttyUSB0 or file:/dev/usb/lp0
-    printer_columns: int = Field(42, ge=24, le=64)  # characters a line in font A: 42 or 48 on 80 mm paper, 32 on 58 mm
-    location: str | None = Field(None, max_length=120)  # the kiosk's place, printed at the foot of each slip
+    """`DEBUG`, `INFO`, `WARNING` or `ERROR`; logs go to standard output, one line per event"""
+    speech: bool = True
+    """the Read aloud button (where `espeak-ng` is installed)"""
+    speech_rate: int = Field(130, ge=80, le=260)
+    """words per minute (espeak's own 175 is fast for many seniors)"""
+    printer: str | None = None
+    """an ESC/POS receipt printer: `usb:VID:PID` (hex), `serial:/dev/ttyUSB0` or `file:/dev/usb/lp0`"""
+    printer_columns: int = Field(42, ge=24, le=64)
+    """characters a line on the printer's paper (font A): `42` or `48` on 80 mm paper, `32` on 58 mm; `kiosk check`
+    accepts 24 to 64"""
+    location: str | None = Field(None, max_length=120)
+    """the kiosk's place, printed at the foot of every slip"""
 
     @field_validator('printer')
     @classmethod

@@ -2,7 +2,7 @@
 
 `read_receipt` reads bytes the way a printer does, and strictly: a control byte or command it does not know, text
 above 0x7F before a code page is chosen (the printer's own default would decide), or text still unprinted at the
-cut is an error, not a guess. The slip's tests read every slip through it, and the README's slip preview is
+cut is an error, not a guess. The slip's tests read every slip through it, and the slip's picture in the docs is
 `draw_receipt` of the same bytes, so both show what the printer will print rather than what the kiosk meant.
 """
 

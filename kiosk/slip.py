@@ -3,7 +3,7 @@
 `compose` decides what a slip says; `print_slip` lays it out for the paper's `printer_columns` and sends it to
 any python-escpos printer (ESC/POS, QR codes printed natively); `SlipPrinter` opens the configured printer off
 the event loop, with a timeout, one slip at a time; `preview` draws the bytes of the same slip, as
-`kiosk.receipt` reads them, for the README. A slip never carries personal data: it is made from the programs
+`kiosk.receipt` reads them, for the docs. A slip never carries personal data: it is made from the programs
 file alone.
 """
 
@@ -303,7 +303,7 @@ def _close_quietly(device: Any) -> None:
 
 
 def preview(slip: Slip, columns: int = COLUMNS) -> Any:
-    """The slip as a PIL image for the README, drawn from the bytes a printer would receive, not from the model."""
+    """The slip as a PIL image for the docs, drawn from the bytes a printer would receive, not from the model."""
     from escpos.printer import Dummy
 
     from kiosk.receipt import draw_receipt, read_receipt

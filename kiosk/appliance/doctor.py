@@ -74,7 +74,7 @@ def _readable(name: str, check: Callable[..., Check | list[Check]], *args) -> li
 
 
 def config_file(settings: Settings) -> str:
-    """The settings file the hints name: the one in use, or kiosk.toml as the README calls it."""
+    """The settings file the hints name: the one in use, or kiosk.toml as docs/settings.md calls it."""
     return str(settings.config or os.environ.get('KIOSK_CONFIG') or 'kiosk.toml')
 
 

@@ -13,31 +13,46 @@ from kiosk.hub.config import HubSettings, load_hub_settings
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    """`kiosk hub ...`; docs/settings.md's hub commands table is generated from it (`make docs`)."""
     hub = commands.add_parser('hub', help="the department's hub: receives every kiosk's sign-ups (PostgreSQL)")
     verbs = hub.add_subparsers(dest='hub_command', required=True)
 
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text)
-        sub.add_argument('--config', type=Path, help='TOML settings file (KIOSK_HUB_CONFIG)')
+    def verb(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=description)
+        sub.add_argument('--config', type=Path, metavar='FILE', help='TOML settings file (KIOSK_HUB_CONFIG)')
         return sub
 
-    run = verb('run', 'serve the hub (migrates first)')
+    run = verb('run', 'serve the hub (migrates first)',
+               'serve the API and the screens (default 127.0.0.1:8090); migrates first when its role owns the schema')
     run.add_argument('--host', help='address to bind (KIOSK_HUB_HOST, default 127.0.0.1)')
     run.add_argument('--port', type=int, help='port to bind (KIOSK_HUB_PORT, default 8090)')
-    verb('migrate', 'bring the database schema up to date (as KIOSK_HUB_MIGRATE_DATABASE_URL when set)')
-    verb('grant', 'give a runtime role the rows the hub needs, and no UPDATE or DELETE on the audit log') \
-        .add_argument('role')
-    for name, help_text in (('add-kiosk', "create a kiosk's credential and print its token once"),
-                            ('revoke-kiosk', "revoke a kiosk's credential (effective on its next request)"),
-                            ('rotate-kiosk', 'issue a new token; the old one works for the grace period')):
-        verb(name, help_text).add_argument('name')
-    add_user = verb('add-user', 'create a user and print a one-time password')
+    verb('migrate', 'bring the database schema up to date (as KIOSK_HUB_MIGRATE_DATABASE_URL when set)',
+         'bring the schema up to date (yoyo-migrations, plain SQL in kiosk/hub/migrations/), as '
+         'migrate_database_url when set')
+    verb('grant', 'give a runtime role the rows the hub needs, and no UPDATE or DELETE on the audit log',
+         'give the runtime role what the hub needs: rows, not the schema; no UPDATE, DELETE or TRUNCATE on the '
+         'audit log').add_argument('role')
+    for name, help_text, description in (
+            ('add-kiosk', "create a kiosk's credential and print its token once",
+             "create a kiosk's credential and print its token once (only a SHA-256 is stored)"),
+            ('revoke-kiosk', "revoke a kiosk's credential (effective on its next request)",
+             "revoke a kiosk's credential: its next request gets 401 and the kiosk pauses sync, keeping its sign-ups"),
+            ('rotate-kiosk', 'issue a new token; the old one works for the grace period',
+             'a new token; the old one keeps working for token_grace_days (7), as an offline kiosk cannot switch '
+             'at once')):
+        verb(name, help_text, description).add_argument('name')
+    add_user = verb('add-user', 'create a user and print a one-time password',
+                    'create a user and print a one-time password, which they must replace with their own at the '
+                    'first sign-in')
     add_user.add_argument('email')
     add_user.add_argument('--role', choices=['admin', 'coordinator'], required=True)
-    add_user.add_argument('--program', action='append', default=[], help='a program slug (repeat for several)')
-    verb('set-password', "set a user's password and end their sessions (prompts, or reads a line from stdin)") \
-        .add_argument('email')
-    verb('disable-user', 'stop a user from signing in and end their sessions now').add_argument('email')
+    add_user.add_argument('--program', action='append', default=[], metavar='SLUG',
+                          help='a program slug (repeat for several); a coordinator sees only their programs')
+    verb('set-password', "set a user's password and end their sessions (prompts, or reads a line from stdin)",
+         'set a password (12 characters or more): prompts twice, or reads one line from standard input; ends that '
+         "user's sessions").add_argument('email')
+    verb('disable-user', 'stop a user from signing in and end their sessions now',
+         'the user can no longer sign in, and their open sessions end at once').add_argument('email')
     verb('enable-user', 'let a disabled user sign in again').add_argument('email')
 
 

@@ -142,7 +142,7 @@ def test_the_night_screen_fits_the_panel(panel, kiosk_at_night):
 
 @pytest.mark.parametrize('panel', list(PANELS), indirect=True)
 def test_screenshots_at_each_panel_size(panel, kiosk_server, tmp_path, request):
-    """`make screenshots` keeps these in docs/screenshots/panels/ for the README and for review."""
+    """`make screenshots` keeps these in docs/screenshots/panels/ for docs/accessibility.md and for review."""
     size = request.node.callspec.params['panel']
     folder = SCREENSHOTS / 'panels' if os.environ.get('KIOSK_UPDATE_SCREENSHOTS') else tmp_path
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ def postgres() -> str:
         psycopg.connect(url, connect_timeout=5).close()
     except psycopg.OperationalError as error:
         first_line = str(error).strip().splitlines()[0]
-        reason = f'no PostgreSQL server at {url} ({first_line}); see the README, "Running the hub"'
+        reason = f'no PostgreSQL server at {url} ({first_line}); see docs/hub.md, "Tests against PostgreSQL"'
         unavailable(reason, 'KIOSK_REQUIRE_POSTGRES')
     return url
 

@@ -1,16 +1,16 @@
-"""The README's proxy examples log no socket query string: its client_id is a live coordinator page's key."""
+"""The proxy examples in docs/hub.md log no socket query string: its client_id is a live coordinator page's key."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = (Path(__file__).parents[2] / 'README.md').read_text()
+PAGE = (Path(__file__).parents[2] / 'docs' / 'hub.md').read_text()
 
 
 def example(after: str, fence: str) -> str:
-    start = README.index(after)
-    return re.search(rf'```{fence}\n(.*?)```', README[start:], re.S).group(1)
+    start = PAGE.index(after)
+    return re.search(rf'```{fence}\n(.*?)```', PAGE[start:], re.S).group(1)
 
 
 def test_the_nginx_example_logs_the_path_without_the_query_string():

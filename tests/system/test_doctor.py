@@ -90,7 +90,7 @@ def test_a_missing_data_dir_and_pin_fail(good_kiosk):
     assert 'not set: run `sudo kiosk set-pin`' in result.stdout
 
 
-def test_the_hints_name_the_settings_file_as_the_readme_does(isolated_settings, monkeypatch):
+def test_the_hints_name_the_settings_file_as_the_settings_page_does(isolated_settings, monkeypatch):
     monkeypatch.setenv('KIOSK_SPEECH', 'false')
     checks = {check.name: check for check in examine({})}
     assert 'set sync_url in kiosk.toml and KIOSK_SYNC_TOKEN in kiosk.env' in checks['sync'].detail
