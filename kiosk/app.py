@@ -50,12 +50,12 @@ def create(settings: Settings) -> Kiosk:
     # The kiosk is bound below, before the scheduler starts and long before its first heartbeat.
     scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer, report=lambda: kiosk.report())
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
-    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, scheduler=scheduler,
+    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, jobs=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
-                  views=ViewCounter(settings.data_dir), speech=speech, printer=printer,
+                  view_counts=ViewCounter(settings.data_dir), speech=speech, printer=printer,
                   screen=ScreenWatch(settings.screen_missing_seconds))
-    app.on_startup(kiosk.scheduler.start)
-    app.on_shutdown(kiosk.scheduler.shutdown)
+    app.on_startup(kiosk.jobs.start)
+    app.on_shutdown(kiosk.jobs.shutdown)
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
         app.on_startup(lambda: background_tasks.create(announce_ready(lambda: _serves_root(settings)),
                                                        name='sd_notify'))

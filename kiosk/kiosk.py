@@ -30,10 +30,10 @@ class Kiosk:
     catalog: Catalog
     store: SignupStore
     syncer: Syncer
-    scheduler: KioskScheduler
+    jobs: KioskScheduler
     pin: StaffPin
     audit: AuditLog
-    views: ViewCounter
+    view_counts: ViewCounter
     speech: SpeechCache | None  # None: speech is off, or espeak-ng is missing (`kiosk doctor` says which)
     printer: SlipPrinter | None  # None: no KIOSK_PRINTER, and nothing about printing appears
     screen: ScreenWatch

@@ -26,7 +26,7 @@ def screen(kiosk: Kiosk, visit: Visit, speaker: Speaker, slug: str) -> None:
     if program.count_views and slug not in visit.viewed:  # once per visit: a redraw is not a new look
         visit.viewed.add(slug)
         today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
-        background_tasks.create(run.io_bound(kiosk.views.count, program.slug, today), name='count view')
+        background_tasks.create(run.io_bound(kiosk.view_counts.count, program.slug, today), name='count view')
     language = visit.language
     words = program.words(language)
     meetings = program.meetings.next_meetings(datetime.now(UTC), 4) if program.meetings else []

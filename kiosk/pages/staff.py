@@ -115,13 +115,13 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
 
     async def sync_now() -> None:
         kiosk.audit.record('sync_now')
-        kiosk.scheduler.sync_now()
+        kiosk.jobs.sync_now()
         ui.notify(t('staff_sync_started', language))
 
     async def retry_rejected() -> None:
         retried = await run.io_bound(kiosk.store.retry_rejected)
         kiosk.audit.record('retry_rejected', retried)
-        kiosk.scheduler.sync_now()
+        kiosk.jobs.sync_now()
         await refresh_all()
 
     def selection() -> Selection:
@@ -286,7 +286,7 @@ async def _charts(kiosk: Kiosk, language: str, titles: dict[str, str], box: ui.c
     records = (await run.io_bound(kiosk.store.listing, Selection(include_pulled=True, since=since))).records
     weekly = signups_per_week(records, list(titles), today, kiosk.settings.timezone)
     counted = [program.slug for program in kiosk.catalog.program if program.count_views]
-    views = views_per_program(await run.io_bound(kiosk.views.load), counted, today)
+    views = views_per_program(await run.io_bound(kiosk.view_counts.load), counted, today)
     weeks = [_short_date(start, language) for start in week_starts(today)]
     with box:
         _chart_pair(titles, weekly, counted, views, weeks, language)
