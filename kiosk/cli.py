@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
@@ -71,9 +72,32 @@ def configure_logging(level: str) -> None:
 
 def _run(settings: Settings) -> int:
     from kiosk.app import serve  # NiceGUI is heavy: only the server needs it
+    from kiosk.pin import StaffPin
 
+    print(welcome(settings, pin_set=StaffPin(settings.data_dir).is_set), flush=True)
     serve(settings)
     return 0
+
+
+def welcome(settings: Settings, pin_set: bool) -> str:
+    """What someone who just typed `make run` needs next: where to look, where the data is, what is off."""
+    where = local_url(settings.host, settings.port)
+    if settings.sync_url:
+        sync = f'to {urlsplit(settings.sync_url).hostname} every {settings.sync_interval_seconds:g} s'
+    else:
+        sync = 'off: set KIOSK_SYNC_URL and KIOSK_SYNC_TOKEN to send sign-ups to the hub (docs/settings.md)'
+    staff = 'hold the logo for 3 seconds' if pin_set else \
+        'set a PIN with kiosk set-pin (sudo on an installed box), then hold the logo for 3 seconds'
+    return '\n'.join((f'kiosk: serving the kiosk at {where} (open it in a browser; Ctrl+C stops it)',
+                      f'  data: {settings.data_dir.resolve()}',
+                      f'  sync: {sync}',
+                      f'  staff console: {staff} (or open {where}staff)'))
+
+
+def local_url(host: str, port: int) -> str:
+    """The address to open on this machine: a wildcard bind is reached at loopback."""
+    shown = {'0.0.0.0': '127.0.0.1', '::': '[::1]'}.get(host, f'[{host}]' if ':' in host else host)
+    return f'http://{shown}:{port}/'
 
 
 def _check(settings: Settings) -> int:

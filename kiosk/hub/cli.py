@@ -56,12 +56,28 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     verb('enable-user', 'let a disabled user sign in again').add_argument('email')
 
 
+def welcome(settings: HubSettings) -> str:
+    """Where the hub is served, which database it uses (never its password), and how to get in."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from kiosk.cli import local_url
+
+    database = conninfo_to_dict(settings.database_url)
+    shown = f"{database.get('dbname', '')} on {database.get('host') or 'the local socket'}"
+    return '\n'.join((f'kiosk hub: serving the hub at {local_url(settings.host, settings.port)} (behind an HTTPS '
+                      'proxy for anyone else; Ctrl+C stops it)',
+                      f'  database: {shown}',
+                      '  kiosks: kiosk hub add-kiosk NAME gives each kiosk its token (its KIOSK_SYNC_TOKEN)',
+                      '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)'))
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_hub_settings(config=args.config, host=getattr(args, 'host', None),
                                  port=getattr(args, 'port', None))
     if args.hub_command == 'run':
         from kiosk.hub.app import serve  # NiceGUI is heavy: only the server needs it
 
+        print(welcome(settings), flush=True)
         serve(settings)
         return 0
     if args.hub_command == 'migrate':
