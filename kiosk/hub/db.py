@@ -104,18 +104,21 @@ async def rotate_kiosk(conn: AsyncConnection, name: str, token_sha256: bytes, gr
 
 # -- ingest ---------------------------------------------------------------------------------------------
 
-async def insert_signups(conn: AsyncConnection, kiosk: str, records: list[dict[str, Any]]) -> set[str]:
-    """Store the records that are new; returns their ids. An id already stored is left exactly as it is."""
+async def insert_signups(conn: AsyncConnection, kiosk: str, records_json: str) -> set[str]:
+    """Store the records (a JSON array) that are new; returns their ids. An id already stored is left exactly as it is.
+
+    JSON text rather than objects: ingest has already written the records out once, for their hash.
+    """
     cursor = await conn.execute('''
         INSERT INTO signups (id, kiosk, program, created_at, name, participant_name, phone, email,
                              contact_method, age, note, language, body)
         SELECT (r->>'id')::uuid, %s, r->>'program', (r->>'created_at')::timestamptz, r->>'name',
                r->>'participant_name', r->>'phone', r->>'email', r->>'contact_method', (r->>'age')::integer,
                r->>'note', r->>'language', r
-        FROM jsonb_array_elements(%s) AS r
+        FROM jsonb_array_elements(%s::jsonb) AS r
         ON CONFLICT (id) DO NOTHING
         RETURNING id::text
-    ''', (kiosk, Jsonb(records)))
+    ''', (kiosk, records_json))
     return {row['id'] for row in await cursor.fetchall()}
 
 

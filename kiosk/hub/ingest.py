@@ -191,7 +191,8 @@ class Receiver:
         if batch.kiosk_id != kiosk:
             return Answer(403, {'error': 'kiosk_id is not the kiosk this token belongs to'})
         records = [record.model_dump() for record in batch.signups]
-        digest = signups_digest(records)
+        canonical = canonical_json(records)
+        digest = hashlib.sha256(canonical.encode()).digest()
         async with self.pool.connection() as conn, conn.transaction():
             if idempotency_key:  # the same key in flight twice: the second waits for the first's answer
                 await db.lock_idempotency_key(conn, kiosk, idempotency_key)
@@ -203,13 +204,13 @@ class Receiver:
                                         'code': IDEMPOTENCY_KEY_REUSED})
                 # The same records, hashed otherwise (remembered by a hub that hashed the whole body): storing
                 # them again is safe, since records are de-duplicated by id; the new hash is remembered.
-            response = await self._store(conn, kiosk, records)
+            response = await self._store(conn, kiosk, records, canonical)
             if idempotency_key:
                 await db.remember_response(conn, kiosk, idempotency_key, digest, response)
         return Answer(200, response)
 
-    async def _store(self, conn, kiosk: str, records: list[dict[str, Any]]) -> dict[str, list[str]]:
-        accepted = await db.insert_signups(conn, kiosk, records)
+    async def _store(self, conn, kiosk: str, records: list[dict[str, Any]], canonical: str) -> dict[str, list[str]]:
+        accepted = await db.insert_signups(conn, kiosk, canonical)
         others = [record for record in records if record['id'] not in accepted]
         stored = await db.stored_bodies(conn, [record['id'] for record in others]) if others else {}
         conflicts = [record for record in others if stored.get(record['id']) != record]
@@ -250,11 +251,11 @@ async def read_at_most(chunks: AsyncIterator[bytes], limit: int) -> bytes | None
     return bytes(body)
 
 
-def signups_digest(signups: list[Any]) -> bytes:
-    """The hash an Idempotency-Key is remembered with: the records only, canonical, so that a retry with a new
-    `sent_at` (or other spacing or key order) is recognised as the same request."""
-    canonical = json.dumps(signups, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).digest()
+def canonical_json(signups: list[Any]) -> str:
+    """The records as the hub hashes and stores them: an Idempotency-Key is remembered with the SHA-256 of this
+    text, the records only, so that a retry with a new `sent_at` (or other spacing or key order) is recognised as
+    the same request."""
+    return json.dumps(signups, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
 
 
 def _answered_ids(response: dict[str, Any]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,7 @@ def record(program: str, name: str, minutes_ago: int, kiosk: str = 'lobby-a', ph
 async def signups(conn):
     rows = [record('pal', 'Ana Pal', 1), record('citizens-academy', 'Carl Academy', 2),
             record('pal', 'Bea Pal', 3, kiosk='lobby-b', phone='+13145559876'), record('hmca', 'Hope Grieving', 4)]
-    await db.insert_signups(conn, 'lobby-a', rows)
+    await db.insert_signups(conn, 'lobby-a', json.dumps(rows))
     return rows
 
 
@@ -72,7 +73,7 @@ def cursor(row: dict) -> tuple[datetime, str]:
 
 async def test_older_and_newer_pages_stay_put_while_new_sign_ups_arrive(conn, signups):
     first = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2)
-    await db.insert_signups(conn, 'lobby-a', [record('pal', 'Just Arrived', 0)])
+    await db.insert_signups(conn, 'lobby-a', json.dumps([record('pal', 'Just Arrived', 0)]))
     second = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2, older_than=cursor(first.rows[-1]))
     assert [r['name'] for r in second.rows] == ['Bea Pal', 'Hope Grieving'], 'no row shown twice, none skipped'
     back = await db.signups_page(conn, ADMIN, SignupFilter(), per_page=2, newer_than=cursor(second.rows[0]))
