@@ -1,7 +1,8 @@
 """The hub on a real PostgreSQL, each figure next to a baseline from the same run.
 
-- Ingest: 50 kiosks at once post batches of 100 to a real `kiosk hub run`; baseline: a bare
-  `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection. Goal: 5,000 records/s.
+- Ingest: 50 kiosks at once, each with its own client, post batches of 100 to a real `kiosk hub run`; baseline: a
+  bare `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection; the median of three rounds.
+  Goal: 5,000 records/s and at least 0.6x the bare loop.
 - The sign-ups list at 1,000,000 rows (made by one INSERT ... SELECT generate_series): p95 of a page (admin and
   coordinator, deep keyset pages, filters, search), with the EXPLAIN (ANALYZE, BUFFERS) of its slowest view;
   baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: under 60 ms.
@@ -14,6 +15,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import statistics
@@ -39,7 +42,8 @@ from tests.support.processes import HubProcess
 POSTGRES = os.environ.get('KIOSK_TEST_POSTGRES', 'postgresql:///postgres')
 KIOSKS, BATCHES_PER_KIOSK, BATCH = 50, 4, 100
 LIST_ROWS = 1_000_000
-GOAL_RECORDS_PER_SECOND = 5000
+GOAL_RECORDS_PER_SECOND, GOAL_RATIO = 5000, 0.6
+ROUNDS = 3
 GOAL_PAGE_P95_MS = 60
 FLOOD_STREAMS, GOAL_FLOOD_P95_MS = 64, 1000
 
@@ -67,6 +71,8 @@ def payload(kiosk: str, count: int) -> dict:
 
 
 def ingest(database: str, folder: Path) -> list[dict]:
+    """ROUNDS rounds, each the hub's then the bare loop's turn with fresh records; the medians are reported, since
+    one round on a shared machine swings by a fifth either way."""
     tokens = {}
     with psycopg.connect(database) as conn:
         for number in range(KIOSKS):
@@ -74,33 +80,55 @@ def ingest(database: str, folder: Path) -> list[dict]:
             conn.execute('INSERT INTO kiosks (name) VALUES (%s)', (name,))
             conn.execute('INSERT INTO kiosk_tokens (token_sha256, kiosk) VALUES (%s, %s)', (token_digest(token), name))
             tokens[name] = token
-    bodies = {name: [payload(name, BATCH) for _ in range(BATCHES_PER_KIOSK)] for name in tokens}
+        conn.execute('CREATE TABLE bare (LIKE signups INCLUDING ALL)')
     hub = HubProcess(database, free_port(), folder / 'hub.log', {'rate_per_minute': '100000'}).start()
-
-    async def kiosk(client: httpx.AsyncClient, name: str) -> None:
-        for body in bodies[name]:
-            answer = await client.post(hub.signups_url, json=body, headers={
-                'Authorization': f'Bearer {tokens[name]}', 'Idempotency-Key': uuid.uuid4().hex})
-            assert answer.status_code == 200 and len(answer.json()['accepted']) == BATCH, answer.text
-
-    async def everyone() -> float:
-        limits = httpx.Limits(max_connections=KIOSKS)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            started = time.perf_counter()
-            await asyncio.gather(*(kiosk(client, name) for name in tokens))
-            return time.perf_counter() - started
-
+    total = KIOSKS * BATCHES_PER_KIOSK * BATCH
+    rates, bare_rates = [], []
     try:
-        hub_seconds = asyncio.run(everyone())
+        for _ in range(ROUNDS):
+            bodies = {name: [payload(name, BATCH) for _ in range(BATCHES_PER_KIOSK)] for name in tokens}
+            rates.append(total / asyncio.run(_post_all(hub, tokens, bodies)))
+            records = [record for batches in bodies.values() for body in batches for record in body['signups']]
+            bare_rates.append(total / _bare_inserts(database, records))
     finally:
         hub.kill(15)
-    total = KIOSKS * BATCHES_PER_KIOSK * BATCH
-    records = [record for batches in bodies.values() for body in batches for record in body['signups']]
-    with psycopg.connect(database) as conn:
-        conn.execute('CREATE TABLE bare (LIKE signups INCLUDING ALL)')
-        conn.commit()
+    rate, bare_rate = statistics.median(rates), statistics.median(bare_rates)
+    ratio = rate / bare_rate
+    print(f'ingest: {total:,} records from {KIOSKS} kiosks in batches of {BATCH}, median of {ROUNDS} rounds: '
+          f'{rate:,.0f} records/s (bare INSERT ... ON CONFLICT loop: {bare_rate:,.0f} records/s, ratio {ratio:.2f}); '
+          f'rounds {", ".join(f"{hub_rate:,.0f}" for hub_rate in rates)}')
+    return [{'name': 'hub ingest', 'figure': round(rate), 'unit': 'records/s', 'baseline': round(bare_rate),
+             'baseline_name': 'bare INSERT ... ON CONFLICT loop', 'ratio': round(ratio, 2),
+             'goal': f'>= {GOAL_RECORDS_PER_SECOND:,} records/s and >= {GOAL_RATIO}x',
+             'met': rate >= GOAL_RECORDS_PER_SECOND and ratio >= GOAL_RATIO}]
+
+
+async def _post_all(hub: HubProcess, tokens: dict[str, str], bodies: dict[str, list[dict]]) -> float:
+    """Every kiosk posts its batches one after another, all kiosks at once; the seconds until the last answer."""
+    # Written out before the clock starts: fifty real kiosks encode on their own machines, not on the hub's cores.
+    encoded = {name: [json.dumps(body).encode() for body in batches] for name, batches in bodies.items()}
+
+    async def kiosk(client: httpx.AsyncClient, name: str) -> None:
+        for body in encoded[name]:
+            answer = await client.post(hub.signups_url, content=body, headers={
+                'Authorization': f'Bearer {tokens[name]}', 'Idempotency-Key': uuid.uuid4().hex,
+                'Content-Type': 'application/json'})
+            assert answer.status_code == 200 and len(answer.json()['accepted']) == BATCH, answer.text
+
+    # A client each, as each kiosk has its own: one pool of fifty connections spends more of the shared cores
+    # finding an idle connection than the hub spends on a batch.
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(timeout=60)) for _ in tokens]
         started = time.perf_counter()
-        for start in range(0, total, BATCH):
+        await asyncio.gather(*(kiosk(client, name) for client, name in zip(clients, tokens, strict=True)))
+        return time.perf_counter() - started
+
+
+def _bare_inserts(database: str, records: list[dict]) -> float:
+    """The same records through a bare INSERT ... ON CONFLICT, a batch per transaction on one connection."""
+    with psycopg.connect(database) as conn:
+        started = time.perf_counter()
+        for start in range(0, len(records), BATCH):
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.executemany('''
                     INSERT INTO bare (id, kiosk, program, created_at, name, participant_name, phone, email,
@@ -108,13 +136,7 @@ def ingest(database: str, folder: Path) -> list[dict]:
                     VALUES (%(id)s, %(kiosk_id)s, %(program)s, %(created_at)s, %(name)s, %(participant_name)s,
                             %(phone)s, %(email)s, %(contact_method)s, %(age)s, %(note)s, %(language)s, '{}')
                     ON CONFLICT (id) DO NOTHING''', records[start:start + BATCH])
-        bare_seconds = time.perf_counter() - started
-    rate, bare_rate = total / hub_seconds, total / bare_seconds
-    print(f'ingest: {total:,} records from {KIOSKS} kiosks in batches of {BATCH}: {rate:,.0f} records/s '
-          f'(bare INSERT ... ON CONFLICT loop: {bare_rate:,.0f} records/s, ratio {rate / bare_rate:.2f})')
-    return [{'name': 'hub ingest', 'figure': round(rate), 'unit': 'records/s', 'baseline': round(bare_rate),
-             'baseline_name': 'bare INSERT ... ON CONFLICT loop', 'ratio': round(rate / bare_rate, 2),
-             'goal': f'>= {GOAL_RECORDS_PER_SECOND:,} records/s', 'met': rate >= GOAL_RECORDS_PER_SECOND}]
+        return time.perf_counter() - started
 
 
 def list_pages(database: str) -> list[dict]:
