@@ -23,17 +23,19 @@ OPENS = 20
 PAGE_TURNS = 30
 GOAL_P95_MS = 300.0
 PIN = '4821'
-# From the tap until the list's range text is new (or, on opening, there at all), then two frames later.
-TAP_UNTIL_NEW_RANGE = '''(tapSelector) => new Promise(done => {
-  const before = document.querySelector('.staff-range')?.textContent;
+# From the tap until the list's range text ("1–25 of 50,000", the console's one status line) is new (or, on
+# opening, there at all), then two frames later.
+RANGE = '[role=status]'
+TAP_UNTIL_NEW_RANGE = '''([button, range]) => new Promise(done => {
+  const before = document.querySelector(range)?.textContent;
   const started = performance.now();
-  const changed = () => { const now = document.querySelector('.staff-range')?.textContent;
+  const changed = () => { const now = document.querySelector(range)?.textContent;
     return now && now !== before; };
   const seen = () => { observer.disconnect();
     requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - started))); };
   const observer = new MutationObserver(() => { if (changed()) seen(); });
   observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-  document.querySelector(tapSelector).click();
+  button.click();
 })'''
 
 
@@ -48,10 +50,11 @@ def open_console(browser, server: Server) -> tuple[list[float], list[float]]:
         for digit in PIN:
             page.locator(f'.pin-pad [data-key="{digit}"]').click()
         page.wait_for_timeout(200)  # the digits reach the server before the timed tap
-        opens.append(page.evaluate(TAP_UNTIL_NEW_RANGE, '.pin-ok'))
+        opens.append(page.evaluate(TAP_UNTIL_NEW_RANGE, [page.locator('.pin-ok').element_handle(), RANGE]))
     page.wait_for_timeout(1000)  # the charts, built just after the list, are in before paging starts
-    turns = [page.evaluate(TAP_UNTIL_NEW_RANGE, '.page-next') for _ in range(PAGE_TURNS)]
-    text = page.locator('.staff-range').inner_text()
+    following = page.get_by_role('button', name='Next').element_handle()
+    turns = [page.evaluate(TAP_UNTIL_NEW_RANGE, [following, RANGE]) for _ in range(PAGE_TURNS)]
+    text = page.locator(RANGE).inner_text()
     context.close()
     print(f'  the last page shown: {text}')
     return opens, turns

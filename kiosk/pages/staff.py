@@ -244,7 +244,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
         previous = ui.button(t('staff_previous_page', language), icon='chevron_left', on_click=lambda: turn(-1),
                              color=None).classes('secondary-action').props('no-caps') \
             .mark('page-previous')
-        range_label = ui.label().classes('text-h6').mark('listed')
+        range_label = ui.label().classes('text-h6').props('role=status').mark('listed')  # read out as it changes
         following = ui.button(t('staff_next_page', language), icon='chevron_right', on_click=lambda: turn(1),
                               color=None).classes('secondary-action').props('no-caps icon-right') \
             .mark('page-next')
