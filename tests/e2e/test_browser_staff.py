@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import uuid
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ import pytest
 from kiosk.audit import AuditLog
 from kiosk.pin import StaffPin
 from kiosk.storage.store import SignupStore
-from tests.support.screens import open_screen, settle
+from tests.support.screens import SCREENSHOTS, open_screen, settle
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +68,34 @@ def test_staff_unlock_download_mark_pulled_and_idle_lock(page, kiosk_factory, tm
     assert 'Rosa' not in page.content()
     actions = [entry['action'] for entry in AuditLog(data_dir).last()]
     assert actions[:3] == ['mark_pulled', 'export_download', 'unlock']
+
+
+def test_screenshots_of_the_pin_pad_and_the_console_for_the_staff_page(page, kiosk_factory, tmp_path):
+    """`make screenshots` keeps these in docs/screenshots/ for docs/staff.md; the sign-ups in them are made up."""
+    folder = SCREENSHOTS if os.environ.get('KIOSK_UPDATE_SCREENSHOTS') else tmp_path
+    data_dir = tmp_path / 'var'
+    StaffPin(data_dir).set('4821')
+    store = SignupStore(data_dir)
+    for name, program, phone in (('Rosa Díaz', 'pal', '+13145550134'), ('James Carter', 'citizens-academy',
+                                                                         '+13145550178')):
+        store.add({'id': str(uuid.uuid4()), 'created_at': datetime.now(UTC).isoformat(timespec='seconds'),
+                   'program': program, 'name': name, 'participant_name': 'Ana' if program == 'pal' else '',
+                   'phone': phone, 'email': '', 'age': 9 if program == 'pal' else None, 'contact_method': 'phone',
+                   'note': '', 'language': 'en', 'consent': True, 'kiosk_id': 'e2e', 'status': 'queued',
+                   'attempts': 0, 'last_error': None, 'synced_at': None, 'pulled_at': None})
+    kiosk = kiosk_factory(data_dir=data_dir)
+    page.set_viewport_size({'width': 1280, 'height': 800})
+    open_screen(page, kiosk.url + '/staff')
+    page.get_by_text('Enter the staff PIN.').wait_for()
+    page.screenshot(path=folder / 'staff-pin.png')
+    for digit in '4821':
+        page.locator(f'.pin-pad [data-key="{digit}"]').click()
+    page.get_by_role('button', name='Unlock').click()
+    page.get_by_role('cell', name='James Carter').wait_for()
+    # The value sits in a span that hides its overflow: a line shorter than the type cuts off g, p and y.
+    clipped = page.locator('.q-select .q-field__native span').evaluate_all(
+        'els => els.filter(e => parseFloat(getComputedStyle(e).lineHeight) < parseFloat(getComputedStyle(e).fontSize))'
+        '.map(e => e.textContent)')
+    assert clipped == [], 'the filters show their whole value, descenders included'
+    page.screenshot(path=folder / 'staff-console.png', full_page=True)
+    assert all((folder / f'staff-{name}.png').stat().st_size > 10_000 for name in ('pin', 'console'))
