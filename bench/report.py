@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kiosk.reference import current, replace
+
 PAGE = Path(__file__).resolve().parent.parent / 'docs' / 'performance.md'
-START, END = '<!-- bench:start -->', '<!-- bench:end -->'
 
 
 def _figure(value, unit: str | None) -> str:
@@ -45,12 +46,11 @@ def table(report: dict) -> str:
 
 
 def update_page(report: dict) -> bool:
+    """Rewrite the table between the page's bench markers (as `make docs` does its blocks); False if it has none."""
     text = PAGE.read_text()
-    if START not in text or END not in text:
+    if current(text, 'bench') is None:
         return False
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    PAGE.write_text(f'{before}{START}\n{table(report)}\n{END}{after}')
+    PAGE.write_text(replace(text, 'bench', table(report)))
     return True
 
 
