@@ -12,10 +12,9 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.postgres import database, hub_factory, postgres  # noqa: F401 (fixtures)
 from tests.support.processes import add_kiosk, hub_command
 from tests.support.screens import serious_accessibility_problems, settle, tap_keys
-
-from ..hub.conftest import database, hub_factory, postgres  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 PASSWORD = 'a long enough password'

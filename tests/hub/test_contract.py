@@ -11,9 +11,8 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.hub_api import send, signup, stored
 from tests.support.processes import add_kiosk
-
-from .test_ingest import send, signup, stored
 
 
 @pytest.fixture(scope='module')

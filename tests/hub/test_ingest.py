@@ -5,26 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import psycopg
 import pytest
 
+from tests.support.hub_api import send, signup, stored
 from tests.support.processes import add_kiosk, hub_command
-
-
-def signup(kiosk: str, **fields) -> dict:
-    return {'id': str(uuid.uuid4()), 'created_at': '2026-11-26T10:58:12-06:00', 'program': 'pal',
-            'name': 'Rosa Díaz', 'participant_name': 'Ana', 'phone': '+13145550134', 'email': '',
-            'contact_method': 'phone', 'age': 9, 'note': '', 'language': 'es', 'consent': True, 'kiosk_id': kiosk,
-            **fields}
-
-
-def send(hub, token: str, kiosk: str, records: list[dict], key: str | None = None, **extra) -> httpx.Response:
-    body = {'kiosk_id': kiosk, 'sent_at': datetime.now(UTC).isoformat(), 'signups': records, **extra}
-    headers = {'Authorization': f'Bearer {token}', 'Idempotency-Key': key or uuid.uuid4().hex}
-    return httpx.post(hub.signups_url, json=body, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope='module')
@@ -36,12 +23,6 @@ def hub(hub_factory):
 def kiosk(database):
     name = f'lobby-{uuid.uuid4().hex[:8]}'
     return name, add_kiosk(database, name)
-
-
-def stored(database: str, *ids: str) -> list[dict]:
-    with psycopg.connect(database, row_factory=psycopg.rows.dict_row) as conn:
-        return conn.execute('SELECT id::text, kiosk, name, body FROM signups WHERE id = ANY(%s::uuid[]) ORDER BY name',
-                            (list(ids),)).fetchall()
 
 
 def test_a_batch_is_accepted_and_sending_it_again_is_a_harmless_duplicate(hub, kiosk, database):

@@ -1,7 +1,6 @@
 """Sync against a real HTTP server on 127.0.0.1 and a real store on disk."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from kiosk.paths import ASSETS_DIR
 from kiosk.signups import PAYLOAD_FIELDS
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer, idempotency_key
+from tests.support.queued import queue
 
 
 class FakeClock:
@@ -35,20 +35,6 @@ def make_syncer(store, receiver, **settings) -> Syncer:
     defaults = {'sync_url': receiver.url, 'sync_token': 'test-token', 'sync_timeout_seconds': 2}
     clock = settings.pop('clock', None) or FakeClock()
     return Syncer(load_settings(**{**defaults, **settings}), store, clock=clock)
-
-
-def queue(store: SignupStore, count: int, **fields) -> list[str]:
-    ids = []
-    base = datetime(2026, 11, 1, tzinfo=UTC)
-    for n in range(count):
-        record = {'id': str(uuid.uuid4()), 'created_at': (base + timedelta(seconds=n)).isoformat(), 'program': 'pal',
-                  'name': f'Person {n}', 'participant_name': '', 'phone': '+13145550134', 'email': '',
-                  'contact_method': 'phone', 'age': None, 'note': '', 'language': 'en', 'consent': True,
-                  'kiosk_id': 'test-kiosk', 'status': 'queued', 'attempts': 0, 'last_error': None,
-                  'synced_at': None, 'pulled_at': None, **fields}
-        store.add(record)
-        ids.append(record['id'])
-    return ids
 
 
 async def drain(syncer: Syncer, passes: int = 20):

@@ -7,10 +7,9 @@ import time
 from kiosk.storage.store import SignupStore
 from tests.support.ports import free_port
 from tests.support.processes import healthz
+from tests.support.queued import queue
 from tests.support.sync_receiver import Receiver
 from tests.support.waiting import eventually
-
-from .test_sync import queue
 
 
 def sync_settings(url: str, **extra: str) -> dict[str, str]:
