@@ -195,11 +195,11 @@ def _print_test(settings: Settings) -> int:
 
 
 def _browser(settings: Settings, prepare: bool, run_dir: Path, check_seconds: float) -> int:
-    from kiosk import browser
+    from kiosk.appliance import chromium
 
     if prepare:
-        return browser.prepare(settings, run_dir)
-    return browser.launch(settings, run_dir, check_seconds)
+        return chromium.prepare(settings, run_dir)
+    return chromium.launch(settings, run_dir, check_seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
