@@ -154,7 +154,7 @@ class Settings(LayeredSettings):
     def _https_unless_loopback(self) -> Settings:
         """Sign-ups are personal data: plain HTTP only to this machine, or when IT explicitly allows it."""
         url = urlsplit(self.sync_url or '')
-        if url.scheme == 'http' and not self.sync_allow_http and not _is_loopback(url.hostname or ''):
+        if url.scheme == 'http' and not self.sync_allow_http and not is_loopback(url.hostname or ''):
             raise ValueError('sync_url: must use https (KIOSK_SYNC_ALLOW_HTTP=1 allows http, for testing only)')
         return self
 
@@ -184,7 +184,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f'config: {path}: {error}') from error
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == 'localhost':
         return True
     try:
