@@ -8,6 +8,7 @@ import getpass
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.hub.config import HubSettings, load_hub_settings
 
@@ -65,16 +66,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def welcome(settings: HubSettings) -> str:
-    """Where the hub is served, which database it uses (never its password), and how to get in."""
+    """Where the hub is served, which database and mail server it uses (never a password), and how to get in."""
     from psycopg.conninfo import conninfo_to_dict
 
     from kiosk.cli import local_url
 
     database = conninfo_to_dict(settings.database_url)
     shown = f"{database.get('dbname', '')} on {database.get('host') or 'the local socket'}"
+    server = urlsplit(settings.smtp_url or '')
+    mail = (f'through {server.hostname}:{server.port or (465 if server.scheme == "smtps" else 587)}, digests at '
+            f'{settings.digest_hour:02d}:00' if settings.smtp_url else 'off (no smtp_url; docs/hub.md, "Mail")')
     return '\n'.join((f'kiosk hub: serving the hub at {local_url(settings.host, settings.port)} (behind an HTTPS '
                       'proxy for anyone else; Ctrl+C stops it)',
                       f'  database: {shown}',
+                      f'  mail: {mail}',
                       '  kiosks: kiosk hub add-kiosk NAME gives each kiosk its token (its KIOSK_SYNC_TOKEN)',
                       '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)'))
 

@@ -138,7 +138,7 @@ class Mailer:
     async def _send_one(self, row: dict[str, Any], claimant: str) -> bool:
         try:
             await asyncio.to_thread(deliver, self.settings, self._message(row))
-        except (OSError, smtplib.SMTPException, PlainSmtpRefused) as error:
+        except Exception as error:  # whatever it was, the mail waits for its retry rather than for the lease
             reason = failure(error)
             retry_in = min(timedelta(seconds=self.settings.mail_retry_seconds) * 2 ** (row['attempts'] - 1), RETRY_CAP)
             log.warning('mail %d not sent (attempt %d): %s; next try in %s', row['id'], row['attempts'], reason,
