@@ -166,6 +166,10 @@ class TomlSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         path = init_settings().get('config') or os.environ.get(f'{settings_cls.model_config["env_prefix"]}CONFIG')
         self._values = _read_toml(Path(path)) if path else {}
+        for key in getattr(settings_cls, 'environment_only', ()):
+            if key in self._values:
+                raise ConfigError(f'config: {path}: {key} belongs in the environment (the 0600 env file), '
+                                  'not in a settings file')
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name), field_name, False

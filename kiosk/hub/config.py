@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -17,6 +17,8 @@ class HubSettings(LayeredSettings):
     # Each field's docstring is its line in docs/settings.md (`make docs`): a new setting needs one.
     model_config = SettingsConfigDict(env_prefix='KIOSK_HUB_', extra='forbid', frozen=True,
                                       use_attribute_docstrings=True)
+    # A secret of its own (not part of a URL IT already guards): a settings file is often readable by all.
+    environment_only: ClassVar[tuple[str, ...]] = ('smtp_password',)
 
     database_url: str = 'postgresql:///kiosk_hub'
     """a libpq URL (the default uses the local socket)"""
@@ -58,7 +60,8 @@ class HubSettings(LayeredSettings):
     smtp_user: str | None = None
     """the mail server's login, if it wants one"""
     smtp_password: SecretStr | None = None
-    """its password: put it in the env file only (`KIOSK_HUB_SMTP_PASSWORD`); never logged or shown"""
+    """its password, from the environment only (the 0600 env file: a settings file holding it is refused); never
+    logged or shown"""
     smtp_allow_plain: bool = False
     """allow SMTP without STARTTLS to a host other than this machine: the mail crosses the network readable"""
     smtp_timeout_seconds: float = Field(30, gt=0, le=600)

@@ -318,6 +318,16 @@ def test_mail_settings_need_a_sender_and_links_and_keep_the_password_secret():
         load_hub_settings(smtp_url='smtp://mail.slmpd.org')
 
 
+def test_the_smtp_password_is_refused_in_a_settings_file(tmp_path):
+    from kiosk.config import ConfigError
+    from kiosk.hub.config import load_hub_settings
+
+    toml = tmp_path / 'hub.toml'
+    toml.write_text('smtp_user = "hub"\nsmtp_password = "in-a-file"\n')
+    with pytest.raises(ConfigError, match='smtp_password belongs in the environment'):
+        load_hub_settings(config=toml)
+
+
 def test_plain_smtp_to_another_host_is_refused_unless_allowed(smtp):
     """The catcher offers no STARTTLS; on this machine's network address (not loopback), the hub will not talk
     plain to it unless told to."""
