@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -352,3 +353,39 @@ def test_plain_smtp_to_another_host_is_refused_unless_allowed(smtp):
         assert len(outside.received) == 1
     finally:
         outside.stop()
+
+
+@pytest.fixture
+def certificate(tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1, trusted by this process's default TLS context (SSL_CERT_FILE)."""
+    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key), '-out', str(cert),
+                    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+                   check=True, capture_output=True)
+    monkeypatch.setenv('SSL_CERT_FILE', str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_starttls_and_a_login_when_the_server_offers_them_and_the_password_is_never_logged(
+        database, pool, certificate, caplog):
+    """The server refuses mail and logins before STARTTLS: a mail that arrives went through it."""
+    secure = MailCatcher(tls_context=certificate, logins={('kiosk-hub', 'the-right-password')}).start()
+    try:
+        await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
+        await receive(pool, 'lobby-a', record('pal', 'Ana'))
+        wrong = Mailer(settings_for(database, secure.url, smtp_user='kiosk-hub', smtp_password='a-wrong-password'),
+                       pool, PROGRAMS)
+        await wrong.queue_instant()
+        assert await wrong.send_due() == 0
+        async with pool.connection() as conn:
+            assert (await db.outbox_health(conn))['last_error'] == 'SMTPAuthenticationError 535'
+        await asyncio.sleep(0.4)
+        right = Mailer(settings_for(database, secure.url, smtp_user='kiosk-hub', smtp_password='the-right-password'),
+                       pool, PROGRAMS)
+        assert await right.send_due() == 1
+        assert [message['To'] for message in secure.received] == ['pal@slmpd.org']
+    finally:
+        secure.stop()
+    assert 'password' not in caplog.text and 'kiosk-hub' not in caplog.text.replace('kiosk.hub', '')

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 import threading
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support.ports import free_port
 
@@ -17,9 +19,13 @@ class MailCatcher:
     """Receives mail like any server would. `refuse` answers the next N messages' DATA with 451; `stall` holds
     every conversation at RCPT TO until `release()` (a sender killed there has delivered nothing)."""
 
-    def __init__(self, hostname: str = '127.0.0.1') -> None:
+    def __init__(self, hostname: str = '127.0.0.1', *, tls_context: ssl.SSLContext | None = None,
+                 logins: set[tuple[str, str]] | None = None) -> None:
+        """`tls_context`: offer STARTTLS and refuse mail without it; `logins`: (user, password) pairs it requires."""
         self.hostname = hostname
         self.port = free_port()
+        self.tls_context = tls_context
+        self.logins = logins
         self.received: list[EmailMessage] = []
         self.refuse = 0
         self.stall = False
@@ -32,7 +38,10 @@ class MailCatcher:
         return f'smtp://{self.hostname}:{self.port}'
 
     def start(self) -> MailCatcher:
-        self._controller = Controller(self, hostname=self.hostname, port=self.port)
+        secure = {'tls_context': self.tls_context, 'require_starttls': True} if self.tls_context else {}
+        if self.logins is not None:
+            secure.update(authenticator=self._authenticate, auth_required=True)
+        self._controller = Controller(self, hostname=self.hostname, port=self.port, **secure)
         self._controller.start()
         return self
 
@@ -48,6 +57,12 @@ class MailCatcher:
 
     def to(self, recipient: str) -> list[EmailMessage]:
         return [message for message in self.received if message['To'] == recipient]
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=(auth_data.login.decode(), auth_data.password.decode()) in self.logins,
+                          handled=False)
 
     # aiosmtpd's handler hooks
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
