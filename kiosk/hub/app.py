@@ -162,8 +162,9 @@ def schedule_mail(scheduler: AsyncIOScheduler, mailer: Mailer) -> None:
 
     scheduler.add_job(instant, IntervalTrigger(seconds=settings.mail_check_seconds), id='mail-instant')
     scheduler.add_job(mailer.send_due, IntervalTrigger(seconds=settings.mail_send_seconds), id='mail-send')
-    scheduler.add_job(digests, CronTrigger(hour=settings.digest_hour), id='mail-digest', coalesce=True,
-                      misfire_grace_time=6 * 3600)
+    # A trigger made here takes the machine's zone, not the scheduler's: the hour is the hub's local time.
+    scheduler.add_job(digests, CronTrigger(hour=settings.digest_hour, timezone=ZoneInfo(settings.timezone)),
+                      id='mail-digest', coalesce=True, misfire_grace_time=6 * 3600)
 
 
 def route_api_past_page_middleware() -> None:

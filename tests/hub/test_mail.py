@@ -389,3 +389,22 @@ async def test_starttls_and_a_login_when_the_server_offers_them_and_the_password
     finally:
         secure.stop()
     assert 'password' not in caplog.text and 'kiosk-hub' not in caplog.text.replace('kiosk.hub', '')
+
+
+def test_the_hub_schedules_the_check_the_sender_and_the_digest_at_its_local_hour():
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from kiosk.hub.app import schedule_mail
+
+    settings = HubSettings(smtp_url='smtp://127.0.0.1:2525', mail_from='a@b', public_url=PUBLIC_URL, digest_hour=7,
+                           mail_check_seconds=25)
+    zone = ZoneInfo(settings.timezone)
+    scheduler = AsyncIOScheduler(timezone=zone)
+    schedule_mail(scheduler, Mailer(settings, None, PROGRAMS))
+    digest = scheduler.get_job('mail-digest').trigger
+    assert digest.get_next_fire_time(None, datetime(2026, 12, 7, 9, tzinfo=zone)) == datetime(2026, 12, 8, 7,
+                                                                                               tzinfo=zone)
+    assert scheduler.get_job('mail-instant').trigger.interval == timedelta(seconds=25)
+    assert scheduler.get_job('mail-send').trigger.interval == timedelta(seconds=5)
