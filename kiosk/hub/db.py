@@ -632,16 +632,20 @@ class MailCursor:
 async def lock_for_mail(conn: AsyncConnection, email: str, choice: str, gap: timedelta, settle: timedelta
                         ) -> MailCursor | None:
     """Lock the user's row (inside the caller's transaction) if they still chose `choice` and, for instant mail,
-    their gap is over; None when not, or when another hub process holds it (it is mailing them right now).
+    their gap is over; None when not.
+
+    An instant check skips a row another transaction holds (the next check, seconds later, finds it free); a
+    digest waits for it, since it runs once a day, and its key per day stops a second one.
 
     The window ends `settle` ago, not now: a sign-up is stamped when its batch's transaction starts and seen
     when it commits, so the newest moment is left to the next window, which counts what committed late.
     """
-    row = await (await conn.execute('''
+    lock = 'FOR UPDATE SKIP LOCKED' if choice == 'instant' else 'FOR UPDATE'
+    row = await (await conn.execute(f'''
         SELECT notified_until, now() - %(settle)s AS until FROM users
         WHERE email = %(email)s AND notify = %(choice)s AND disabled_at IS NULL
           AND (%(choice)s <> 'instant' OR last_instant_at IS NULL OR last_instant_at <= now() - %(gap)s)
-        FOR UPDATE SKIP LOCKED
+        {lock}
     ''', {'email': email, 'choice': choice, 'gap': gap, 'settle': settle})).fetchone()
     if row is None:
         return None
