@@ -154,7 +154,7 @@ class Settings(LayeredSettings):
     def _https_unless_loopback(self) -> Settings:
         """Sign-ups are personal data: plain HTTP only to this machine, or when IT explicitly allows it."""
         url = urlsplit(self.sync_url or '')
-        if url.scheme == 'http' and not self.sync_allow_http and not _is_loopback(url.hostname or ''):
+        if url.scheme == 'http' and not self.sync_allow_http and not is_loopback(url.hostname or ''):
             raise ValueError('sync_url: must use https (KIOSK_SYNC_ALLOW_HTTP=1 allows http, for testing only)')
         return self
 
@@ -166,6 +166,10 @@ class TomlSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         path = init_settings().get('config') or os.environ.get(f'{settings_cls.model_config["env_prefix"]}CONFIG')
         self._values = _read_toml(Path(path)) if path else {}
+        for key in getattr(settings_cls, 'environment_only', ()):
+            if key in self._values:
+                raise ConfigError(f'config: {path}: {key} belongs in the environment (the 0600 env file), '
+                                  'not in a settings file')
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._values.get(field_name), field_name, False
@@ -184,7 +188,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f'config: {path}: {error}') from error
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == 'localhost':
         return True
     try:

@@ -1,4 +1,4 @@
-"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, the screens, and nightly retention."""
+"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, the screens, nightly retention and mail."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from nicegui import app, ui
@@ -26,7 +27,8 @@ from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
-from kiosk.hub.pages import activity, audit, conflicts, fleet, login, password
+from kiosk.hub.mail import Mailer
+from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -95,6 +97,8 @@ def create(settings: HubSettings) -> Hub:
 
     scheduler.add_job(retention, CronTrigger(hour=3, minute=30), id='retention', coalesce=True,
                       misfire_grace_time=6 * 3600)
+    if settings.smtp_url:
+        schedule_mail(scheduler, Mailer(settings, pool, hub.programs))
 
     async def start() -> None:
         await pool.open(wait=True, timeout=60)
@@ -136,9 +140,31 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, password, signups_page, fleet, activity, conflicts, audit):
+    for screen in (login, password, signups_page, fleet, activity, conflicts, audit, account):
         screen.register(hub)
     return hub
+
+
+def schedule_mail(scheduler: AsyncIOScheduler, mailer: Mailer) -> None:
+    """Instant mail every mail_check_seconds, the digests at digest_hour, and the outbox every mail_send_seconds
+    (and at once after something is queued). Every hub process runs them: the outbox and the users' row locks
+    keep each mail single."""
+    settings = mailer.settings
+
+    async def instant() -> None:
+        if await mailer.queue_instant():
+            await mailer.send_due()
+
+    async def digests() -> None:
+        queued = await mailer.queue_digests()
+        log.info('mail: %d daily digest(s) queued', queued)
+        await mailer.send_due()
+
+    scheduler.add_job(instant, IntervalTrigger(seconds=settings.mail_check_seconds), id='mail-instant')
+    scheduler.add_job(mailer.send_due, IntervalTrigger(seconds=settings.mail_send_seconds), id='mail-send')
+    # A trigger made here takes the machine's zone, not the scheduler's: the hour is the hub's local time.
+    scheduler.add_job(digests, CronTrigger(hour=settings.digest_hour, timezone=ZoneInfo(settings.timezone)),
+                      id='mail-digest', coalesce=True, misfire_grace_time=6 * 3600)
 
 
 def route_api_past_page_middleware() -> None:

@@ -8,6 +8,7 @@ import getpass
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.hub.config import HubSettings, load_hub_settings
 
@@ -54,19 +55,31 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     verb('disable-user', 'stop a user from signing in and end their sessions now',
          'the user can no longer sign in, and their open sessions end at once').add_argument('email')
     verb('enable-user', 'let a disabled user sign in again').add_argument('email')
+    set_notify = verb('set-notify', "choose a user's mail: instant, a daily digest, or off",
+                      "choose a user's mail: instant (soon after new sign-ups, at most one per "
+                      'mail_instant_gap_seconds), daily (a digest at digest_hour) or off')
+    set_notify.add_argument('email')
+    set_notify.add_argument('choice', choices=['instant', 'daily', 'off'])
+    verb('send-digest', 'queue and send the daily digests now (for IT and tests)',
+         "queue today's digest for every user who chose daily (at most one a day each) and send the outbox; "
+         '--user for one of them').add_argument('--user', metavar='EMAIL', help='only this user')
 
 
 def welcome(settings: HubSettings) -> str:
-    """Where the hub is served, which database it uses (never its password), and how to get in."""
+    """Where the hub is served, which database and mail server it uses (never a password), and how to get in."""
     from psycopg.conninfo import conninfo_to_dict
 
     from kiosk.cli import local_url
 
     database = conninfo_to_dict(settings.database_url)
     shown = f"{database.get('dbname', '')} on {database.get('host') or 'the local socket'}"
+    server = urlsplit(settings.smtp_url or '')
+    mail = (f'through {server.hostname}:{server.port or (465 if server.scheme == "smtps" else 587)}, digests at '
+            f'{settings.digest_hour:02d}:00' if settings.smtp_url else 'off (no smtp_url; docs/hub.md, "Mail")')
     return '\n'.join((f'kiosk hub: serving the hub at {local_url(settings.host, settings.port)} (behind an HTTPS '
                       'proxy for anyone else; Ctrl+C stops it)',
                       f'  database: {shown}',
+                      f'  mail: {mail}',
                       '  kiosks: kiosk hub add-kiosk NAME gives each kiosk its token (its KIOSK_SYNC_TOKEN)',
                       '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)'))
 
@@ -93,7 +106,39 @@ def run(args: argparse.Namespace) -> int:
         grant_runtime(settings.owner_url, args.role)
         print(f'{args.role} may read and write the rows the hub needs; it owns nothing, and the audit log only grows')
         return 0
+    if args.hub_command == 'send-digest':
+        return asyncio.run(_send_digest(settings, args.user.lower() if args.user else None))
     return asyncio.run(_manage(settings, args))
+
+
+async def _send_digest(settings: HubSettings, only: str | None) -> int:
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    from kiosk.content import load_catalog
+    from kiosk.hub import db
+    from kiosk.hub.mail import Mailer
+    from kiosk.paths import ASSETS_DIR
+
+    if not settings.smtp_url:
+        return _fail('no mail server is set (KIOSK_HUB_SMTP_URL); nothing was queued')
+    db.migrate_if_owner(settings.owner_url)
+    programs = {program.slug: program.en.title for program in load_catalog(ASSETS_DIR / 'programs.toml').program}
+    async with AsyncConnectionPool(settings.database_url, min_size=1, max_size=2, open=False,
+                                   kwargs={'row_factory': dict_row}) as pool:
+        if only is not None:
+            async with pool.connection() as conn:
+                choice = await db.notify_choice(conn, only)
+            if choice != 'daily':
+                return _fail(f'no user {only!r}' if choice is None else f'{only} chose {choice!r}: no digest')
+        mailer = Mailer(settings, pool, programs)
+        queued = await mailer.queue_digests(only)
+        sent = await mailer.send_due()
+        async with pool.connection() as conn:
+            failing = (await db.outbox_health(conn))['failing']
+    print(f'{queued} digest(s) queued (a user with nothing new and nothing waiting, or whose digest went today, '
+          f'gets none); {sent} mail(s) sent; {failing} failed and will be retried')
+    return 0 if not failing else 1
 
 
 async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -151,6 +196,11 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
                 return _fail(f'no user {args.email!r}')
             await db.audit(conn, 'cli', 'user_disabled' if disable else 'user_enabled', {'user': args.email.lower()})
             print(f'{args.email.lower()} {"disabled; their sessions have ended" if disable else "enabled"}')
+        elif args.hub_command == 'set-notify':
+            if not await db.set_notify(conn, args.email.lower(), args.choice):
+                return _fail(f'no user {args.email!r}')
+            await db.audit(conn, 'cli', 'notify_changed', {'user': args.email.lower(), 'notify': args.choice})
+            print(f'{args.email.lower()} now gets mail: {args.choice}')
         await conn.commit()
     finally:
         await conn.close()

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from kiosk.config import LayeredSettings, build_settings
+from kiosk.config import LayeredSettings, build_settings, is_loopback
 
 
 class HubSettings(LayeredSettings):
     # Each field's docstring is its line in docs/settings.md (`make docs`): a new setting needs one.
     model_config = SettingsConfigDict(env_prefix='KIOSK_HUB_', extra='forbid', frozen=True,
                                       use_attribute_docstrings=True)
+    # A secret of its own (not part of a URL IT already guards): a settings file is often readable by all.
+    environment_only: ClassVar[tuple[str, ...]] = ('smtp_password',)
 
     database_url: str = 'postgresql:///kiosk_hub'
     """a libpq URL (the default uses the local socket)"""
@@ -51,7 +54,37 @@ class HubSettings(LayeredSettings):
     token_grace_days: int = Field(7, ge=0, le=365)
     """how long a rotated-out kiosk token still works"""
     timezone: str = 'America/Chicago'
-    """local time on the screens and in CSV files"""
+    """local time on the screens, in CSV files and in mail (and the digest's hour)"""
+    smtp_url: str | None = None
+    """the mail server: `smtp://host:587` (STARTTLS) or `smtps://host:465`. Unset, the hub sends no mail"""
+    smtp_user: str | None = None
+    """the mail server's login, if it wants one"""
+    smtp_password: SecretStr | None = None
+    """its password, from the environment only (the 0600 env file: a settings file holding it is refused); never
+    logged or shown"""
+    smtp_allow_plain: bool = False
+    """allow SMTP without STARTTLS to a host other than this machine: the mail crosses the network readable"""
+    smtp_timeout_seconds: float = Field(30, gt=0, le=600)
+    """how long one SMTP conversation may take before it counts as a failure"""
+    mail_from: str | None = None
+    """the sender of the hub's mail (`kiosk-hub@slmpd.org`); needed with `smtp_url`"""
+    public_url: str | None = None
+    """where people reach the hub (`https://hub.slmpd.org`): links in mail point there; needed with `smtp_url`"""
+    digest_hour: int = Field(8, ge=0, le=23)
+    """the hour (local time, `timezone`) the daily digests go out"""
+    mail_names: bool = False
+    """put first names and programs in mail: only for a department whose mail stays internal"""
+    mail_instant_gap_seconds: float = Field(600, ge=0, le=86400)
+    """an instant mail goes at most this often per user; what arrives meanwhile is gathered into the next"""
+    mail_check_seconds: float = Field(20, gt=0, le=3600)
+    """how often the hub looks for sign-ups to tell instant users about"""
+    mail_send_seconds: float = Field(5, gt=0, le=3600)
+    """how often the hub sends what waits in its outbox"""
+    mail_retry_seconds: float = Field(60, gt=0, le=86400)
+    """the wait after a failed send, doubled at each failure up to an hour"""
+    mail_lease_seconds: float = Field(300, gt=0, le=86400)
+    """a mail claimed this long ago and not sent belonged to a hub that stopped: another sends it. Longer than
+    `smtp_timeout_seconds`"""
 
     @property
     def owner_url(self) -> str:
@@ -63,6 +96,38 @@ class HubSettings(LayeredSettings):
         if url is not None and not url.startswith(('postgresql://', 'postgres://')):
             raise ValueError('not a libpq URL (postgresql://user@host/dbname or postgresql:///dbname)')
         return url
+
+    @field_validator('smtp_url')
+    @classmethod
+    def _smtp_url(cls, url: str | None) -> str | None:
+        if url and (urlsplit(url).scheme not in ('smtp', 'smtps') or not urlsplit(url).hostname):
+            raise ValueError('not an smtp:// or smtps:// URL')
+        return url or None
+
+    @field_validator('public_url')
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        if url and (urlsplit(url).scheme not in ('http', 'https') or not urlsplit(url).hostname):
+            raise ValueError('not an http(s) URL')
+        return url.rstrip('/') if url else None
+
+    @model_validator(mode='after')
+    def _mail_complete(self) -> HubSettings:
+        """A mail needs a sender and links that work; a plain conversation only stays on this machine."""
+        if self.smtp_url is None:
+            return self
+        if not self.mail_from or not self.public_url:
+            raise ValueError('smtp_url: needs mail_from and public_url too')
+        if self.smtp_password is not None and not self.smtp_user:
+            raise ValueError('smtp_password: needs smtp_user')
+        if self.mail_lease_seconds <= self.smtp_timeout_seconds:
+            raise ValueError('mail_lease_seconds: must be longer than smtp_timeout_seconds')
+        return self
+
+    @property
+    def plain_smtp_allowed(self) -> bool:
+        """Mail without STARTTLS: to this machine (tests, a local relay), or when IT explicitly allows it."""
+        return self.smtp_allow_plain or is_loopback(urlsplit(self.smtp_url or '').hostname or '')
 
     @field_validator('trusted_proxies', mode='before')
     @classmethod

@@ -19,6 +19,7 @@ from yoyo import get_backend, read_migrations
 
 MIGRATIONS_DIR = Path(__file__).with_name('migrations')
 IDEMPOTENCY_HOURS = 24
+SENT_MAIL_DAYS = 30
 STATUSES = ('new', 'contacted', 'enrolled', 'declined')
 # new → contacted → enrolled or declined. A closed sign-up can go back to contacted, so a slip of the
 # mouse is undone with the history kept, never by editing it.
@@ -511,8 +512,8 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                                 session_max_hours: int, failures_window: timedelta) -> int:
     """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
 
-    Forgotten idempotency keys, sessions that ended, old request counts and failed sign-ins that no longer
-    count go in the same nightly pass.
+    Forgotten idempotency keys, sessions that ended, old request counts, failed sign-ins that no longer
+    count and mail sent more than SENT_MAIL_DAYS ago go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
@@ -526,6 +527,9 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (session_idle_minutes, session_max_hours))
         await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
+        # A sent mail is kept a while for the record (it may hold first names); then it goes.
+        await conn.execute("DELETE FROM mail_outbox WHERE sent_at < now() - make_interval(days => %s)",
+                           (SENT_MAIL_DAYS,))
         # Conflicts follow their sign-up: gone with it, and kept no longer than it once resolved.
         await conn.execute('''
             DELETE FROM signup_conflicts c
@@ -584,3 +588,173 @@ async def audit_page(conn: AsyncConnection, *, page: int = 0, per_page: int = 50
     ''', (per_page, page * per_page))).fetchall()
     total = (await (await conn.execute('SELECT count(*) AS n FROM audit_log')).fetchone())['n']
     return rows, total
+
+
+# -- mail: each user's choice, what is new for them, and the outbox ---------------------------------------
+
+NOTIFY_CHOICES = ('instant', 'daily', 'off')
+
+
+async def set_notify(conn: AsyncConnection, email: str, choice: str) -> bool:
+    if choice not in NOTIFY_CHOICES:
+        raise ValueError(f'unknown notification choice {choice!r}')
+    cursor = await conn.execute('UPDATE users SET notify = %s WHERE email = %s', (choice, email))
+    return cursor.rowcount == 1
+
+
+async def notify_choice(conn: AsyncConnection, email: str) -> str | None:
+    row = await (await conn.execute('SELECT notify FROM users WHERE email = %s', (email,))).fetchone()
+    return row['notify'] if row else None
+
+
+async def users_due_instant(conn: AsyncConnection, gap: timedelta) -> list[str]:
+    """Instant users whose last instant mail is at least `gap` old: the ones the check may mail."""
+    return [row['email'] for row in await (await conn.execute('''
+        SELECT email FROM users WHERE notify = 'instant' AND disabled_at IS NULL
+          AND (last_instant_at IS NULL OR last_instant_at <= now() - %s) ORDER BY email
+    ''', (gap,))).fetchall()]
+
+
+async def users_choosing(conn: AsyncConnection, choice: str) -> list[str]:
+    return [row['email'] for row in await (await conn.execute(
+        'SELECT email FROM users WHERE notify = %s AND disabled_at IS NULL ORDER BY email', (choice,))).fetchall()]
+
+
+@dataclass(frozen=True)
+class MailCursor:
+    """A user's row, locked for this transaction: where their last mail left off, and the window's end."""
+
+    viewer: Viewer
+    since: datetime
+    until: datetime
+
+
+async def lock_for_mail(conn: AsyncConnection, email: str, choice: str, gap: timedelta, settle: timedelta
+                        ) -> MailCursor | None:
+    """Lock the user's row (inside the caller's transaction) if they still chose `choice` and, for instant mail,
+    their gap is over; None when not.
+
+    An instant check skips a row another transaction holds (the next check, seconds later, finds it free); a
+    digest waits for it, since it runs once a day, and its key per day stops a second one.
+
+    The window ends `settle` ago, not now: a sign-up is stamped when its batch's transaction starts and seen
+    when it commits, so the newest moment is left to the next window, which counts what committed late.
+    """
+    lock = 'FOR UPDATE SKIP LOCKED' if choice == 'instant' else 'FOR UPDATE'
+    row = await (await conn.execute(f'''
+        SELECT notified_until, now() - %(settle)s AS until FROM users
+        WHERE email = %(email)s AND notify = %(choice)s AND disabled_at IS NULL
+          AND (%(choice)s <> 'instant' OR last_instant_at IS NULL OR last_instant_at <= now() - %(gap)s)
+        {lock}
+    ''', {'email': email, 'choice': choice, 'gap': gap, 'settle': settle})).fetchone()
+    if row is None:
+        return None
+    return MailCursor(await viewer(conn, email), row['notified_until'], max(row['until'], row['notified_until']))
+
+
+async def received_counts(conn: AsyncConnection, cursor: MailCursor) -> list[dict[str, Any]]:
+    """(program, kiosk, n): the sign-ups received in the cursor's window, of the user's programs only."""
+    return await (await conn.execute(f'''
+        SELECT s.program, s.kiosk, count(*) AS n FROM signups s
+        WHERE {_SCOPE} AND s.received_at > %(since)s AND s.received_at <= %(until)s
+        GROUP BY 1, 2 ORDER BY 1, 2
+    ''', _mail_params(cursor))).fetchall()
+
+
+async def still_new(conn: AsyncConnection, cursor: MailCursor) -> dict[str, Any]:
+    """How many of the user's sign-ups nobody has moved past `new` yet, and when the oldest of them came."""
+    return await (await conn.execute(f'''
+        SELECT count(*) AS n, min(s.created_at) AS oldest FROM signups s
+        WHERE {_SCOPE} AND s.status = 'new' AND s.received_at <= %(until)s
+    ''', _mail_params(cursor))).fetchone()
+
+
+async def received_first_names(conn: AsyncConnection, cursor: MailCursor, limit: int) -> list[dict[str, Any]]:
+    """(first name, program) of the window's sign-ups, oldest first: only for `mail_names`, still scoped."""
+    return await (await conn.execute(f'''
+        SELECT split_part(btrim(s.name), ' ', 1) AS first_name, s.program FROM signups s
+        WHERE {_SCOPE} AND s.received_at > %(since)s AND s.received_at <= %(until)s
+        ORDER BY s.received_at, s.created_at LIMIT %(limit)s
+    ''', {**_mail_params(cursor), 'limit': limit})).fetchall()
+
+
+def _mail_params(cursor: MailCursor) -> dict[str, Any]:
+    return {'sees_all': cursor.viewer.sees_all, 'programs': list(cursor.viewer.programs), 'since': cursor.since,
+            'until': cursor.until}
+
+
+@dataclass(frozen=True)
+class Mail:
+    recipient: str
+    kind: str  # 'instant' or 'daily'
+    message_id: str
+    subject: str
+    body: str
+    digest_key: str | None = None
+
+
+async def queue_mail(conn: AsyncConnection, cursor: MailCursor, mail: Mail) -> bool:
+    """Put the mail in the outbox and move the user's cursor, in the caller's transaction (which holds their row).
+
+    False, with nothing moved, when this digest is queued already (its key is taken).
+    """
+    row = await (await conn.execute('''
+        INSERT INTO mail_outbox (recipient, kind, digest_key, message_id, subject, body)
+        VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (digest_key) DO NOTHING RETURNING id
+    ''', (mail.recipient, mail.kind, mail.digest_key, mail.message_id, mail.subject, mail.body))).fetchone()
+    if row is None:
+        return False
+    await conn.execute('''
+        UPDATE users SET notified_until = %s,
+                         last_instant_at = CASE WHEN %s = 'instant' THEN now() ELSE last_instant_at END
+        WHERE email = %s
+    ''', (cursor.until, mail.kind, mail.recipient))
+    return True
+
+
+async def claim_mail(conn: AsyncConnection, claimant: str, lease: timedelta, limit: int) -> list[dict[str, Any]]:
+    """Claim up to `limit` mails that are due and not claimed by a live sender (commits at once).
+
+    SKIP LOCKED: two senders claiming at the same instant take different rows; neither waits for the other.
+    """
+    async with conn.transaction():
+        return await (await conn.execute('''
+            WITH claimed AS (
+                UPDATE mail_outbox SET claimed_at = now(), claimed_by = %(claimant)s, attempts = attempts + 1
+                WHERE id IN (SELECT id FROM mail_outbox
+                             WHERE sent_at IS NULL AND next_attempt_at <= now()
+                               AND (claimed_at IS NULL OR claimed_at < now() - %(lease)s)
+                             ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                RETURNING id, recipient, message_id, subject, body, attempts
+            )
+            SELECT * FROM claimed ORDER BY id
+        ''', {'claimant': claimant, 'lease': lease, 'limit': limit})).fetchall()
+
+
+async def mark_sent(conn: AsyncConnection, mail_id: int, claimant: str) -> None:
+    async with conn.transaction():
+        await conn.execute('UPDATE mail_outbox SET sent_at = now(), claimed_at = NULL, last_error = NULL '
+                           'WHERE id = %s AND claimed_by = %s', (mail_id, claimant))
+
+
+async def mark_failed(conn: AsyncConnection, mail_id: int, claimant: str, error: str, retry_in: timedelta) -> None:
+    """Release the claim and try again after `retry_in`; `error` must name no person and no address."""
+    async with conn.transaction():
+        await conn.execute('''
+            UPDATE mail_outbox SET claimed_at = NULL, last_error = %s, next_attempt_at = now() + %s
+            WHERE id = %s AND claimed_by = %s AND sent_at IS NULL
+        ''', (error, retry_in, mail_id, claimant))
+
+
+async def outbox_health(conn: AsyncConnection) -> dict[str, Any]:
+    """For admins on the Kiosks page: what waits, what failed and why (no address, no content)."""
+    return await (await conn.execute('''
+        SELECT count(*) FILTER (WHERE sent_at IS NULL) AS waiting,
+               count(*) FILTER (WHERE sent_at IS NULL AND last_error IS NOT NULL) AS failing,
+               min(created_at) FILTER (WHERE sent_at IS NULL) AS oldest_waiting,
+               (array_agg(last_error ORDER BY next_attempt_at DESC)
+                    FILTER (WHERE sent_at IS NULL AND last_error IS NOT NULL))[1] AS last_error,
+               min(next_attempt_at) FILTER (WHERE sent_at IS NULL AND last_error IS NOT NULL) AS next_attempt,
+               max(sent_at) AS last_sent
+        FROM mail_outbox
+    ''')).fetchone()

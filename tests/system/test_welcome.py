@@ -39,3 +39,14 @@ def test_the_hub_names_its_database_but_never_the_password(monkeypatch):
     assert 'database: kiosk_hub on db.internal' in said
     assert 's3cret-pass' not in said and 'hub:' not in said.split('database:')[1].split('\n')[0]
     assert 'kiosk hub add-user EMAIL --role admin' in said
+    assert 'mail: off (no smtp_url' in said
+
+
+def test_the_hub_names_its_mail_server_but_never_its_login(monkeypatch):
+    for key, value in (('SMTP_URL', 'smtps://mail.slmpd.org'), ('SMTP_USER', 'hub-login'),
+                       ('SMTP_PASSWORD', 's3cret-mail'), ('MAIL_FROM', 'hub@slmpd.org'),
+                       ('PUBLIC_URL', 'https://hub.slmpd.org')):
+        monkeypatch.setenv(f'KIOSK_HUB_{key}', value)
+    said = hub_welcome(load_hub_settings())
+    assert 'mail: through mail.slmpd.org:465, digests at 08:00' in said
+    assert 's3cret-mail' not in said and 'hub-login' not in said

@@ -37,6 +37,8 @@ async def _screen(hub: Hub, viewer: db.Viewer) -> None:
              f'{stale} silent for more than {hub.settings.stale_minutes} minutes').mark('fleet-summary')
     if not viewer.sees_all:
         ui.label('Sign-up counts are for your programs only.')
+    else:
+        await _mail_status(hub, zone)
     with ui.element('table').classes('hub-fleet').mark('fleet'):
         with ui.element('thead'), ui.element('tr'):
             for heading in HEADINGS:
@@ -53,6 +55,24 @@ async def _screen(hub: Hub, viewer: db.Viewer) -> None:
                                   _seen(datetime.fromisoformat(row['last_sync_success']), zone)
                                   if row['last_sync_success'] else '—', row['today'], row['this_week']):
                         _cell('—' if value is None else str(value))
+
+
+async def _mail_status(hub: Hub, zone: ZoneInfo) -> None:
+    """For admins: whether the hub can send mail at all, and mail that keeps failing (with why, never to whom)."""
+    if not hub.settings.smtp_url:
+        ui.label('Mail is off: no mail server is set (KIOSK_HUB_SMTP_URL), so nobody gets notifications.')\
+            .classes('hub-message').mark('mail-status')
+        return
+    async with hub.pool.connection() as conn:
+        outbox = await db.outbox_health(conn)
+    if outbox['failing']:
+        ui.label(f'Mail is failing: {outbox["failing"]} of {outbox["waiting"]} waiting mail(s) could not be sent '
+                 f'({outbox["last_error"]}); the next try is at {_seen(outbox["next_attempt"], zone)}, the oldest '
+                 f'has waited since {_seen(outbox["oldest_waiting"], zone)}.').classes('hub-message') \
+            .props('role=alert').mark('mail-status')
+    else:
+        ui.label(f'Mail: {outbox["waiting"]} waiting; last sent {_seen(outbox["last_sent"], zone)}.') \
+            .mark('mail-status')
 
 
 def _cell(text: str) -> None:

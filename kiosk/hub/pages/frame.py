@@ -15,7 +15,7 @@ from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True))
+           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/account', 'My account', False))
 
 
 class Session:

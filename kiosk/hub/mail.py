@@ -1,0 +1,209 @@
+"""Mail from the hub: what to tell whom and when (instant, daily), queued in PostgreSQL and sent over SMTP.
+
+A mail is composed and queued in the transaction that moves its user's cursor, so it is queued once; a sender
+claims it, talks SMTP off the event loop, and marks it sent, so a restart loses none and a claim left by a
+dead hub is taken up after the lease. No NiceGUI here: the scheduler in app.py and the CLI call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from psycopg_pool import AsyncConnectionPool
+
+from kiosk.hub import db
+from kiosk.hub.config import HubSettings
+
+log = logging.getLogger('kiosk.hub.mail')
+
+# A sign-up is stamped when its batch's transaction starts and becomes visible when it commits (well under a
+# second); a window that ends this long ago never closes over one still being written.
+SETTLE = timedelta(seconds=5)
+RETRY_CAP = timedelta(hours=1)
+CLAIM_BATCH = 10
+NAMES_LIMIT = 50  # first names in one mail, with mail_names; the rest are counted
+WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive, at most one every {gap}',
+       'daily': 'you chose "daily": one digest a day at {hour:02d}:00'}
+
+
+class PlainSmtpRefused(Exception):
+    """The server offers no STARTTLS, and plain SMTP is allowed only to this machine or by smtp_allow_plain."""
+
+
+class Mailer:
+    """Queues instant mail and digests, and sends the outbox; every hub process may run one at the same time."""
+
+    def __init__(self, settings: HubSettings, pool: AsyncConnectionPool, programs: dict[str, str]) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.programs = programs
+        self.zone = ZoneInfo(settings.timezone)
+
+    async def queue_instant(self) -> int:
+        """A mail to each instant user with new sign-ups in their programs whose gap is over; returns how many."""
+        gap = timedelta(seconds=self.settings.mail_instant_gap_seconds)
+        async with self.pool.connection() as conn:
+            emails = await db.users_due_instant(conn, gap)
+        return sum([await self._queue(email, 'instant', gap) for email in emails])
+
+    async def queue_digests(self, only: str | None = None) -> int:
+        """Today's digest for each daily user (or only `only`) with something to tell; returns how many."""
+        async with self.pool.connection() as conn:
+            emails = await db.users_choosing(conn, 'daily')
+        return sum([await self._queue(email, 'daily', timedelta(0)) for email in emails
+                    if only is None or email == only])
+
+    async def _queue(self, email: str, kind: str, gap: timedelta) -> bool:
+        async with self.pool.connection() as conn, conn.transaction():
+            cursor = await db.lock_for_mail(conn, email, kind, gap, SETTLE)
+            if cursor is None:
+                return False
+            counts = await db.received_counts(conn, cursor)
+            waiting = await db.still_new(conn, cursor)
+            if not counts and (kind == 'instant' or not waiting['n']):
+                return False
+            names = await db.received_first_names(conn, cursor, NAMES_LIMIT) if self.settings.mail_names else []
+            mail = self.compose(kind, cursor, counts, waiting, names)
+            return await db.queue_mail(conn, cursor, mail)
+
+    def compose(self, kind: str, cursor: db.MailCursor, counts: Sequence[dict[str, Any]], waiting: dict[str, Any],
+                names: Sequence[dict[str, Any]]) -> db.Mail:
+        """The mail's text: counts per program and kiosk, what still waits, the link, and why it was sent.
+
+        No name or phone number unless mail_names: mail leaves the hub's access control and stays in inboxes.
+        """
+        settings, now = self.settings, datetime.now(UTC)
+        received = sum(row['n'] for row in counts)
+        since = cursor.since.astimezone(self.zone).strftime('%a %d %b %H:%M')
+        scope = 'all programs' if cursor.viewer.sees_all else 'your programs'
+        lines = [f'{_plural(received, "new sign-up")} in {scope} since {since}.', '']
+        for program in dict.fromkeys(row['program'] for row in counts):
+            rows = [row for row in counts if row['program'] == program]
+            lines.append(f'{self.programs.get(program, program)}: {sum(row["n"] for row in rows)}')
+            lines += [f'    at {row["kiosk"]}: {row["n"]}' for row in rows]
+        if counts:
+            lines.append('')
+        if waiting['n']:
+            lines.append(f'{_plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
+                         f'has waited {_duration(now - waiting["oldest"])}.')
+        else:
+            lines.append('None is still waiting for a first contact.')
+        if names:
+            lines += ['', 'First names:']
+            lines += [f'    {row["first_name"]} ({self.programs.get(row["program"], row["program"])})'
+                      for row in names]
+            if received > len(names):
+                lines.append(f'    and {received - len(names)} more')
+        gap = _duration(timedelta(seconds=settings.mail_instant_gap_seconds))
+        lines += ['', f'See the list: {settings.public_url}/signups', '',
+                  f'Why this mail: {WHY[kind].format(gap=gap, hour=settings.digest_hour)}.',
+                  f'To change that: {settings.public_url}/account (My account), or ask IT to run '
+                  f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']
+        if kind == 'instant':
+            subject = f'Kiosk hub: {_plural(received, "new sign-up")}'
+            key = None
+        else:
+            subject = f'Kiosk hub daily digest: {received} new, {waiting["n"]} waiting'
+            key = f'daily {cursor.viewer.email} {now.astimezone(self.zone).date().isoformat()}'
+        domain = urlsplit(settings.public_url).hostname
+        return db.Mail(cursor.viewer.email, kind, make_msgid('kiosk-hub', domain), subject, '\n'.join(lines) + '\n',
+                       key)
+
+    async def send_due(self) -> int:
+        """Send what is due, a claimed batch at a time, until nothing is left that can go; returns how many went."""
+        sent_total = 0
+        while True:
+            claimant = str(uuid.uuid4())
+            async with self.pool.connection() as conn:
+                claimed = await db.claim_mail(conn, claimant, timedelta(seconds=self.settings.mail_lease_seconds),
+                                              CLAIM_BATCH)
+            sent = 0
+            for row in claimed:
+                sent += await self._send_one(row, claimant)
+            sent_total += sent
+            if not sent:  # nothing claimed, or all failed: their retries are due later
+                return sent_total
+
+    async def _send_one(self, row: dict[str, Any], claimant: str) -> bool:
+        try:
+            await asyncio.to_thread(deliver, self.settings, self._message(row))
+        except Exception as error:  # whatever it was, the mail waits for its retry rather than for the lease
+            reason = failure(error)
+            retry_in = min(timedelta(seconds=self.settings.mail_retry_seconds) * 2 ** (row['attempts'] - 1), RETRY_CAP)
+            log.warning('mail %d not sent (attempt %d): %s; next try in %s', row['id'], row['attempts'], reason,
+                        retry_in)
+            async with self.pool.connection() as conn:
+                await db.mark_failed(conn, row['id'], claimant, reason, retry_in)
+            return False
+        async with self.pool.connection() as conn:
+            await db.mark_sent(conn, row['id'], claimant)
+        log.info('mail %d sent', row['id'])
+        return True
+
+    def _message(self, row: dict[str, Any]) -> EmailMessage:
+        message = EmailMessage()
+        message['From'] = self.settings.mail_from
+        message['To'] = row['recipient']
+        message['Subject'] = row['subject']
+        message['Date'] = format_datetime(datetime.now(UTC))
+        message['Message-ID'] = row['message_id']
+        message.set_content(row['body'])
+        return message
+
+
+def deliver(settings: HubSettings, message: EmailMessage) -> None:
+    """One SMTP conversation (blocking: run it in a thread). STARTTLS whenever the server offers it; without it,
+    only where plain is allowed; smtps:// is TLS from the first byte."""
+    url = urlsplit(settings.smtp_url)
+    context = ssl.create_default_context()
+    timeout = settings.smtp_timeout_seconds
+    if url.scheme == 'smtps':
+        connection = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout, context=context)
+    else:
+        connection = smtplib.SMTP(url.hostname, url.port or 587, timeout=timeout)
+    with connection as smtp:
+        smtp.ehlo()
+        if url.scheme == 'smtp':
+            if smtp.has_extn('starttls'):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif not settings.plain_smtp_allowed:
+                raise PlainSmtpRefused
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value() if settings.smtp_password else '')
+        smtp.send_message(message)
+
+
+def failure(error: BaseException) -> str:
+    """What went wrong, for last_error and the log: the kind and the SMTP code, never a server's text (it may
+    quote an address) or the message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in error.recipients.values()})
+        return f'{type(error).__name__} {",".join(map(str, codes))}'
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f'{type(error).__name__} {error.smtp_code}'
+    return type(error).__name__
+
+
+def _plural(n: int, noun: str) -> str:
+    return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
+def _duration(span: timedelta) -> str:
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = [_plural(days, 'day')] if days else []
+    parts += [_plural(hours, 'hour')] if hours else []
+    parts += [_plural(minutes, 'minute')] if minutes and not days else []
+    return ' '.join(parts) or 'less than a minute'

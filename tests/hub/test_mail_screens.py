@@ -1,0 +1,79 @@
+"""What the screens say about mail, in NiceGUI's user simulation of the real hub app on a real PostgreSQL: My
+account (the choice, saved and audited) and the Kiosks page (mail off, or failing, for admins only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from nicegui.testing.user_simulation import user_simulation
+
+from kiosk.hub import db
+from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
+
+HUB_MAIN = Path(__file__).with_name('hub_main.py')
+
+
+@pytest.fixture
+async def sessions(database, conn, monkeypatch):
+    """A signed-in admin and coordinator (their session tokens), and the env the simulated hub reads."""
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute('TRUNCATE users, mail_outbox CASCADE')
+    tokens = {}
+    for email, role, programs in (('chief@slmpd.org', 'admin', []), ('pal@slmpd.org', 'coordinator', ['pal'])):
+        await db.add_user(conn, email, role, programs, 'no-password')
+        await conn.execute('UPDATE users SET must_change_password = false WHERE email = %s', (email,))
+        tokens[role] = new_token()
+        await db.open_session(conn, token_digest(tokens[role]), email)
+    await conn.commit()
+    monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
+    return tokens
+
+
+def mail_on(monkeypatch) -> None:
+    for key, value in (('SMTP_URL', 'smtp://127.0.0.1:9'), ('MAIL_FROM', 'kiosk-hub@slmpd.test'),
+                       ('PUBLIC_URL', 'https://hub.slmpd.test')):
+        monkeypatch.setenv(f'KIOSK_HUB_{key}', value)
+
+
+async def test_without_a_mail_server_admins_are_told_on_the_kiosks_page_and_everyone_on_my_account(sessions):
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["admin"]}'
+        await user.open('/kiosks')
+        await user.should_see('Mail is off: no mail server is set (KIOSK_HUB_SMTP_URL)')
+        await user.open('/account')
+        await user.should_see('The hub sends no mail yet')
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
+        await user.open('/kiosks')
+        await user.should_not_see('Mail is off')
+
+
+async def test_my_account_saves_the_choice_and_audits_it(sessions, database):
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
+        await user.open('/account')
+        await user.should_see('coordinator of Police Athletic League (PAL)')
+        await user.should_see('it names no one')
+        await user.should_see(marker='notify')
+        assert user.find(marker='notify').elements.pop().value == 'daily', 'the default'
+        user.find('Instant: a mail soon after new sign-ups arrive (at most one every 10 minutes)').click()
+        await user.should_see('Saved.')
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT notify FROM users WHERE email = 'pal@slmpd.org'").fetchone() == ('instant',)
+        assert conn.execute("SELECT actor, detail FROM audit_log WHERE action = 'notify_changed'").fetchall() \
+            == [('pal@slmpd.org', {'notify': 'instant'})]
+
+
+async def test_failing_mail_shows_on_the_kiosks_page_with_its_reason_and_no_address(sessions, database, monkeypatch):
+    mail_on(monkeypatch)
+    with psycopg.connect(database) as conn:
+        conn.execute('''INSERT INTO mail_outbox (recipient, kind, message_id, subject, body, attempts, last_error,
+                                                 next_attempt_at)
+                        VALUES ('pal@slmpd.org', 'instant', '<x@test>', 's', 'b', 3, 'SMTPDataError 451',
+                                now() + interval '1 hour')''')
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["admin"]}'
+        await user.open('/kiosks')
+        await user.should_see('Mail is failing: 1 of 1 waiting mail(s) could not be sent (SMTPDataError 451)')
+        await user.should_not_see('pal@slmpd.org')
