@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kiosk.config import Settings
@@ -84,7 +83,8 @@ class KioskScheduler:
             self.scheduler.add_job(asyncio.to_thread, IntervalTrigger(minutes=5), args=[printer.check], id='printer',
                                    max_instances=1, coalesce=True,
                                    next_run_time=datetime.now(UTC) + timedelta(seconds=5))
-        self.scheduler.add_job(self._nightly, CronTrigger(hour=3, minute=15), id='nightly',
+        # 'cron' by name, so the hour is the kiosk's local time: a CronTrigger made here takes the machine's zone.
+        self.scheduler.add_job(self._nightly, 'cron', hour=3, minute=15, id='nightly',
                                max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
 
     def start(self) -> None:

@@ -8,7 +8,6 @@ from ipaddress import IPv4Network, IPv6Network
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -95,7 +94,8 @@ def create(settings: HubSettings) -> Hub:
                                                      settings.session_max_hours, CLIENT_LIMIT[1])
         log.info('retention: deleted %d sign-up(s) closed more than %d days ago', deleted, settings.retention_days)
 
-    scheduler.add_job(retention, CronTrigger(hour=3, minute=30), id='retention', coalesce=True,
+    # 'cron' by name, so the hour is the hub's local time: a CronTrigger made here takes the machine's zone.
+    scheduler.add_job(retention, 'cron', hour=3, minute=30, id='retention', coalesce=True,
                       misfire_grace_time=6 * 3600)
     if settings.smtp_url:
         schedule_mail(scheduler, Mailer(settings, pool, hub.programs))
@@ -162,9 +162,8 @@ def schedule_mail(scheduler: AsyncIOScheduler, mailer: Mailer) -> None:
 
     scheduler.add_job(instant, IntervalTrigger(seconds=settings.mail_check_seconds), id='mail-instant')
     scheduler.add_job(mailer.send_due, IntervalTrigger(seconds=settings.mail_send_seconds), id='mail-send')
-    # A trigger made here takes the machine's zone, not the scheduler's: the hour is the hub's local time.
-    scheduler.add_job(digests, CronTrigger(hour=settings.digest_hour, timezone=ZoneInfo(settings.timezone)),
-                      id='mail-digest', coalesce=True, misfire_grace_time=6 * 3600)
+    scheduler.add_job(digests, 'cron', hour=settings.digest_hour, id='mail-digest', coalesce=True,
+                      misfire_grace_time=6 * 3600)  # by name: the scheduler's zone, the hub's local time
 
 
 def route_api_past_page_middleware() -> None:
