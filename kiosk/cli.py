@@ -81,7 +81,7 @@ def _run(settings: Settings) -> int:
 
 def welcome(settings: Settings, pin_set: bool) -> str:
     """What someone who just typed `make run` needs next: where to look, where the data is, what is off."""
-    where = local_url(settings.host, settings.port)
+    where = settings.local_url + '/'
     if settings.sync_url:
         sync = f'to {urlsplit(settings.sync_url).hostname} every {settings.sync_interval_seconds:g} s'
     else:
@@ -92,12 +92,6 @@ def welcome(settings: Settings, pin_set: bool) -> str:
                       f'  data: {settings.data_dir.resolve()}',
                       f'  sync: {sync}',
                       f'  staff console: {staff} (or open {where}staff)'))
-
-
-def local_url(host: str, port: int) -> str:
-    """The address to open on this machine: a wildcard bind is reached at loopback."""
-    shown = {'0.0.0.0': '127.0.0.1', '::': '[::1]'}.get(host, f'[{host}]' if ':' in host else host)
-    return f'http://{shown}:{port}/'
 
 
 def _check(settings: Settings) -> int:

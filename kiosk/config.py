@@ -26,6 +26,12 @@ class ConfigError(Exception):
     """A setting is wrong; the message is one line that names the key."""
 
 
+def served_at(host: str, port: int) -> str:
+    """Where a browser on this machine finds a server: loopback when the server listens everywhere."""
+    shown = '127.0.0.1' if host in ('0.0.0.0', '::', '') else host
+    return f'http://{f"[{shown}]" if ":" in shown else shown}:{port}'
+
+
 class LayeredSettings(BaseSettings):
     """Flags (init) beat the environment, which beats the TOML file named by --config or <prefix>CONFIG."""
 
@@ -136,9 +142,8 @@ class Settings(LayeredSettings):
 
     @property
     def local_url(self) -> str:
-        """Where the browser on this box finds the kiosk: loopback when the server listens everywhere."""
-        host = '127.0.0.1' if self.host in ('0.0.0.0', '::', '') else self.host
-        return f'http://{f"[{host}]" if ":" in host else host}:{self.port}'
+        """Where the browser on this box finds the kiosk."""
+        return served_at(self.host, self.port)
 
     @field_validator('sync_url')
     @classmethod

@@ -69,14 +69,14 @@ def welcome(settings: HubSettings) -> str:
     """Where the hub is served, which database and mail server it uses (never a password), and how to get in."""
     from psycopg.conninfo import conninfo_to_dict
 
-    from kiosk.cli import local_url
+    from kiosk.config import served_at
 
     database = conninfo_to_dict(settings.database_url)
     shown = f"{database.get('dbname', '')} on {database.get('host') or 'the local socket'}"
     server = urlsplit(settings.smtp_url or '')
     mail = (f'through {server.hostname}:{server.port or (465 if server.scheme == "smtps" else 587)}, digests at '
             f'{settings.digest_hour:02d}:00' if settings.smtp_url else 'off (no smtp_url; docs/hub.md, "Mail")')
-    return '\n'.join((f'kiosk hub: serving the hub at {local_url(settings.host, settings.port)} (behind an HTTPS '
+    return '\n'.join((f'kiosk hub: serving the hub at {served_at(settings.host, settings.port)}/ (behind an HTTPS '
                       'proxy for anyone else; Ctrl+C stops it)',
                       f'  database: {shown}',
                       f'  mail: {mail}',

@@ -100,9 +100,18 @@ class HubSettings(LayeredSettings):
     @field_validator('smtp_url')
     @classmethod
     def _smtp_url(cls, url: str | None) -> str | None:
-        if url and (urlsplit(url).scheme not in ('smtp', 'smtps') or not urlsplit(url).hostname):
+        if not url:
+            return None
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 (a port that is not a number raises here, not at the first mail)
+        except ValueError:
+            raise ValueError('the port is not a number') from None
+        if parts.scheme not in ('smtp', 'smtps') or not parts.hostname:
             raise ValueError('not an smtp:// or smtps:// URL')
-        return url or None
+        if parts.username or parts.password:  # the password belongs in the environment file only
+            raise ValueError('no login in the URL: use smtp_user, and KIOSK_HUB_SMTP_PASSWORD in the environment')
+        return url
 
     @field_validator('public_url')
     @classmethod

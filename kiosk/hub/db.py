@@ -598,7 +598,12 @@ NOTIFY_CHOICES = ('instant', 'daily', 'off')
 async def set_notify(conn: AsyncConnection, email: str, choice: str) -> bool:
     if choice not in NOTIFY_CHOICES:
         raise ValueError(f'unknown notification choice {choice!r}')
-    cursor = await conn.execute('UPDATE users SET notify = %s WHERE email = %s', (choice, email))
+    # Turned on again, mail starts from now: not a backlog of everything that came while it was off.
+    cursor = await conn.execute('''
+        UPDATE users SET notify = %(choice)s,
+               notified_until = CASE WHEN notify = 'off' AND %(choice)s <> 'off' THEN now() ELSE notified_until END
+        WHERE email = %(email)s
+    ''', {'choice': choice, 'email': email})
     return cursor.rowcount == 1
 
 

@@ -31,7 +31,7 @@ log = logging.getLogger('kiosk.hub.mail')
 # second); a window that ends this long ago never closes over one still being written.
 SETTLE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)
-CLAIM_BATCH = 10
+CLAIM_BATCH = 1  # one at a time: a claim's lease need only outlast its own SMTP conversation, never a batch's
 NAMES_LIMIT = 50  # first names in one mail, with mail_names; the rest are counted
 WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive, at most one every {gap}',
        'daily': 'you chose "daily": one digest a day at {hour:02d}:00'}
@@ -121,7 +121,7 @@ class Mailer:
                        key)
 
     async def send_due(self) -> int:
-        """Send what is due, a claimed batch at a time, until nothing is left that can go; returns how many went."""
+        """Send what is due, a claimed mail at a time, until nothing is left that can go; returns how many went."""
         sent_total = 0
         while True:
             claimant = str(uuid.uuid4())
@@ -140,7 +140,8 @@ class Mailer:
             await asyncio.to_thread(deliver, self.settings, self._message(row))
         except Exception as error:  # whatever it was, the mail waits for its retry rather than for the lease
             reason = failure(error)
-            retry_in = min(timedelta(seconds=self.settings.mail_retry_seconds) * 2 ** (row['attempts'] - 1), RETRY_CAP)
+            doubled = 2 ** min(row['attempts'] - 1, 20)  # capped before it overflows a timedelta (attempt 42)
+            retry_in = min(timedelta(seconds=self.settings.mail_retry_seconds) * doubled, RETRY_CAP)
             log.warning('mail %d not sent (attempt %d): %s; next try in %s', row['id'], row['attempts'], reason,
                         retry_in)
             async with self.pool.connection() as conn:

@@ -17,7 +17,8 @@ from tests.support.ports import free_port
 
 class MailCatcher:
     """Receives mail like any server would. `refuse` answers the next N messages' DATA with 451; `stall` holds
-    every conversation at RCPT TO until `release()` (a sender killed there has delivered nothing)."""
+    every conversation at RCPT TO until `release()` (a sender killed there has delivered nothing); `delay` makes
+    each conversation wait that many seconds at RCPT TO (a slow server that works)."""
 
     def __init__(self, hostname: str = '127.0.0.1', *, tls_context: ssl.SSLContext | None = None,
                  logins: set[tuple[str, str]] | None = None) -> None:
@@ -29,6 +30,7 @@ class MailCatcher:
         self.received: list[EmailMessage] = []
         self.refuse = 0
         self.stall = False
+        self.delay = 0.0
         self.stalled = threading.Event()  # set when a conversation reaches RCPT TO while stalling
         self._released = threading.Event()
         self._controller: Controller | None = None
@@ -69,6 +71,7 @@ class MailCatcher:
         if self.stall:
             self.stalled.set()
             await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
+        await asyncio.sleep(self.delay)
         envelope.rcpt_tos.append(address)
         return '250 OK'
 
