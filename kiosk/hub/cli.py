@@ -8,7 +8,6 @@ import getpass
 import sys
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from kiosk.hub.config import HubSettings, load_hub_settings
 
@@ -73,9 +72,9 @@ def welcome(settings: HubSettings) -> str:
 
     database = conninfo_to_dict(settings.database_url)
     shown = f"{database.get('dbname', '')} on {database.get('host') or 'the local socket'}"
-    server = urlsplit(settings.smtp_url or '')
-    mail = (f'through {server.hostname}:{server.port or (465 if server.scheme == "smtps" else 587)}, digests at '
-            f'{settings.digest_hour:02d}:00' if settings.smtp_url else 'off (no smtp_url; docs/hub.md, "Mail")')
+    host, port = settings.smtp_server
+    mail = f'through {host}:{port}, digests at {settings.digest_hour:02d}:00' if settings.smtp_url else \
+        'off (no smtp_url; docs/hub.md, "Mail")'
     return '\n'.join((f'kiosk hub: serving the hub at {served_at(settings.host, settings.port)}/ (behind an HTTPS '
                       'proxy for anyone else; Ctrl+C stops it)',
                       f'  database: {shown}',

@@ -134,6 +134,12 @@ class HubSettings(LayeredSettings):
         return self
 
     @property
+    def smtp_server(self) -> tuple[str, int]:
+        """The mail server's host and port: the URL's, else 465 for smtps:// and 587 (submission) for smtp://."""
+        url = urlsplit(self.smtp_url or '')
+        return url.hostname or '', url.port or (465 if url.scheme == 'smtps' else 587)
+
+    @property
     def plain_smtp_allowed(self) -> bool:
         """Mail without STARTTLS: to this machine (tests, a local relay), or when IT explicitly allows it."""
         return self.smtp_allow_plain or is_loopback(urlsplit(self.smtp_url or '').hostname or '')

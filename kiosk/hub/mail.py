@@ -170,9 +170,9 @@ def deliver(settings: HubSettings, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     timeout = settings.smtp_timeout_seconds
     if url.scheme == 'smtps':
-        connection = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout, context=context)
+        connection = smtplib.SMTP_SSL(*settings.smtp_server, timeout=timeout, context=context)
     else:
-        connection = smtplib.SMTP(url.hostname, url.port or 587, timeout=timeout)
+        connection = smtplib.SMTP(*settings.smtp_server, timeout=timeout)
     with connection as smtp:
         smtp.ehlo()
         if url.scheme == 'smtp':

@@ -41,13 +41,6 @@ def record(program: str, first: str, kiosk: str = 'lobby-a', status_phone: str =
 
 
 @pytest.fixture
-def smtp():
-    catcher = MailCatcher().start()
-    yield catcher
-    catcher.stop()
-
-
-@pytest.fixture
 async def pool(database):
     """Each test starts from no users, no sign-ups and an empty outbox."""
     with psycopg.connect(database, autocommit=True) as conn:

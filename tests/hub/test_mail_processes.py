@@ -8,7 +8,6 @@ import uuid
 
 import httpx
 import psycopg
-import pytest
 
 from tests.support.flood import one_record
 from tests.support.processes import add_kiosk, hub_command
@@ -16,13 +15,6 @@ from tests.support.smtp import MailCatcher
 from tests.support.waiting import eventually
 
 PASSWORD = 'a long enough password'
-
-
-@pytest.fixture
-def smtp():
-    catcher = MailCatcher().start()
-    yield catcher
-    catcher.stop()
 
 
 def mail_settings(smtp: MailCatcher) -> dict[str, str]:
