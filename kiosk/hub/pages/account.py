@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import Session, screen
 
 CHOICES = {'instant': 'Instant: a mail soon after new sign-ups arrive (at most one every {gap} minutes)',
            'daily': 'Daily: one digest a day at {hour:02d}:00',
@@ -16,14 +14,7 @@ CHOICES = {'instant': 'Instant: a mail soon after new sign-ups arrive (at most o
 
 
 def register(hub: Hub) -> None:
-    @ui.page('/account')
-    async def account(request: Request) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        with frame(session, 'My account', '/account'):
-            await _screen(hub, session)
-        return None
+    screen(hub, '/account')(lambda session: _screen(hub, session))
 
 
 async def _screen(hub: Hub, session: Session) -> None:

@@ -5,25 +5,16 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import Session, screen
 from kiosk.reports import week_starts
 
 
 def register(hub: Hub) -> None:
-    @ui.page('/activity')
-    async def activity(request: Request) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        with frame(session, 'Activity', '/activity'):
-            await _screen(hub, session)
-        return None
+    screen(hub, '/activity')(lambda session: _screen(hub, session))
 
 
 async def _screen(hub: Hub, session: Session) -> None:

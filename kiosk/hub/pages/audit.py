@@ -11,7 +11,7 @@ from nicegui import ui
 
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import TITLES, frame, open_screen
 
 PER_PAGE = 100
 
@@ -19,12 +19,10 @@ PER_PAGE = 100
 def register(hub: Hub) -> None:
     @ui.page('/audit')
     async def audit(request: Request, page: int = 0) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        if not session.viewer.sees_all:
-            return RedirectResponse('/signups', status_code=303)
-        with frame(session, 'Audit log', '/audit'):
+        session = await open_screen(hub, request, '/audit')
+        if isinstance(session, RedirectResponse):
+            return session
+        with frame(session, TITLES['/audit'], '/audit'):
             await _screen(hub, max(0, page))
         return None
 

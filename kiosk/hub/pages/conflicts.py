@@ -5,29 +5,18 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import Session, screen
 
 FIELDS = ('created_at', 'program', 'name', 'participant_name', 'phone', 'email', 'contact_method', 'age', 'note',
           'language', 'consent', 'kiosk_id')
 
 
 def register(hub: Hub) -> None:
-    @ui.page('/conflicts')
-    async def conflicts(request: Request) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        if not session.viewer.sees_all:
-            return RedirectResponse('/signups', status_code=303)
-        with frame(session, 'Conflicts', '/conflicts'):
-            await _screen(hub, session)
-        return None
+    screen(hub, '/conflicts')(lambda session: _screen(hub, session))
 
 
 def _shown(value: object) -> str:

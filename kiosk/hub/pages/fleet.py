@@ -5,27 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import screen
 
 HEADINGS = ('Kiosk', 'Last seen', 'Queued', 'Rejected', 'Warnings', 'Version', 'Content', 'Last sync success',
             'Sign-ups today', 'This week')
 
 
 def register(hub: Hub) -> None:
-    @ui.page('/kiosks')
-    async def kiosks(request: Request) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        with frame(session, 'Kiosks', '/kiosks'):
-            await _screen(hub, session.viewer)
-        return None
+    screen(hub, '/kiosks')(lambda session: _screen(hub, session.viewer))
 
 
 async def _screen(hub: Hub, viewer: db.Viewer) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
@@ -16,6 +17,8 @@ from kiosk.hub.hub import Hub
 SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
            ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/account', 'My account', False))
+TITLES = {path: title for path, title, _ in SCREENS}
+ADMINS_ONLY = {path for path, _, admins_only in SCREENS if admins_only}
 
 
 class Session:
@@ -59,6 +62,32 @@ class Session:
     async def audit(self, action: str, detail: dict | None = None) -> None:
         async with self.hub.pool.connection() as conn:
             await db.audit(conn, self.viewer.email, action, detail)
+
+
+async def open_screen(hub: Hub, request: Request, path: str) -> Session | RedirectResponse:
+    """The session of a screen being loaded, or where to go instead: the sign-in, or Sign-ups for a coordinator
+    who asks for an admins' screen."""
+    session = await Session.of(hub, request)
+    if session is None:
+        return RedirectResponse('/login', status_code=303)
+    if path in ADMINS_ONLY and not session.viewer.sees_all:
+        return RedirectResponse('/signups', status_code=303)
+    return session
+
+
+def screen(hub: Hub, path: str) -> Callable[[Callable[[Session], Awaitable[None]]], None]:
+    """Registers `draw` as the signed-in screen at `path`, in the frame, with its title from SCREENS."""
+    def register(draw: Callable[[Session], Awaitable[None]]) -> None:
+        @ui.page(path)
+        async def page(request: Request) -> RedirectResponse | None:
+            session = await open_screen(hub, request, path)
+            if isinstance(session, RedirectResponse):
+                return session
+            with frame(session, TITLES[path], path):
+                await draw(session)
+            return None
+
+    return register
 
 
 async def live_viewer(hub: Hub, token: str, *, renew: bool) -> Viewer | None:

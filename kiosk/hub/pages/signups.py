@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.export import to_csv
 from kiosk.hub import db
 from kiosk.hub.db import NEXT_STATUSES, STATUSES, SignupFilter
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import Session, frame
+from kiosk.hub.pages.frame import Session, screen
 from kiosk.phone import friendly
 
 PER_PAGE = 50
@@ -24,14 +22,7 @@ ANY = ''
 
 
 def register(hub: Hub) -> None:
-    @ui.page('/signups')
-    async def signups(request: Request) -> RedirectResponse | None:
-        session = await Session.of(hub, request)
-        if session is None:
-            return RedirectResponse('/login', status_code=303)
-        with frame(session, 'Sign-ups', '/signups'):
-            await _screen(hub, session)
-        return None
+    screen(hub, '/signups')(lambda session: _screen(hub, session))
 
 
 async def _screen(hub: Hub, session: Session) -> None:
