@@ -58,7 +58,7 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
                 with ui.element('div').classes('hub-dnc').mark('dnc-elsewhere'):
                     ui.label('Do not contact: another sign-up with the same phone or email is marked') \
                         .classes('hub-dnc-title')
-                    with ui.row().classes('items-baseline gap-2'):
+                    with ui.row().classes('items-center gap-2'):
                         ui.link(f'{other["name"]} ({program_name(other["program"])})', f'/signups/{other["id"]}')
                         ui.label(f'{other["do_not_contact_reason"]} (marked by {other["do_not_contact_by"]}, '
                                  f'{when(other["do_not_contact_at"])})')
@@ -103,7 +103,7 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
             ui.label('Do not contact: the person asked not to be called, or must not be. It blocks Contacted and '
                      'leaves the sign-up out of downloads unless they are asked to include it.')
             with ui.row().classes('items-end gap-4'):
-                reason = ui.input('Reason').classes('min-w-[24rem]').mark('dnc-reason')
+                reason = ui.input('Reason').classes('min-w-[20rem]').mark('dnc-reason')
                 ui.button('Mark do not contact', on_click=lambda: mark(reason.value or ''), color=None) \
                     .classes('hub-primary').props('no-caps').mark('dnc-set')
 
@@ -174,7 +174,7 @@ def _duplicates(duplicates: list[dict], program_name: Text, when: Text) -> None:
             for other in duplicates:
                 same = ' and '.join(kind for kind, yes in (('phone', other['same_phone']),
                                                           ('email', other['same_email'])) if yes)
-                with ui.element('li'), ui.row().classes('items-baseline gap-2'):
+                with ui.element('li'), ui.row().classes('items-center gap-2'):
                     ui.link(other['name'], f'/signups/{other["id"]}')
                     ui.label(f'{program_name(other["program"])} · {when(other["created_at"])} · '
                              f'{other["status"].capitalize()} · same {same}')
