@@ -497,7 +497,7 @@ async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, s
             UPDATE signups s SET status = %(status)s, status_changed_at = now(), duplicate_of = %(duplicate_of)s
             WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE} AND {STATUS_RULES}
         ''', {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
-              'programs': list(viewer.programs), 'duplicate_of': duplicate_of and UUID(duplicate_of)})
+              'programs': list(viewer.programs), 'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)})
         if cursor.rowcount != 1:
             return False
         await conn.execute('''
