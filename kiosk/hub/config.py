@@ -42,7 +42,7 @@ class HubSettings(LayeredSettings):
     stale_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
     """a kiosk silent this long turns red on the Kiosks screen"""
     retention_days: int = Field(365, ge=1, le=36_500)
-    """enrolled or declined sign-ups older than this are deleted nightly (03:30)"""
+    """sign-ups closed (enrolled, declined or duplicate) this long ago are deleted nightly (03:30)"""
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     """a signed-in session ends after this long with nothing done (a page load, a filter, a page turn, a status
     change, an export); an open tab's once-a-minute check does not count"""

@@ -12,10 +12,22 @@ from kiosk.hub import db
 from kiosk.hub.db import NEXT_STATUSES, STATUSES, SignupFilter
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
+from kiosk.hub.workbook import to_xlsx
 from kiosk.phone import friendly
 
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
+XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+# The way to one sign-up, with its marks: do-not-contact (its own, or another sign-up's with the same phone or
+# email) and possible duplicates (the badge leads to them on the sign-up's page).
+OPEN_CELL = '''
+    <q-td :props="props">
+      <a :href="'/signups/' + props.row.id" :aria-label="'Open the sign-up of ' + props.row.name">Open</a>
+      <q-badge v-if="props.row.do_not_contact" class="hub-badge-dnc q-ml-sm" :label="props.row.do_not_contact" />
+      <a v-if="props.row.duplicates" :href="'/signups/' + props.row.id + '#duplicates'" class="q-ml-sm">
+        <q-badge class="hub-badge-duplicate" :label="'Possible duplicate (' + props.row.duplicates + ')'" />
+      </a>
+    </q-td>'''
 EXPORT_COLUMNS = ('id', 'created_at', 'received_at', 'program', 'name', 'participant_name', 'age', 'phone', 'email',
                   'contact_method', 'note', 'language', 'kiosk', 'status', 'status_changed_at')
 ANY = ''
@@ -54,13 +66,14 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             shown = await db.signups_page(conn, session.viewer, state['filter'], per_page=PER_PAGE,
                                           **state['since'])
+            marks = await db.signup_marks(conn, session.viewer, [row['id'] for row in shown.rows])
         rows = shown.rows
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
                                              'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
                                              'page': state['page'], 'shown': len(rows)})
         state['rows'] = rows
-        table.rows = [_row(row, programs, zone) for row in rows]
+        table.rows = [{**_row(row, programs, zone), **_marks(marks.get(row['id']))} for row in rows]
         table.selected = []
         summary.text = _summary(shown, state['page'])
         previous.set_enabled(shown.newer)
@@ -81,7 +94,8 @@ async def _screen(hub: Hub, session: Session) -> None:
         if table.selected:
             picked = table.selected[0]
             editing.text = f'Change the status of {picked["name"]} ({picked["program"]}), now {picked["status"]}:'
-            next_statuses = NEXT_STATUSES[picked['status']]
+            # Closing as a duplicate names the original: that is on the sign-up's own page, beside its duplicates.
+            next_statuses = [name for name in NEXT_STATUSES[picked['status']] if name != 'duplicate']
             new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
             note.value = ''
 
@@ -91,19 +105,25 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             changed = await db.change_status(conn, session.viewer, table.selected[0]['id'], new_status.value,
                                              note.value or '')
-        ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, or someone changed it first.',
+        ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, someone changed it first, '
+                  'or it is marked do not contact.',
                   type='positive' if changed else 'negative')
         await load()
 
-    async def download() -> None:
+    async def download(kind: str = 'csv') -> None:
+        """The filtered view as CSV or XLSX; do-not-contact sign-ups only when the box says so."""
         if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT)
-        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program})
-        stamp = datetime.now(zone).strftime('%Y%m%d-%H%M')
-        ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',
-                            'text/csv')
+            rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT,
+                                           include_do_not_contact=with_do_not_contact.value)
+        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program, 'format': kind,
+                                       'do_not_contact': with_do_not_contact.value})
+        name = f'signups-{datetime.now(zone).strftime("%Y%m%d-%H%M")}.{kind}'
+        if kind == 'xlsx':
+            ui.download.content(to_xlsx(rows, hub.settings.timezone, EXPORT_COLUMNS), name, XLSX_TYPE)
+        else:
+            ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), name, 'text/csv')
 
     with ui.row().classes('items-end gap-4 wrap'):
         program = ui.select({ANY: 'All my programs' if not viewer.sees_all else 'All programs', **programs},
@@ -119,15 +139,19 @@ async def _screen(hub: Hub, session: Session) -> None:
         ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
         ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
             .mark('download')
+        ui.button('Download XLSX', on_click=lambda: download('xlsx'), color=None).classes('hub-secondary') \
+            .props('no-caps').mark('download-xlsx')
+        with_do_not_contact = ui.checkbox('Include do-not-contact').mark('include-do-not-contact')
 
     columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
         ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
-        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'))]
+        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'), ('open', 'Sign-up'))]
     table = ui.table(columns=columns, rows=[], row_key='id', selection='single',
                      pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
         .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
     table.add_slot('body-selection', '''
         <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
+    table.add_slot('body-cell-open', OPEN_CELL)
     with ui.row().classes('items-center gap-4'):
         previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
             .props('no-caps').mark('newer')
@@ -163,3 +187,12 @@ def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
             'program': programs.get(row['program'], row['program']), 'name': row['name'],
             'participant': row['participant_name'], 'age': '' if row['age'] is None else row['age'],
             'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status']}
+
+
+def _marks(mark: dict | None) -> dict:
+    """A row's marks in the list: the do-not-contact badge's text ('' for none), how many possible duplicates."""
+    if mark is None:
+        return {'do_not_contact': '', 'duplicates': 0}
+    flag = ('Do not contact' if mark['do_not_contact'] else
+            'Do not contact (same phone or email)' if mark['do_not_contact_elsewhere'] else '')
+    return {'do_not_contact': flag, 'duplicates': mark['duplicates']}
