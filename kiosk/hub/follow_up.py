@@ -74,6 +74,13 @@ class FollowUp:
         return datetime.combine(day, time(), self.zone)
 
 
+def days_of_recent_months(today: date, months: int) -> list[date]:
+    """Every day from the first of the month `months - 1` months ago up to `today`, oldest first."""
+    month_index = today.year * 12 + today.month - 1 - (months - 1)
+    day = date(month_index // 12, month_index % 12 + 1, 1)
+    return [day + timedelta(days=n) for n in range((today - day).days + 1)]
+
+
 def duration_text(span: timedelta) -> str:
     """'2 days 3 hours', '4 hours 12 minutes', 'less than a minute': for mail and the Activity page."""
     minutes = max(0, int(span.total_seconds() // 60))

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.config import ConfigError
 from kiosk.hub.config import HubSettings, load_hub_settings
-from kiosk.hub.follow_up import FollowUp, duration_text
+from kiosk.hub.follow_up import FollowUp, days_of_recent_months, duration_text
 
 CHICAGO = ZoneInfo('America/Chicago')
 FOLLOW_UP = FollowUp(CHICAGO, frozenset({date(2026, 12, 25), date(2027, 1, 1)}), days=2, escalate_days=5)
@@ -89,3 +89,9 @@ def test_durations_read_as_people_say_them():
     assert duration_text(timedelta(days=2, hours=3, minutes=5)) == '2 days 3 hours'
     assert duration_text(timedelta(hours=4, minutes=12)) == '4 hours 12 minutes'
     assert duration_text(timedelta(seconds=20)) == 'less than a minute'
+
+
+def test_the_recent_months_start_on_a_first_and_end_today():
+    days = days_of_recent_months(date(2027, 2, 10), 3)
+    assert (days[0], days[-1], len(days)) == (date(2026, 12, 1), date(2027, 2, 10), 31 + 31 + 10)
+    assert days_of_recent_months(date(2026, 12, 7), 1)[0] == date(2026, 12, 1)
