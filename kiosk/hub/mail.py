@@ -257,5 +257,3 @@ def failure(error: BaseException) -> str:
 
 def _plural(n: int, noun: str) -> str:
     return f'{n} {noun}{"" if n == 1 else "s"}'
-
-
