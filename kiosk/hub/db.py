@@ -7,7 +7,7 @@ coordinator can never read another program's sign-ups, whatever a page asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -368,6 +368,7 @@ class SignupFilter:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # a name or a phone number, or part of one
+    overdue_before: datetime | None = None  # only overdue ones: still new, made before this (follow_up.py)
 
 
 def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
@@ -375,7 +376,7 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
     params = {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'program': chosen.program,
               'kiosk': chosen.kiosk, 'status': chosen.status, 'since': chosen.since, 'until': chosen.until,
               'name': f'%{chosen.search.strip()}%' if chosen.search and chosen.search.strip() else None,
-              'phone': f'%{digits}%' if len(digits) >= 3 else None}
+              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'overdue_before': chosen.overdue_before}
     return f'''{_SCOPE}
         AND (%(program)s::text IS NULL OR s.program = %(program)s)
         AND (%(kiosk)s::text IS NULL OR s.kiosk = %(kiosk)s)
@@ -383,7 +384,9 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
         AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
         AND (%(until)s::timestamptz IS NULL OR s.created_at < %(until)s)
         AND (%(name)s::text IS NULL OR s.name ILIKE %(name)s OR s.participant_name ILIKE %(name)s
-             OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))''', params
+             OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))
+        AND (%(overdue_before)s::timestamptz IS NULL
+             OR (s.status = 'new' AND s.created_at < %(overdue_before)s))''', params
 
 
 @dataclass(frozen=True)
@@ -724,6 +727,38 @@ async def signups_per_week(conn: AsyncConnection, viewer: Viewer, since: datetim
     ''', {'tz': timezone, 'since': since, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
 
 
+async def first_contact_figures(conn: AsyncConnection, viewer: Viewer, deadlines: dict[date, datetime],
+                                now: datetime, timezone: str) -> list[dict[str, Any]]:
+    """Time to first contact per program and local month, for the sign-ups made on the days of `deadlines`
+    (each day's end of the follow-up window, from follow_up.py), newest month first.
+
+    The time runs from `created_at` to the first status change (the first move out of `new`). `median` and `p90`
+    are of the sign-ups contacted so far; `in_time` of `decided` were contacted before their deadline, where
+    decided means contacted, or still new past the deadline (one still inside its window has no outcome yet).
+    """
+    days = sorted(deadlines)
+    return await (await conn.execute(f'''
+        WITH due AS (SELECT * FROM unnest(%(days)s::date[], %(due)s::timestamptz[]) AS d (day, due_at)),
+        made AS (
+            SELECT s.program, s.created_at, (s.created_at AT TIME ZONE %(tz)s)::date AS day,
+                   (SELECT min(c.changed_at) FROM status_changes c WHERE c.signup_id = s.id) AS contacted_at
+            FROM signups s
+            WHERE {_SCOPE} AND s.status <> 'duplicate'  -- the same person's other sign-up is the one counted
+              AND s.created_at >= (%(first)s::date::timestamp AT TIME ZONE %(tz)s)
+              AND s.created_at < ((%(last)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+        )
+        SELECT m.program, date_trunc('month', m.day)::date AS month, count(*) AS signups,
+               count(m.contacted_at) AS contacted,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS p90,
+               count(*) FILTER (WHERE m.contacted_at < d.due_at) AS in_time,
+               count(*) FILTER (WHERE m.contacted_at IS NOT NULL OR d.due_at <= %(now)s) AS decided
+        FROM made m JOIN due d ON d.day = m.day
+        GROUP BY 1, 2 ORDER BY 2 DESC, 1
+    ''', {'days': days, 'due': [deadlines[day] for day in days], 'first': days[0], 'last': days[-1],
+          'tz': timezone, 'now': now, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+
+
 async def audit_page(conn: AsyncConnection, *, page: int = 0, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
     rows = await (await conn.execute('''
         SELECT at, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT %s OFFSET %s
@@ -823,6 +858,29 @@ async def received_first_names(conn: AsyncConnection, cursor: MailCursor, limit:
         WHERE {_SCOPE} AND s.received_at > %(since)s AND s.received_at <= %(until)s
         ORDER BY s.received_at, s.created_at LIMIT %(limit)s
     ''', {**_mail_params(cursor), 'limit': limit})).fetchall()
+
+
+async def overdue_counts(conn: AsyncConnection, viewer: Viewer, overdue_before: datetime,
+                         escalated_before: datetime) -> list[dict[str, Any]]:
+    """(program, overdue, escalated): the viewer's sign-ups still new and made before each cut-off
+    (follow_up.py), per program; escalated ones are overdue too. Programs with none are left out."""
+    return await (await conn.execute(f'''
+        SELECT s.program, count(*) AS overdue, count(*) FILTER (WHERE s.created_at < %(escalated)s) AS escalated
+        FROM signups s WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(overdue)s
+        GROUP BY 1 ORDER BY 1
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'overdue': overdue_before,
+          'escalated': escalated_before})).fetchall()
+
+
+async def escalated_first_names(conn: AsyncConnection, viewer: Viewer, escalated_before: datetime, limit: int
+                                ) -> list[dict[str, Any]]:
+    """(first name, program) of the escalated sign-ups, oldest first: only for `mail_names`, still scoped."""
+    return await (await conn.execute(f'''
+        SELECT split_part(btrim(s.name), ' ', 1) AS first_name, s.program FROM signups s
+        WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(escalated)s
+        ORDER BY s.created_at, s.id LIMIT %(limit)s
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'escalated': escalated_before,
+          'limit': limit})).fetchall()
 
 
 def _mail_params(cursor: MailCursor) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -10,6 +10,7 @@ from nicegui import ui
 from kiosk.export import to_csv
 from kiosk.hub import db
 from kiosk.hub.db import NEXT_STATUSES, STATUSES, SignupFilter
+from kiosk.hub.follow_up import FollowUp
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
 from kiosk.hub.workbook import to_xlsx
@@ -31,6 +32,7 @@ OPEN_CELL = '''
 EXPORT_COLUMNS = ('id', 'created_at', 'received_at', 'program', 'name', 'participant_name', 'age', 'phone', 'email',
                   'contact_method', 'note', 'language', 'kiosk', 'status', 'status_changed_at')
 ANY = ''
+OVERDUE = 'overdue'  # a choice of the status filter: new, and past the follow-up window (follow_up.py)
 
 
 def register(hub: Hub) -> None:
@@ -41,6 +43,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     """Every action reads `session.viewer` afresh after `renew()`, so a changed role or programs apply at once."""
     viewer = session.viewer
     zone = ZoneInfo(hub.settings.timezone)
+    follow_up = FollowUp.from_settings(hub.settings)
     programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
     async with hub.pool.connection() as conn:
         kiosks = await db.kiosk_names(conn)
@@ -50,12 +53,18 @@ async def _screen(hub: Hub, session: Session) -> None:
     def chosen(value: str) -> str | None:
         return value or None
 
+    def status_filter(value: str) -> dict:
+        """Overdue is `new` and made before the cut-off, taken when the filter is applied."""
+        if value == OVERDUE:
+            return {'status': 'new', 'overdue_before': follow_up.overdue_before(datetime.now(UTC))}
+        return {'status': chosen(value)}
+
     def day_start(text: str, days_after: int = 0) -> datetime | None:
         return datetime.combine(date.fromisoformat(text), time(), zone) + timedelta(days=days_after) if text else None
 
     async def apply_filters() -> None:
         state['filter'] = SignupFilter(program=chosen(program.value), kiosk=chosen(kiosk.value),
-                                       status=chosen(status.value), since=day_start(since.value or ''),
+                                       **status_filter(status.value), since=day_start(since.value or ''),
                                        until=day_start(until.value or '', 1), search=search.value or None)
         state.update(page=0, since={})
         await load()
@@ -71,9 +80,11 @@ async def _screen(hub: Hub, session: Session) -> None:
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
                                              'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
+                                             'overdue': chosen_filter.overdue_before is not None,
                                              'page': state['page'], 'shown': len(rows)})
         state['rows'] = rows
-        table.rows = [{**_row(row, programs, zone), **_marks(marks.get(row['id']))} for row in rows]
+        overdue_before = follow_up.overdue_before(datetime.now(UTC))
+        table.rows = [{**_row(row, programs, zone, overdue_before), **_marks(marks.get(row['id']))} for row in rows]
         table.selected = []
         summary.text = _summary(shown, state['page'])
         previous.set_enabled(shown.newer)
@@ -130,8 +141,10 @@ async def _screen(hub: Hub, session: Session) -> None:
                             value=ANY, label='Program').classes('min-w-[14rem]').mark('filter-program')
         kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=ANY, label='Kiosk') \
             .classes('min-w-[12rem]').mark('filter-kiosk')
-        status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}}, value=ANY,
-                           label='Status').classes('min-w-[10rem]').mark('filter-status')
+        statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.days} business days)',
+                    **{name: name.capitalize() for name in STATUSES}}
+        status = ui.select({ANY: 'Any status', **statuses}, value=ANY, label='Status') \
+            .classes('min-w-[10rem]').mark('filter-status')
         since = ui.input('From').props('type=date stack-label').mark('filter-since')
         until = ui.input('To').props('type=date stack-label').mark('filter-until')
         search = ui.input('Name or phone').props('clearable').mark('search')
@@ -149,6 +162,11 @@ async def _screen(hub: Hub, session: Session) -> None:
     table = ui.table(columns=columns, rows=[], row_key='id', selection='single',
                      pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
         .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
+    # Overdue: a red row, and the word itself beside the status, for those who cannot tell red.
+    table.props(''':table-row-class-fn="row => row.overdue ? 'hub-overdue' : ''"''')
+    table.add_slot('body-cell-status', '''
+        <q-td :props="props">{{ props.value }}
+            <q-badge v-if="props.row.overdue" class="hub-overdue-badge" label="Overdue" /></q-td>''')
     table.add_slot('body-selection', '''
         <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
     table.add_slot('body-cell-open', OPEN_CELL)
@@ -179,14 +197,15 @@ def _summary(shown: db.SignupPage, page: int) -> str:
     return f'{shown.total:,} sign-up{"s" if shown.total != 1 else ""} · page {page + 1} of {pages}'
 
 
-def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
-    """Plain text for the table (Quasar never renders cell values as HTML)."""
+def _row(row: dict, programs: dict[str, str], zone: ZoneInfo, overdue_before: datetime) -> dict:
+    """Plain text for the table (Quasar never renders cell values as HTML), and whether the row is overdue."""
     contact = ' · '.join(part for part in (friendly(row['phone']) if row['phone'] else '', row['email'],
                                            row['contact_method']) if part)
     return {'id': row['id'], 'created': row['created_at'].astimezone(zone).strftime('%Y-%m-%d %H:%M'),
             'program': programs.get(row['program'], row['program']), 'name': row['name'],
             'participant': row['participant_name'], 'age': '' if row['age'] is None else row['age'],
-            'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status']}
+            'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status'],
+            'overdue': row['status'] == 'new' and row['created_at'] < overdue_before}
 
 
 def _marks(mark: dict | None) -> dict:
