@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kiosk.config import Settings
+from kiosk.published import PublishedContent
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -63,13 +64,13 @@ def nightly_upkeep(store: SignupStore, settings: Settings, now: datetime | None 
 
 
 class KioskScheduler:
-    def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '',
+    def __init__(self, syncer: Syncer, store: SignupStore, content: PublishedContent | None = None,
                  printer: SlipPrinter | None = None, *, report: Callable[[], dict]) -> None:
-        """`report` is the kiosk's health report (blocking), which every heartbeat carries."""
+        """`report` is the kiosk's health report (blocking), which every heartbeat carries with `content`'s."""
         self.syncer = syncer
         self.report = report
         self.store = store
-        self.content_hash = content_hash
+        self.content = content
         self.printer = printer
         self._force_next = False
         settings = syncer.settings
@@ -107,7 +108,8 @@ class KioskScheduler:
             log.exception('sync pass failed')
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
         report = await asyncio.to_thread(self.report)
-        await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
+        content = await asyncio.to_thread(self.content.report) if self.content else {}
+        await self.syncer.send_heartbeat({**report, **content})
 
     async def _nightly(self) -> None:
         try:
