@@ -45,6 +45,7 @@ from kiosk.storage.atomic import fsync_directory, private_dir, remove_orphan_tem
 log = logging.getLogger('kiosk.content')
 
 KEPT_BEFORE_ACTIVE = 2
+REPORTED_ERROR_MAX = 300  # the heartbeat takes up to 1000 characters
 PARTIAL, REMOVING = '.partial', '.removing'
 # For the crash tests only: `KIOSK_CONTENT_PAUSE_AT=<step>` stops the switch at that step until the process is
 # killed, so a test can kill -9 it exactly there. Steps: written, staged, accepted, switched.
@@ -156,7 +157,7 @@ class PublishedContent:
         active, staged = self.current(), self.staged()
         return {'content_hash': active.programs_sha256, 'content_version': active.version,
                 'content_sha256': active.bundle_sha256, 'content_staged': staged.version if staged else None,
-                'content_error': self.state().last_error}
+                'content_error': (self.state().last_error or '')[:REPORTED_ERROR_MAX] or None}
 
     # -- writing --------------------------------------------------------------------------------------
 
