@@ -84,6 +84,7 @@ class ActiveContent:
 class ContentState:
     last_error: str | None = None
     last_error_at: str | None = None
+    refused_sha256: str | None = None  # the last bundle refused: not downloaded again until the hub has another
 
 
 class PublishedContent:
@@ -152,6 +153,14 @@ class PublishedContent:
         except (FileNotFoundError, ValueError, TypeError):
             return ContentState()
 
+    def known_etags(self) -> list[str]:
+        """The bundles this kiosk has, or refused, as ETags: the hub answers 304 when its newest is one of them."""
+        known = [self.current().bundle_sha256, self.state().refused_sha256]
+        for version in self.versions():
+            with contextlib.suppress(OSError):
+                known.append((self.root / str(version) / 'bundle.sha256').read_text().strip())
+        return [f'"{sha256}"' for sha256 in dict.fromkeys(known) if sha256]
+
     def report(self) -> dict:
         """The heartbeat's content fields (additive): what runs, its hashes, what waits, the last refusal."""
         active, staged = self.current(), self.staged()
@@ -180,7 +189,7 @@ class PublishedContent:
             try:
                 bundle = open_bundle(data, self.key, floor=self.floor(), kiosk_id=self.kiosk_id)
             except BundleError as error:
-                self._remember_error(str(error))
+                self._remember_error(str(error), _sha256(data))
                 raise
             self._write_version(bundle)
             self._remember_error(None)
@@ -243,9 +252,9 @@ class PublishedContent:
                     return version
         return None
 
-    def _remember_error(self, error: str | None) -> None:
+    def _remember_error(self, error: str | None, refused_sha256: str | None = None) -> None:
         state = ContentState(error, datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec='seconds')
-                             if error else None)
+                             if error else None, refused_sha256)
         if state != self.state():
             write_atomically(self.root / 'state.json', json.dumps(asdict(state)).encode())
 
