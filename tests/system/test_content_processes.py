@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from kiosk.bundle import PROGRAMS, build, public_key_text
 from kiosk.paths import ASSETS_DIR
 from kiosk.published import PAUSE_ENV
 from tests.support.processes import KioskProcess
+from tests.support.waiting import eventually
 
 KEY = Ed25519PrivateKey.generate()
 OLD, NEW = 'Citizens Academy', 'Citizens Police Academy 2027'
@@ -116,3 +118,21 @@ def test_trust_key_writes_the_key_the_kiosk_then_uses(kiosk_factory, tmp_path):
     while shown(kiosk) != NEW and time.monotonic() < deadline:
         time.sleep(0.2)
     assert shown(kiosk) == NEW
+
+
+def test_a_version_waits_for_its_activate_at_on_the_kiosks_own_clock(kiosk_factory, tmp_path):
+    """libfaketime sets the kiosk's clock to 05:59:40 in St. Louis: a bundle for 06:00 is staged at once and shown
+    from the first page load after 06:00, without a restart."""
+    kiosk = kiosk_factory(content_public_key=public_key_text(KEY), clock='2026-12-10 05:59:40')
+    path = tmp_path / 'content-1.tar'
+    path.write_bytes(build({PROGRAMS: titled(NEW)}, 1, KEY,
+                           activate_at=datetime.fromisoformat('2026-12-10T06:00:00-06:00')))
+    apply = kiosk_command(kiosk, 'content', 'apply', str(path))
+    out, err = apply.communicate(timeout=60)
+    assert apply.returncode == 0, err
+    assert 'version 1 verified and staged: it runs from 2026-12-10T06:00:00-06:00' in out
+    assert shown(kiosk) == OLD
+    status, _ = kiosk_command(kiosk, 'content', 'status').communicate(timeout=60)
+    assert 'staged: version 1, from 2026-12-10T06:00:00-06:00' in status
+    eventually(lambda: shown(kiosk) == NEW, seconds=90, what='the new title once 06:00 has passed')
+    assert kiosk.process.poll() is None
