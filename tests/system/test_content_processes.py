@@ -66,6 +66,10 @@ def test_an_applied_bundle_shows_at_the_next_page_load_without_a_restart(kiosk, 
     status = kiosk_command(kiosk, 'content', 'status')
     out, _ = status.communicate(timeout=60)
     assert 'runs: version 1' in out and 'floor: 1' in out
+    check = kiosk_command(kiosk, 'check')
+    out, err = check.communicate(timeout=60)
+    assert check.returncode == 0, err
+    assert 'published version 1 runs: 5 programs OK' in out
 
 
 def test_a_refused_bundle_leaves_the_screen_as_it_was(kiosk, tmp_path):
