@@ -3,12 +3,14 @@ shows it; the heartbeat says which version runs; a bundle signed with another ke
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
 import psycopg
 
 from kiosk.paths import ASSETS_DIR
+from tests.support.fault_proxy import FaultProxy
 from tests.support.processes import add_kiosk, hub_command
 from tests.support.waiting import eventually
 
@@ -68,3 +70,40 @@ def test_published_content_shows_on_the_kiosk_at_its_next_page_load(hub_factory,
                       what='a heartbeat reporting the refusal')
     assert 'signature does not match' in beat['content_error'] and beat['content_version'] == version
     assert first_title(kiosk) == 'Published at the hub'
+
+
+def test_a_download_cut_half_way_leaves_nothing_and_the_next_poll_takes_it(hub_factory, kiosk_factory, database,
+                                                                           tmp_path, monkeypatch):
+    """Between a real kiosk and a real hub, a proxy cuts the first three bundle downloads half-way: the kiosk keeps
+    its content with nothing half-written on disk, then takes the whole bundle."""
+    monkeypatch.setenv('KIOSK_HUB_SIGNING_KEY_FILE', str(tmp_path / 'hub-signing.key'))
+    made = hub_command(database, 'keygen')
+    assert made.returncode == 0, made.stderr
+    hub = hub_factory()
+    cuts = [3]
+
+    def cut(request_line: bytes, reply: bytes) -> bool:
+        if request_line.startswith(b'GET /api/v1/content') and reply.startswith(b'HTTP/1.1 200') and cuts[0] > 0:
+            cuts[0] -= 1
+            return True
+        return False
+
+    proxy = FaultProxy(hub.port, drop=lambda _line: False, cut=cut)
+    try:
+        name = f'lobby-{uuid.uuid4().hex[:6]}'
+        kiosk = kiosk_factory(kiosk_id=name, sync_url=proxy.url + '/api/v1/signups',
+                              sync_token=add_kiosk(database, name), sync_interval_seconds='1',
+                              content_public_key=made.stdout.strip().split()[-1])
+        result = hub_command(database, 'publish', programs_file(tmp_path, 'Published at the hub'), '--note', 'n')
+        assert result.returncode == 0, result.stderr
+        version = result.stdout.split()[2]
+        root = kiosk.data_dir / 'content'
+        deadline = time.monotonic() + 60
+        while cuts[0] > 0:
+            assert time.monotonic() < deadline, 'the kiosk stopped asking for the bundle'
+            assert first_title(kiosk) == OLD
+            assert not root.exists() or not [entry for entry in root.iterdir() if entry.name[0].isdigit()]
+        eventually(lambda: first_title(kiosk) == 'Published at the hub', what='the whole bundle, taken')
+        assert sorted(entry.name for entry in root.iterdir() if entry.name[0].isdigit()) == [version]
+    finally:
+        proxy.stop()
