@@ -110,7 +110,7 @@ def _check(settings: Settings) -> int:
 
 
 def _content(settings: Settings, action: str, file: Path | None) -> int:
-    from kiosk.bundle import BundleError
+    from kiosk.bundle import MAX_BUNDLE_BYTES, BundleError
     from kiosk.published import NoTrustedKey, PublishedContent
 
     content = PublishedContent.for_settings(settings)
@@ -121,10 +121,15 @@ def _content(settings: Settings, action: str, file: Path | None) -> int:
         print('kiosk: content apply needs the bundle FILE (from `kiosk hub export-content`)', file=sys.stderr)
         return 2
     try:
-        bundle, switched = content.apply(file.read_bytes())
+        with file.open('rb') as opened:
+            data = opened.read(MAX_BUNDLE_BYTES + 1)  # open_bundle refuses more; a huge file is never read whole
+        bundle, switched = content.apply(data)
     except (BundleError, NoTrustedKey) as error:
         print(f'kiosk: {file}: refused: {error}; the kiosk keeps showing what it showed', file=sys.stderr)
         return 1
+    except (FileNotFoundError, IsADirectoryError) as error:
+        print(f'kiosk: {file}: {error.strerror.lower()}; nothing was changed', file=sys.stderr)
+        return 2
     manifest = bundle.manifest
     if switched:
         print(f'version {manifest.version} verified and running: the next page load shows it')

@@ -188,7 +188,10 @@ async def _content(settings: HubSettings, args: argparse.Namespace) -> int:
             bundle = await db.content_bundle(conn, args.version)
             if bundle is None:
                 return _fail(f'no published version {args.version}')
-            write_atomically(args.output, bundle)
+            try:
+                write_atomically(args.output, bundle)
+            except OSError as error:
+                return _fail(f'{args.output}: {error.strerror.lower()} (is the stick mounted?); nothing was written')
             print(f'version {args.version} written to {args.output} ({len(bundle)} bytes); on a kiosk: '
                   f'kiosk content apply {args.output.name}')
             return 0

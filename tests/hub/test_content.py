@@ -69,6 +69,9 @@ def test_publish_signs_the_next_version_and_export_writes_the_same_bytes(databas
     out.parent.mkdir()
     result = hub_command(database, 'export-content', str(second), str(out))
     assert result.returncode == 0, result.stderr
+    unmounted = hub_command(database, 'export-content', str(second), str(tmp_path / 'no-stick' / 'x.tar'))
+    assert unmounted.returncode == 2 and 'no such file or directory (is the stick mounted?)' in unmounted.stderr
+    assert hub_command(database, 'export-content', '999', str(out)).stderr.strip() == 'kiosk: no published version 999'
     with psycopg.connect(database) as conn:
         stored, sha256, note, by = conn.execute('SELECT bundle, sha256, note, published_by FROM content_versions '
                                                 'WHERE version = %s', (second,)).fetchone()

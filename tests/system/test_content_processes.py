@@ -79,6 +79,9 @@ def test_a_refused_bundle_leaves_the_screen_as_it_was(kiosk, tmp_path):
     _, err = apply.communicate(timeout=60)
     assert apply.returncode == 1 and 'refused: the signature does not match' in err
     assert shown(kiosk) == OLD
+    missing = kiosk_command(kiosk, 'content', 'apply', str(tmp_path / 'not-there.tar'))
+    _, err = missing.communicate(timeout=60)
+    assert missing.returncode == 2 and 'not-there.tar: no such file or directory; nothing was changed' in err
 
 
 @pytest.mark.parametrize(('step', 'after_kill'), [('written', OLD), ('staged', OLD), ('accepted', OLD),
