@@ -1,5 +1,5 @@
 """Choose a password: where a one-time password from `add-user` leads, before any screen opens, and where a
-set-password link from the Users screen leads (one use, PASSWORD_LINK_HOURS; the token is in the URL, which the
+set-password link from the Users screen leads (one use, 24 hours; the token is in the URL, which the
 hub never logs, and only its SHA-256 is stored)."""
 
 from __future__ import annotations
