@@ -67,6 +67,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
          '--user for one of them').add_argument('--user', metavar='EMAIL', help='only this user')
 
 
+_REQUIRED = {'admin': 'admins set up an authenticator app at their first sign-in',
+             'all': 'every user sets up an authenticator app at their first sign-in',
+             'none': 'not required; anyone may turn it on'}
+
+
 def welcome(settings: HubSettings) -> str:
     """Where the hub is served, which database and mail server it uses (never a password), and how to get in."""
     from psycopg.conninfo import conninfo_to_dict
@@ -83,7 +88,8 @@ def welcome(settings: HubSettings) -> str:
                       f'  database: {shown}',
                       f'  mail: {mail}',
                       '  kiosks: kiosk hub add-kiosk NAME gives each kiosk its token (its KIOSK_SYNC_TOKEN)',
-                      '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)'))
+                      '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)',
+                      f'  second factor: {_REQUIRED[settings.require_2fa]} (require_2fa)'))
 
 
 def run(args: argparse.Namespace) -> int:
