@@ -4,11 +4,12 @@ lowers a user's access ends that user's sessions."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
-from psycopg import errors
+from psycopg import AsyncConnection, errors
 
 from kiosk.hub import db
 from kiosk.hub.auth import PASSWORD_LINK_HOURS, new_token, token_digest
@@ -17,6 +18,9 @@ from kiosk.hub.mail import password_link_mail
 from kiosk.hub.pages.frame import Session, screen
 
 ROLES = {'coordinator': 'Coordinator', 'admin': 'Admin'}
+Allowed = Callable[[], Awaitable[bool]]  # renews the session; True while its user is still an admin
+SendLink = Callable[[str], Awaitable[None]]
+Change = Callable[[Callable[[AsyncConnection, str], Awaitable[object]], str], Awaitable[None]]
 
 
 def register(hub: Hub) -> None:
@@ -58,7 +62,8 @@ async def _screen(hub: Hub, session: Session) -> None:
     await table()
 
 
-async def _add_form(hub: Hub, session: Session, allowed, send_link, refresh) -> None:
+async def _add_form(hub: Hub, session: Session, allowed: Allowed, send_link: SendLink,
+                    refresh: Callable[[], None]) -> None:
     ui.html('<h2>Add a user</h2>')
     ui.label('They get a set-password link (mailed, or shown here to pass on); nobody else ever knows their '
              'password. A coordinator sees only the programs ticked here; an admin sees everything.')
@@ -91,14 +96,15 @@ async def _add_form(hub: Hub, session: Session, allowed, send_link, refresh) -> 
     ui.button('Add user', on_click=add, color=None).props('no-caps').classes('hub-primary').mark('add-user')
 
 
-async def _table(hub: Hub, session: Session, allowed, send_link, refresh) -> None:
+async def _table(hub: Hub, session: Session, allowed: Allowed, send_link: SendLink,
+                 refresh: Callable[[], None]) -> None:
     zone = ZoneInfo(hub.settings.timezone)
     async with hub.pool.connection() as conn:
         users = await db.users_overview(conn)
     me = session.viewer.email
     ui.html('<h2>Everyone</h2>')
 
-    async def change(action, done: str) -> None:
+    async def change(action: Callable[[AsyncConnection, str], Awaitable[object]], done: str) -> None:
         if not await allowed():
             return
         async with hub.pool.connection() as conn:
@@ -145,15 +151,16 @@ async def _table(hub: Hub, session: Session, allowed, send_link, refresh) -> Non
                         _actions(user, me, change, send_link, allowed)
 
 
-def _actions(user: dict, me: str, change, send_link, allowed) -> None:
+def _actions(user: dict, me: str, change: Change, send_link: SendLink, allowed: Allowed) -> None:
     email = user['email']
 
     async def link() -> None:
         if await allowed():
             await send_link(email)
 
-    ui.button('Send set-password link', on_click=link, color=None).props('no-caps dense')\
-        .classes('hub-secondary').mark(f'link-{email}')
+    if not user['disabled']:  # a disabled user's link would not work
+        ui.button('Send set-password link', on_click=link, color=None).props('no-caps dense')\
+            .classes('hub-secondary').mark(f'link-{email}')
     if email != me:
         disable = not user['disabled']
         ui.button('Disable' if disable else 'Enable', color=None,
@@ -167,12 +174,12 @@ def _actions(user: dict, me: str, change, send_link, allowed) -> None:
             .props('no-caps dense').classes('hub-secondary').mark(f'reset-{email}')
 
 
-async def _set_disabled(conn, email: str, disabled: bool, actor: str) -> None:
+async def _set_disabled(conn: AsyncConnection, email: str, disabled: bool, actor: str) -> None:
     if await db.set_disabled(conn, email, disabled):
         await db.audit(conn, actor, 'user_disabled' if disabled else 'user_enabled', {'user': email})
 
 
-async def _toggle(conn, email: str, slug: str, on: bool, actor: str) -> None:
+async def _toggle(conn: AsyncConnection, email: str, slug: str, on: bool, actor: str) -> None:
     held = set((await db.viewer(conn, email)).programs)
     await db.set_programs(conn, email, sorted(held | {slug} if on else held - {slug}), actor)
 
