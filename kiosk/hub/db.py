@@ -439,6 +439,19 @@ async def turn_on_second_factor(conn: AsyncConnection, email: str, secret: str, 
     return True
 
 
+async def replace_recovery_codes(conn: AsyncConnection, email: str, recovery_sha256: list[bytes]) -> bool:
+    """New recovery codes for a user whose second factor is on; the old ones stop working. Audited."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s AND totp_secret IS NOT NULL FOR UPDATE',
+                                     (email,))).fetchone() is None:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                           (email, recovery_sha256))
+        await audit(conn, email, 'recovery_codes_replaced')
+    return True
+
+
 async def reset_second_factor(conn: AsyncConnection, email: str, actor: str) -> bool:
     """An admin takes away a user's second factor (a lost phone): their sessions end, and they enrol again at
     their next sign-in if the hub requires it."""

@@ -146,7 +146,7 @@ async def test_sign_in_asks_for_the_code_after_the_password_and_opens_the_sessio
             .fetchone() == (True,)
 
 
-async def test_a_recovery_code_signs_in_once(users, database):
+async def test_a_recovery_code_signs_in_once_and_new_codes_replace_the_old(users, database):
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={session_of(database, "pal@slmpd.org")}'
         await user.open('/account')
@@ -157,8 +157,9 @@ async def test_a_recovery_code_signs_in_once(users, database):
         user.find(marker='enrol-code').type(pyotp.TOTP(secret).now())
         user.find(marker='enrol-turn-on').click()
         await user.should_see(marker='recovery-codes')
-        code = next(label.text for label in user.find(marker='recovery-codes').elements.pop().descendants()
-                    if '-' in (getattr(label, 'text', '') or ''))
+        codes = [label.text for label in user.find(marker='recovery-codes').elements.pop().descendants()
+                 if '-' in (getattr(label, 'text', '') or '')]
+        code = codes[0]
         client = user.http_client
         client.headers.pop('Cookie')
         for expected in ('/signups', '/login/code?failed=1'):
@@ -169,6 +170,17 @@ async def test_a_recovery_code_signs_in_once(users, database):
         client.headers['Cookie'] = f'{SESSION_COOKIE}={session_of(database, "pal@slmpd.org")}'
         await user.open('/account')
         await user.should_see('9 unused recovery codes left')
+        user.find(marker='replace-codes').click()
+        await user.should_see('New recovery codes made; the old ones no longer work.')
+        fresh = [label.text for label in user.find(marker='recovery-codes').elements.pop().descendants()
+                 if '-' in (getattr(label, 'text', '') or '')]
+        client.headers.pop('Cookie')
+        for old_or_new, expected in ((codes[1], '/login/code?failed=1'), (fresh[0], '/signups')):
+            password = await post_form(client, '/login', {'email': 'pal@slmpd.org', 'password': PASSWORD}, {})
+            answer = await post_form(client, '/login/code', {'code': old_or_new},
+                                     {CHALLENGE_COOKIE: cookie(password, CHALLENGE_COOKIE)})
+            assert answer.headers['location'] == expected
+    assert [actor for actor, _ in audited(database, users, 'recovery_codes_replaced')] == ['pal@slmpd.org']
 
 
 async def test_require_2fa_all_sends_a_coordinator_to_enrolment_and_opens_nothing_else_until_done(

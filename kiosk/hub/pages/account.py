@@ -8,7 +8,7 @@ from nicegui import ui
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
-from kiosk.hub.pages.two_factor import enrolment
+from kiosk.hub.pages.two_factor import enrolment, replace_recovery_codes
 
 CHOICES = {'instant': 'Instant: a mail soon after new sign-ups arrive (at most one every {gap} minutes)',
            'daily': 'Daily: one digest a day at {hour:02d}:00',
@@ -57,6 +57,7 @@ async def _two_factor(hub: Hub, session: Session) -> None:
         ui.label(f'On: every sign-in asks for a code from your authenticator app. {left} unused recovery '
                  f'code{"" if left == 1 else "s"} left. Lost your phone? An admin can reset it on the Users screen.')\
             .mark('two-factor-on')
+        await replace_recovery_codes(hub, session)
         return
     ui.label('Off: your password alone signs you in. Turn it on, and a stolen password is not enough.')\
         .mark('two-factor-off')

@@ -67,6 +67,7 @@ async def enrolment(hub: Hub, session: Session) -> None:
                 if not done:
                     ui.label('Two-factor sign-in is on already (from another window).').mark('enrol-done')
                 else:
+                    ui.label('Two-factor sign-in is on.').classes('hub-ok').mark('enrol-done')
                     _show_recovery_codes(codes)
                 ui.link('Continue', HOME).classes('hub-primary hub-continue')
 
@@ -74,8 +75,28 @@ async def enrolment(hub: Hub, session: Session) -> None:
             .classes('hub-primary').mark('enrol-turn-on')
 
 
+async def replace_recovery_codes(hub: Hub, session: Session) -> None:
+    """New codes for a user who has used some up or lost the list: the old ones stop working at once."""
+    area = ui.column()
+
+    async def replace() -> None:
+        if not await session.renew():
+            return
+        codes = new_recovery_codes()
+        async with hub.pool.connection() as conn:
+            done = await db.replace_recovery_codes(conn, session.viewer.email, [recovery_digest(c) for c in codes])
+        area.clear()
+        with area:
+            if done:
+                ui.label('New recovery codes made; the old ones no longer work.').classes('hub-ok')
+                _show_recovery_codes(codes)
+
+    with area:
+        ui.button('Make new recovery codes', on_click=replace, color=None).props('no-caps')\
+            .classes('hub-secondary').mark('replace-codes')
+
+
 def _show_recovery_codes(codes: list[str]) -> None:
-    ui.label('Two-factor sign-in is on.').classes('hub-ok').mark('enrol-done')
     ui.label('Your recovery codes, shown this once. Each lets you sign in once without your phone. Write them '
              'down or print this page, and keep them apart from your phone:')
     with ui.element('ul').classes('hub-recovery').mark('recovery-codes'):
