@@ -134,6 +134,18 @@ async def test_marking_do_not_contact_and_closing_as_a_duplicate_on_the_page(see
                                                    ('do_not_contact_set', seeded['again'])]
 
 
+async def test_a_sign_up_closed_as_a_duplicate_is_listed_but_never_offered_as_an_original(seeded, conn):
+    pal = db.Viewer('pal@slmpd.org', 'coordinator', ('pal',))
+    assert await db.change_status(conn, pal, seeded['again'], 'duplicate', duplicate_of=seeded['ana'])
+    await conn.commit()
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
+        await user.open(f'/signups/{seeded["ana"]}')
+        await user.should_see(marker='duplicates')
+        await user.should_see('Duplicate · same phone')
+        await user.should_not_see(marker='new-status')  # flagged: not Contacted; and Ana Again is no original
+
+
 async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless_the_box_is_ticked(seeded, database):
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
