@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
 from kiosk.hub.pages.signup import NOT_FOUND
+from tests.support.simulation import drawn
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 
@@ -72,11 +73,11 @@ async def test_the_flagged_sign_up_shows_a_red_banner_and_offers_no_contacted(se
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["ana"]}')
-        await user.should_see(marker='dnc-banner')
-        await user.should_see('asked not to be called (marked by pal@slmpd.org')
-        await user.should_see('It cannot move to Contacted while it is marked do not contact.')
+        await drawn(user, marker='dnc-banner')
+        await drawn(user, 'asked not to be called (marked by pal@slmpd.org')
+        await drawn(user, 'It cannot move to Contacted while it is marked do not contact.')
         assert 'contacted' not in user.find(marker='new-status').elements.pop().options
-        await user.should_see('Possible duplicates')
+        await drawn(user, 'Possible duplicates')
         assert links(user)['Ana Again'] == f'/signups/{seeded["again"]}'
         await user.should_not_see('Ana Academy')
 
@@ -85,13 +86,13 @@ async def test_a_later_sign_up_with_the_same_phone_shows_the_flag_and_links_the_
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["again"]}')
-        await user.should_see('Do not contact: another sign-up with the same phone or email is marked')
-        await user.should_see(marker='duplicate-badge')
+        await drawn(user, 'Do not contact: another sign-up with the same phone or email is marked')
+        await drawn(user, marker='duplicate-badge')
         await user.should_not_see(marker='dnc-banner')
         assert links(user)['Ana First (Police Athletic League (PAL))'] == f'/signups/{seeded["ana"]}'
         assert links(user)['Ana First'] == f'/signups/{seeded["ana"]}', 'the duplicate, in its own list'
         await user.open(f'/signups/{seeded["bea"]}')
-        await user.should_see('Bea Alone')
+        await drawn(user, 'Bea Alone')
         await user.should_not_see('Possible duplicates')
         await user.should_not_see('Do not contact: another sign-up')
 
@@ -101,7 +102,7 @@ async def test_a_sign_up_outside_the_programs_is_not_found_like_one_that_does_no
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         for signup_id in (seeded['academy'], str(uuid.uuid4()), 'not-a-uuid'):
             await user.open(f'/signups/{signup_id}')
-            await user.should_see(NOT_FOUND)
+            await drawn(user, NOT_FOUND)
             await user.should_not_see('Ana Academy')
             await user.should_not_see('Details')
         for _ in range(50):  # each look is audited after it is drawn
@@ -116,15 +117,15 @@ async def test_marking_do_not_contact_and_closing_as_a_duplicate_on_the_page(see
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["again"]}')
-        await user.should_see(marker='new-status')
+        await drawn(user, marker='new-status')
         user.find(marker='new-status').click()
         user.find('Duplicate').click()
         user.find(marker='save-status').click()
-        await user.should_see('Status saved.')
-        await user.should_see(marker='duplicate-of-link')
+        await drawn(user, 'Status saved.')
+        await drawn(user, marker='duplicate-of-link')
         user.find(marker='dnc-reason').type('same family: asked not to be called')
         user.find(marker='dnc-set').click()
-        await user.should_see(marker='dnc-banner')
+        await drawn(user, marker='dnc-banner')
     with psycopg.connect(database) as conn:
         row = conn.execute('SELECT status, duplicate_of::text, do_not_contact_reason FROM signups WHERE id = %s',
                            (seeded['again'],)).fetchone()
@@ -141,8 +142,8 @@ async def test_a_sign_up_closed_as_a_duplicate_is_listed_but_never_offered_as_an
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["ana"]}')
-        await user.should_see(marker='duplicates')
-        await user.should_see('Duplicate · same phone')
+        await drawn(user, marker='duplicates')
+        await drawn(user, 'Duplicate · same phone')
         await user.should_not_see(marker='new-status')  # flagged: not Contacted; and Ana Again is no original
 
 
@@ -150,7 +151,7 @@ async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open('/signups')
-        await user.should_see('3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
+        await drawn(user, '3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
         rows = {row['name']: row for row in user.find(marker='signups').elements.pop().rows}
         assert set(rows) == {'Ana First', 'Ana Again', 'Bea Alone'}
         assert (rows['Ana First']['do_not_contact'], rows['Ana First']['duplicates']) == ('Do not contact', 1)
