@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
 from kiosk.hub.pages.signup import NOT_FOUND
-from tests.support.simulation import drawn
+from tests.support.simulation import downloaded, drawn
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 
@@ -159,11 +159,11 @@ async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless
             ('Do not contact (same phone or email)', 1), 'the Academy sign-up of that phone counts for nothing'
         assert (rows['Bea Alone']['do_not_contact'], rows['Bea Alone']['duplicates']) == ('', 0)
         user.find(marker='download').click()
-        exported = list(csv.DictReader(io.StringIO((await user.download.next()).content.decode('utf-8-sig'))))
+        exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
         assert {row['name'] for row in exported} == {'Ana Again', 'Bea Alone'}
         user.find(marker='include-do-not-contact').click()
         user.find(marker='download-xlsx').click()
-        sheet = load_workbook(io.BytesIO((await user.download.next()).content)).active
+        sheet = load_workbook(io.BytesIO(await downloaded(user))).active
         header = [cell.value for cell in sheet[1]]
         names = {row[header.index('name')] for row in sheet.iter_rows(min_row=2, values_only=True)}
         assert names == {'Ana First', 'Ana Again', 'Bea Alone'}

@@ -1,4 +1,4 @@
-"""Waiting, in NiceGUI's user simulation, for what a hub screen draws after its queries.
+"""Waiting, in NiceGUI's user simulation, for what a hub screen draws (or downloads) after its queries.
 
 A hub screen's frame holds a `ui.timer`, which waits for the connection, so NiceGUI serves the page as soon as the
 page function first awaits: `user.open()` returns with the frame alone, and the rows come over the socket when the
@@ -12,9 +12,16 @@ from typing import Any
 from nicegui.testing import User
 
 DRAWN_SECONDS = 10
+DOWNLOAD_SECONDS = 10
 
 
 async def drawn(user: User, *args: Any, **kwargs: Any) -> None:
     """`user.should_see(...)` that waits up to DRAWN_SECONDS: for the first thing a screen draws after a query, before
     reading rows, values or links next to it, or asserting what is absent."""
     await user.should_see(*args, retries=int(DRAWN_SECONDS / 0.1), **kwargs)
+
+
+async def downloaded(user: User) -> bytes:
+    """The next download's bytes, waiting up to DOWNLOAD_SECONDS (NiceGUI's default of 1 s is less than a query, an
+    audit and a workbook take on a loaded machine)."""
+    return (await user.download.next(timeout=DOWNLOAD_SECONDS)).content
