@@ -21,7 +21,7 @@ async def drawn(user: User, *args: Any, **kwargs: Any) -> None:
     await user.should_see(*args, retries=int(DRAWN_SECONDS / 0.1), **kwargs)
 
 
-async def downloaded(user: User) -> bytes:
+async def downloaded(user: User, seconds: float = DOWNLOAD_SECONDS) -> bytes:
     """The next download's bytes, waiting up to DOWNLOAD_SECONDS (NiceGUI's default of 1 s is less than a query, an
     audit and a workbook take on a loaded machine)."""
-    return (await user.download.next(timeout=DOWNLOAD_SECONDS)).content
+    return (await user.download.next(timeout=seconds)).content
