@@ -474,10 +474,12 @@ async def _count(conn: AsyncConnection, where: str, params: dict[str, Any]) -> t
 async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int, *,
                          include_do_not_contact: bool = False) -> list[dict[str, Any]]:
     """Every row the filter finds, newest first, up to `limit` (the CSV and XLSX downloads); a sign-up marked
-    do-not-contact only when asked for, so a call list made from it leaves them out."""
+    do-not-contact only when asked for, so a call list made from it leaves them out, and then with `do_not_contact`
+    true, so the file itself says so."""
     where, params = _where(viewer, chosen)
     return await (await conn.execute(f'''
-        SELECT {_COLUMNS} FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
+        SELECT {_COLUMNS}, s.do_not_contact_at IS NOT NULL AS do_not_contact
+        FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
         ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
     ''', {**params, 'limit': limit, 'with_dnc': include_do_not_contact})).fetchall()
 

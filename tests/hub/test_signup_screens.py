@@ -162,14 +162,20 @@ async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless
         user.find(marker='download').click()
         exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
         assert {row['name'] for row in exported} == {'Ana Again', 'Bea Alone'}
+        assert 'do_not_contact' not in exported[0], 'the same columns as ever when none is in the file'
         user.find(marker='include-do-not-contact').click()
         user.find(marker='download-xlsx').click()
         sheet = load_workbook(io.BytesIO(await downloaded(user))).active
         header = [cell.value for cell in sheet[1]]
-        names = {row[header.index('name')] for row in sheet.iter_rows(min_row=2, values_only=True)}
-        assert names == {'Ana First', 'Ana Again', 'Bea Alone'}
+        flagged = {row[header.index('name')]: row[header.index('do_not_contact')]
+                   for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert flagged == {'Ana First': True, 'Ana Again': False, 'Bea Alone': False}, 'a call list made from it says'
+        user.find(marker='download').click()
+        exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
+        assert {row['name']: row['do_not_contact'] for row in exported} == \
+            {'Ana First': 'yes', 'Ana Again': 'no', 'Bea Alone': 'no'}
     assert [(each['format'], each['do_not_contact'], each['rows']) for each in audited(database, seeded, 'export')] == \
-        [('csv', False, 2), ('xlsx', True, 3)]
+        [('csv', False, 2), ('xlsx', True, 3), ('csv', True, 3)]
 
 
 async def test_the_hub_keeps_answering_while_it_writes_a_large_download(seeded, database):

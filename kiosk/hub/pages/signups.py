@@ -132,12 +132,14 @@ async def _screen(hub: Hub, session: Session) -> None:
         await session.audit('export', {'rows': len(rows), 'program': state['filter'].program, 'format': kind,
                                        'do_not_contact': with_do_not_contact.value})
         name = f'signups-{datetime.now(zone).strftime("%Y%m%d-%H%M")}.{kind}'
+        # With do-not-contact sign-ups in it, the file says which they are: a call list is made from it.
+        columns = (*EXPORT_COLUMNS, 'do_not_contact') if with_do_not_contact.value else EXPORT_COLUMNS
         # Off the event loop: a workbook of 100,000 rows takes a minute to write, and every other page would wait.
         if kind == 'xlsx':
-            content = await asyncio.to_thread(to_xlsx, rows, hub.settings.timezone, EXPORT_COLUMNS)
+            content = await asyncio.to_thread(to_xlsx, rows, hub.settings.timezone, columns)
             ui.download.content(content, name, XLSX_TYPE)
         else:
-            text = await asyncio.to_thread(to_csv, rows, hub.settings.timezone, EXPORT_COLUMNS)
+            text = await asyncio.to_thread(to_csv, rows, hub.settings.timezone, columns)
             ui.download.content(text.encode(), name, 'text/csv')
 
     with ui.row().classes('items-end gap-4 wrap'):
