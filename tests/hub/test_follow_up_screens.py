@@ -17,7 +17,7 @@ from nicegui.testing.user_simulation import user_simulation
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE
 from tests.hub.test_mail_screens import HUB_MAIN, sessions  # noqa: F401 (fixture)
-from tests.support.simulation import drawn
+from tests.support.simulation import downloaded, drawn
 
 CHICAGO = ZoneInfo('America/Chicago')
 
@@ -70,10 +70,15 @@ async def test_overdue_rows_are_flagged_and_the_overdue_filter_shows_only_them(s
         await drawn(user, '1 sign-up · page 1 of 1')
         assert [(row['name'], row['status'], row['overdue']) for row in table_rows(user)] == [
             ('Olive Overdue', 'new', True)]
+        user.find(marker='download').click()
+        assert 'Olive Overdue' in (await downloaded(user)).decode('utf-8-sig')
     with psycopg.connect(database) as conn:
         [(detail,)] = conn.execute("SELECT detail FROM audit_log WHERE action = 'view_signups' "
                                    "AND detail->>'overdue' = 'true'").fetchall()
+        [(exported,)] = conn.execute("SELECT detail FROM audit_log WHERE action = 'export'").fetchall()
     assert detail['status'] == 'new' and detail['shown'] == 1
+    assert exported == {'rows': 1, 'program': None, 'kiosk': None, 'status': 'new', 'searched': False,
+                        'overdue': True, 'format': 'csv', 'do_not_contact': False}, 'what went out, not just how much'
 
 
 async def test_the_activity_page_shows_time_to_first_contact_per_program_and_month(sessions, seed):  # noqa: F811

@@ -129,7 +129,11 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT,
                                            include_do_not_contact=with_do_not_contact.value)
-        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program, 'format': kind,
+        chosen_filter = state['filter']  # which sign-ups went out, as view_signups records it (never the search)
+        await session.audit('export', {'rows': len(rows), 'program': chosen_filter.program,
+                                       'kiosk': chosen_filter.kiosk, 'status': chosen_filter.status,
+                                       'searched': bool(chosen_filter.search),
+                                       'overdue': chosen_filter.overdue_before is not None, 'format': kind,
                                        'do_not_contact': with_do_not_contact.value})
         name = f'signups-{datetime.now(zone).strftime("%Y%m%d-%H%M")}.{kind}'
         # With do-not-contact sign-ups in it, the file says which they are: a call list is made from it.
