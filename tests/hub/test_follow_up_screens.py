@@ -104,3 +104,16 @@ async def test_the_activity_page_shows_time_to_first_contact_per_program_and_mon
         await user.open('/activity')
         await drawn(user, marker=f'contact-hmca-{last_month:%Y-%m}')
 
+
+
+async def test_a_one_day_window_reads_one_business_day(sessions, monkeypatch):  # noqa: F811
+    monkeypatch.setenv('KIOSK_HUB_FOLLOW_UP_DAYS', '1')
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
+        await user.open('/signups')
+        await drawn(user, 'sign-ups · page 1')
+        assert user.find(marker='filter-status').elements.pop().options['overdue'] == \
+            'Overdue (new after 1 business day)'
+        await user.open('/activity')
+        await drawn(user, 'Time to first contact')
+        await drawn(user, 'within 1 business day after the day it was made')

@@ -55,7 +55,7 @@ async def _first_contact(hub: Hub, session: Session, programs: dict[str, str]) -
     deadlines = follow_up.deadlines(days_of_recent_months(now.astimezone(follow_up.zone).date(), CONTACT_MONTHS))
     async with hub.pool.connection() as conn:
         rows = await db.first_contact_figures(conn, session.viewer, deadlines, now, hub.settings.timezone)
-    window = f'{follow_up.days} business day{"s" if follow_up.days != 1 else ""}'
+    window = follow_up.window_text()
     ui.html('<h2>Time to first contact</h2>')
     ui.label(f'From a sign-up to its first change of status, for sign-ups made in each of the last {CONTACT_MONTHS} '
              f'months. The median and the 90th percentile are of those contacted so far; "in time" means within '

@@ -151,7 +151,7 @@ async def _screen(hub: Hub, session: Session) -> None:
                             value=ANY, label='Program').classes('min-w-[14rem]').mark('filter-program')
         kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=ANY, label='Kiosk') \
             .classes('min-w-[12rem]').mark('filter-kiosk')
-        statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.days} business days)',
+        statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.window_text()})',
                     **{name: name.capitalize() for name in STATUSES}}
         status = ui.select({ANY: 'Any status', **statuses}, value=ANY, label='Status') \
             .classes('min-w-[10rem]').mark('filter-status')
