@@ -497,8 +497,11 @@ async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, s
     if (status == 'duplicate') != (duplicate_of is not None):
         raise ValueError('a duplicate, and only a duplicate, names the sign-up it repeats')
     comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
-    params = {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
-              'programs': list(viewer.programs), 'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)}
+    one = _one(viewer, signup_id)
+    if one is None:  # not a uuid: a forged id, refused like one outside the viewer's programs
+        return False
+    params = {**one, 'status': status, 'comes_from': comes_from,
+              'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)}
     async with conn.transaction():
         if duplicate_of is not None:
             # Both rows, in one order, before the UPDATE reads the original: a second desk closing the original as

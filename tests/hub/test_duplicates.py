@@ -213,4 +213,6 @@ async def test_one_sign_up_is_not_found_outside_the_viewers_programs_or_for_a_ma
     assert await db.signup(conn, ACADEMY, pal) is None
     assert await db.signup(conn, PAL, str(uuid.uuid4())) is None
     assert await db.signup(conn, PAL, 'not-a-uuid') is None
+    assert not await db.change_status(conn, PAL, 'not-a-uuid', 'contacted'), 'a forged id from the list: refused'
+    assert await db.change_status(conn, PAL, pal, 'contacted'), 'and the connection is still good'
     assert await db.status_history(conn, ACADEMY, pal) == []
