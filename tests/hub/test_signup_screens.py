@@ -201,7 +201,8 @@ async def test_the_hub_keeps_answering_while_it_writes_a_large_download(seeded, 
         await drawn(user, 'sign-ups · page 1')
         watcher = asyncio.create_task(watch_the_loop())
         user.find(marker='download-xlsx').click()
-        sheet = load_workbook(io.BytesIO(await downloaded(user, seconds=120)), read_only=True).active
-        watcher.cancel()
+        content = await downloaded(user, seconds=120)
+        watcher.cancel()  # before reading the file back, which holds the loop itself
+        sheet = load_workbook(io.BytesIO(content), read_only=True).active
         assert sum(1 for _ in sheet.iter_rows()) == 10003  # the header and every sign-up but the flagged one
     assert max(stalls) < 1.0, f'the event loop stood still for {max(stalls):.1f} s'
