@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.postgres import conn, database, hub_factory, postgres  # noqa: F401 (fixtures)
+from tests.support.postgres import conn, database, hub_factory, migrated_template, postgres  # noqa: F401 (fixtures)
 from tests.support.smtp import MailCatcher
 
 
