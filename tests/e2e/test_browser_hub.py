@@ -11,18 +11,12 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.accounts import PASSWORD, add_user
 from tests.support.postgres import database, hub_factory, migrated_template, postgres  # noqa: F401 (fixtures)
 from tests.support.processes import add_kiosk, hub_command
 from tests.support.screens import serious_accessibility_problems, settle, tap_keys
 
 pytestmark = pytest.mark.browser
-PASSWORD = 'a long enough password'
-
-
-def add_user(db_url: str, email: str, role: str, *programs: str) -> None:
-    args = ['add-user', email, '--role', role, *[part for program in programs for part in ('--program', program)]]
-    assert hub_command(db_url, *args).returncode == 0
-    assert hub_command(db_url, 'set-password', email, stdin=PASSWORD + '\n').returncode == 0
 
 
 def insert(db_url: str, kiosk: str, program: str, name: str, minutes_ago: int = 5) -> str:

@@ -27,9 +27,8 @@ from kiosk.hub.auth import (
     token_digest,
 )
 from kiosk.hub.config import load_hub_settings
+from tests.support.accounts import PASSWORD, add_user
 from tests.support.processes import add_kiosk, hub_command
-
-PASSWORD = 'a long enough password'
 
 
 def test_add_kiosk_prints_the_token_once_and_stores_only_its_hash(database):
@@ -72,24 +71,10 @@ async def sign_ins(database):
     await pool.close()
 
 
-@pytest.fixture(scope='module')
-def password_hash() -> str:
-    """One real hash of PASSWORD for the module's accounts: a hash takes a second or more here, and the commands
-    that make one (add-user, set-password) are tested on their own above and below."""
-    return hash_password(PASSWORD)
-
-
 @pytest.fixture
-def account(database, password_hash) -> Callable[[], str]:
-    """Makes a coordinator whose password is PASSWORD, straight into the database."""
-    def make() -> str:
-        email = f'user-{uuid.uuid4().hex[:8]}@slmpd.org'
-        with psycopg.connect(database) as conn:
-            conn.execute("INSERT INTO users (email, role, password_hash) VALUES (%s, 'coordinator', %s)",
-                         (email, password_hash))
-        return email
-
-    return make
+def account(database) -> Callable[[], str]:
+    """Makes a coordinator whose password is PASSWORD, straight into the database (tests/support/accounts.py)."""
+    return lambda: add_user(database, f'user-{uuid.uuid4().hex[:8]}@slmpd.org', 'coordinator')
 
 
 def age_failures(database: str, scope: str, key: str, by: timedelta) -> None:

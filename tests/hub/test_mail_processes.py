@@ -11,13 +11,11 @@ import httpx
 import psycopg
 
 from kiosk.hub import db
-from kiosk.hub.auth import hash_password
+from tests.support.accounts import PASSWORD, password_hash
 from tests.support.flood import one_record
 from tests.support.processes import add_kiosk
 from tests.support.smtp import MailCatcher
 from tests.support.waiting import eventually
-
-PASSWORD = 'a long enough password'
 
 
 def mail_settings(smtp: MailCatcher) -> dict[str, str]:
@@ -33,10 +31,9 @@ def add_user(database: str, email: str, notify: str, role: str, *programs: str, 
     async def add() -> None:
         conn = await db.connect(database)
         try:
-            password_hash = hash_password(PASSWORD) if signs_in else 'no-password'
-            await db.add_user(conn, email, role, list(programs), password_hash)
+            await db.add_user(conn, email, role, list(programs), password_hash() if signs_in else 'no-password')
             if signs_in:
-                await db.set_password(conn, email, password_hash)  # no longer one-time
+                await db.set_password(conn, email, password_hash())  # no longer one-time
             await db.set_notify(conn, email, notify)
             await conn.commit()
         finally:
