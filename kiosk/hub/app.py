@@ -24,10 +24,11 @@ from kiosk.hub import db
 from kiosk.hub.api_schema import openapi
 from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
+from kiosk.hub.content import newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
-from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password
+from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, signup, two_factor, users
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -123,6 +124,14 @@ def create(settings: HubSettings) -> Hub:
         known = await receiver.kiosk_for(request.headers.get('authorization')) is not None
         return Response(status_code=204 if known else 401)
 
+    @app.get('/api/v1/content')
+    async def content(request: Request) -> Response:
+        """The newest signed content bundle meant for this kiosk; 304 for the one it has (If-None-Match)."""
+        delivery = await newest_for_kiosk(pool, request.headers.get('authorization'),
+                                          request.headers.get('if-none-match'))
+        return Response(delivery.body, status_code=delivery.status, headers=delivery.headers,
+                        media_type=delivery.media_type)
+
     @app.post('/api/v1/heartbeat')
     async def heartbeat(request: Request) -> Response:
         return _reply(await receiver.heartbeat(request.headers.get('authorization'), request.stream()))
@@ -140,7 +149,8 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, password, signups_page, fleet, activity, conflicts, audit, account):
+    for screen in (login, password, two_factor, signups_page, signup, fleet, activity, conflicts, audit, users,
+                   account):
         screen.register(hub)
     return hub
 

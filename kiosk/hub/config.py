@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -42,15 +43,21 @@ class HubSettings(LayeredSettings):
     stale_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
     """a kiosk silent this long turns red on the Kiosks screen"""
     retention_days: int = Field(365, ge=1, le=36_500)
-    """enrolled or declined sign-ups older than this are deleted nightly (03:30)"""
+    """sign-ups closed (enrolled, declined or duplicate) this long ago are deleted nightly (03:30)"""
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     """a signed-in session ends after this long with nothing done (a page load, a filter, a page turn, a status
     change, an export); an open tab's once-a-minute check does not count"""
     session_max_hours: int = Field(12, ge=1, le=30 * 24)
     """a session ends this long after signing in, however busy"""
+    require_2fa: Literal['admin', 'all', 'none'] = 'admin'
+    """who must sign in with a second factor (a code from an authenticator app): `admin`s, `all` users, or `none`
+    required (anyone may still turn it on). One who must and has none is sent to set it up after their password"""
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     """networks of the reverse proxies whose `X-Forwarded-For` is believed, comma-separated (`127.0.0.1/32,
     10.0.0.0/8`); the sign-in throttle counts the first hop that is not one of them. Empty: the peer's address"""
+    signing_key_file: Path = Path('/etc/kiosk/hub-signing.key')
+    """the Ed25519 private key that signs published content (`kiosk hub keygen` writes it, 0600); outside the
+    database, so a copy of the database cannot sign"""
     token_grace_days: int = Field(7, ge=0, le=365)
     """how long a rotated-out kiosk token still works"""
     timezone: str = 'America/Chicago'
@@ -85,6 +92,15 @@ class HubSettings(LayeredSettings):
     mail_lease_seconds: float = Field(300, gt=0, le=86400)
     """a mail claimed this long ago and not sent belonged to a hub that stopped: another sends it. Longer than
     `smtp_timeout_seconds`"""
+    follow_up_days: int = Field(2, ge=1, le=60)
+    """business days a sign-up may stay `new`: one still new after the day it came and this many business days
+    more is overdue (red on the Sign-ups page, counted in the digests)"""
+    escalate_days: int = Field(5, ge=1, le=120)
+    """business days after which a sign-up still `new` is listed in the admins' digests too; at least
+    `follow_up_days`"""
+    holidays: Annotated[tuple[date, ...], NoDecode] = ()
+    """days that are not business days, in `timezone`, comma-separated (`2026-12-25,2027-01-01`); Saturdays and
+    Sundays never are"""
 
     @property
     def owner_url(self) -> str:
@@ -121,6 +137,12 @@ class HubSettings(LayeredSettings):
         return url.rstrip('/') if url else None
 
     @model_validator(mode='after')
+    def _escalation_after_follow_up(self) -> HubSettings:
+        if self.escalate_days < self.follow_up_days:
+            raise ValueError('escalate_days: must be at least follow_up_days')
+        return self
+
+    @model_validator(mode='after')
     def _mail_complete(self) -> HubSettings:
         """A mail needs a sender and links that work; a plain conversation only stays on this machine."""
         if self.smtp_url is None:
@@ -144,7 +166,7 @@ class HubSettings(LayeredSettings):
         """Mail without STARTTLS: to this machine (tests, a local relay), or when IT explicitly allows it."""
         return self.smtp_allow_plain or is_loopback(urlsplit(self.smtp_url or '').hostname or '')
 
-    @field_validator('trusted_proxies', mode='before')
+    @field_validator('trusted_proxies', 'holidays', mode='before')
     @classmethod
     def _comma_separated(cls, networks: Any) -> Any:
         return [part.strip() for part in networks.split(',') if part.strip()] if isinstance(networks, str) else networks

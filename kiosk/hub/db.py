@@ -7,9 +7,10 @@ coordinator can never read another program's sign-ups, whatever a page asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -20,11 +21,11 @@ from yoyo import get_backend, read_migrations
 MIGRATIONS_DIR = Path(__file__).with_name('migrations')
 IDEMPOTENCY_HOURS = 24
 SENT_MAIL_DAYS = 30
-STATUSES = ('new', 'contacted', 'enrolled', 'declined')
-# new → contacted → enrolled or declined. A closed sign-up can go back to contacted, so a slip of the
-# mouse is undone with the history kept, never by editing it.
-NEXT_STATUSES = {'new': ('contacted',), 'contacted': ('enrolled', 'declined'),
-                 'enrolled': ('contacted',), 'declined': ('contacted',)}
+STATUSES = ('new', 'contacted', 'enrolled', 'declined', 'duplicate')
+# new → contacted → enrolled or declined; a new or contacted one can be closed as a duplicate of another. A closed
+# sign-up can go back to contacted, so a slip of the mouse is undone with the history kept, never by editing it.
+NEXT_STATUSES = {'new': ('contacted', 'duplicate'), 'contacted': ('enrolled', 'declined', 'duplicate'),
+                 'enrolled': ('contacted',), 'declined': ('contacted',), 'duplicate': ('contacted',)}
 
 
 def migrate(database_url: str) -> list[str]:
@@ -221,14 +222,17 @@ class Viewer:
     role: str
     programs: tuple[str, ...] = ()
     must_change_password: bool = False  # signed in with a one-time password: only the new-password page opens
+    second_factor: bool = False  # has turned on two-factor sign-in (TOTP)
 
     @property
     def sees_all(self) -> bool:
         return self.role == 'admin'
 
 
-async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str) -> None:
-    """A new user's password is one-time: it must be changed at the first sign-in."""
+async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str | None
+                   ) -> None:
+    """A new user's password is one-time: it must be changed at the first sign-in. Without one (the Users screen),
+    nobody can sign in as them until they choose theirs through a set-password link."""
     async with conn.transaction():
         await conn.execute('INSERT INTO users (email, role, password_hash, must_change_password) '
                            'VALUES (%s, %s, %s, true)', (email, role, password_hash))
@@ -276,12 +280,13 @@ async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     row = await (await conn.execute('''
-        SELECT u.email, u.role, u.must_change_password, coalesce(array_agg(p.program ORDER BY p.program)
-                                         FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
+        SELECT u.email, u.role, u.must_change_password, u.totp_secret IS NOT NULL AS second_factor,
+               coalesce(array_agg(p.program ORDER BY p.program) FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
         FROM users u LEFT JOIN user_programs p ON p.email = u.email
-        WHERE u.email = %s GROUP BY u.email, u.role, u.must_change_password
+        WHERE u.email = %s GROUP BY u.email
     ''', (email,))).fetchone()
-    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password']) if row else None
+    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password'],
+                  row['second_factor']) if row else None
 
 
 @dataclass(frozen=True)
@@ -300,26 +305,37 @@ async def count_sign_in(conn: AsyncConnection, client: str, email: str, client_l
     only decays), and one refused by its client never reaches the account's count: an attacker stopped by
     address cannot keep an account locked.
     """
-    seqs: list[int] = []
     async with conn.transaction():
-        for scope, key, (limit, window) in (('client', client, client_limit), ('account', email, account_limit)):
-            await conn.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', (f'login:{scope}:{key}',))
-            row = await (await conn.execute('''
-                WITH recent AS (
-                    SELECT count(*) AS n FROM login_failures
-                    WHERE scope = %(scope)s AND key = %(key)s AND at > now() - %(window)s
-                ), counted AS (
-                    INSERT INTO login_failures (scope, key) SELECT %(scope)s, %(key)s FROM recent WHERE n < %(limit)s
-                    RETURNING seq
-                )
-                SELECT (SELECT seq FROM counted) AS seq
-            ''', {'scope': scope, 'key': key, 'window': window, 'limit': limit})).fetchone()
-            if row['seq'] is None:
-                return CountedSignIn(scope, None, tuple(seqs))  # no hash: a refused attempt checks none
-            seqs.append(row['seq'])
+        refused_by, seqs = await _count_failures(conn, (('client', client, client_limit),
+                                                        ('account', email, account_limit)))
+        if refused_by:
+            return CountedSignIn(refused_by, None, seqs)  # no hash: a refused attempt checks none
         row = await (await conn.execute('SELECT password_hash FROM users WHERE email = %s AND disabled_at IS NULL',
                                         (email,))).fetchone()
-    return CountedSignIn(None, row['password_hash'] if row else None, tuple(seqs))
+    return CountedSignIn(None, row['password_hash'] if row else None, seqs)
+
+
+async def _count_failures(conn: AsyncConnection, counts: tuple[tuple[str, str, tuple[int, timedelta]], ...]
+                          ) -> tuple[str | None, tuple[int, ...]]:
+    """Count one failure per (scope, key, limit) in order, inside the caller's transaction; stops at the first
+    scope over its limit and names it."""
+    seqs: list[int] = []
+    for scope, key, (limit, window) in counts:
+        await conn.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', (f'login:{scope}:{key}',))
+        row = await (await conn.execute('''
+            WITH recent AS (
+                SELECT count(*) AS n FROM login_failures
+                WHERE scope = %(scope)s AND key = %(key)s AND at > now() - %(window)s
+            ), counted AS (
+                INSERT INTO login_failures (scope, key) SELECT %(scope)s, %(key)s FROM recent WHERE n < %(limit)s
+                RETURNING seq
+            )
+            SELECT (SELECT seq FROM counted) AS seq
+        ''', {'scope': scope, 'key': key, 'window': window, 'limit': limit})).fetchone()
+        if row['seq'] is None:
+            return scope, tuple(seqs)
+        seqs.append(row['seq'])
+    return None, tuple(seqs)
 
 
 async def forgive_sign_in(conn: AsyncConnection, seqs: tuple[int, ...], email: str | None = None) -> None:
@@ -329,7 +345,10 @@ async def forgive_sign_in(conn: AsyncConnection, seqs: tuple[int, ...], email: s
 
 
 async def open_session(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
-    await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+    """A signed-in session; it is the user's last sign-in, which the Users screen shows."""
+    async with conn.transaction():
+        await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+        await conn.execute('UPDATE users SET last_sign_in_at = now() WHERE email = %s', (email,))
 
 
 async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int, max_hours: int, *,
@@ -354,6 +373,213 @@ async def close_session(conn: AsyncConnection, id_sha256: bytes) -> str | None:
     return row['email'] if row else None
 
 
+# -- the second factor: TOTP, recovery codes, and the sign-in's pending step ----------------------------
+
+@dataclass(frozen=True)
+class CountedCode:
+    refused_by: str | None  # 'client' or 'code' when that one is over its limit; None when the check may run
+    totp_secret: str | None
+    totp_last_step: int | None
+    seqs: tuple[int, ...]
+
+
+async def count_code(conn: AsyncConnection, client: str, email: str, client_limit: tuple[int, timedelta],
+                     code_limit: tuple[int, timedelta]) -> CountedCode:
+    """Count a second-factor code as failed before it is checked, like a password (count_sign_in), but against
+    the account's codes: a right password must not forgive wrong codes."""
+    async with conn.transaction():
+        refused_by, seqs = await _count_failures(conn, (('client', client, client_limit),
+                                                        ('code', email, code_limit)))
+        if refused_by:
+            return CountedCode(refused_by, None, None, seqs)
+        row = await (await conn.execute('SELECT totp_secret, totp_last_step FROM users '
+                                        'WHERE email = %s AND disabled_at IS NULL', (email,))).fetchone()
+    return CountedCode(None, row and row['totp_secret'], row and row['totp_last_step'], seqs)
+
+
+async def forgive_code(conn: AsyncConnection, seqs: tuple[int, ...], email: str) -> None:
+    """A right code takes back its count and the account's earlier wrong codes."""
+    await conn.execute("DELETE FROM login_failures WHERE seq = ANY(%s) OR (scope = 'code' AND key = %s)",
+                       (list(seqs), email))
+
+
+async def use_totp_step(conn: AsyncConnection, email: str, step: int) -> bool:
+    """Accept a code's time-step once: False when this step (or a later one) was used already."""
+    cursor = await conn.execute('UPDATE users SET totp_last_step = %(step)s WHERE email = %(email)s '
+                                'AND (totp_last_step IS NULL OR totp_last_step < %(step)s)',
+                                {'step': step, 'email': email})
+    return cursor.rowcount == 1
+
+
+async def use_recovery_code(conn: AsyncConnection, email: str, code_sha256: bytes) -> bool:
+    """Spend a recovery code: True once, then never again."""
+    cursor = await conn.execute('UPDATE recovery_codes SET used_at = now() '
+                                'WHERE email = %s AND code_sha256 = %s AND used_at IS NULL', (email, code_sha256))
+    return cursor.rowcount == 1
+
+
+async def recovery_codes_left(conn: AsyncConnection, email: str) -> int:
+    row = await (await conn.execute('SELECT count(*) AS n FROM recovery_codes WHERE email = %s AND used_at IS NULL',
+                                    (email,))).fetchone()
+    return row['n']
+
+
+async def turn_on_second_factor(conn: AsyncConnection, email: str, secret: str, step: int,
+                                recovery_sha256: list[bytes]) -> bool:
+    """Store the secret (its confirming code's step already used) and the recovery codes, audited; False when
+    the user has a second factor already (another tab turned it on first)."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET totp_secret = %s, totp_last_step = %s '
+                                    'WHERE email = %s AND totp_secret IS NULL', (secret, step, email))
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                           (email, recovery_sha256))
+        await audit(conn, email, 'two_factor_on')
+    return True
+
+
+async def replace_recovery_codes(conn: AsyncConnection, email: str, recovery_sha256: list[bytes]) -> bool:
+    """New recovery codes for a user whose second factor is on; the old ones stop working. Audited."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s AND totp_secret IS NOT NULL FOR UPDATE',
+                                     (email,))).fetchone() is None:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                           (email, recovery_sha256))
+        await audit(conn, email, 'recovery_codes_replaced')
+    return True
+
+
+async def reset_second_factor(conn: AsyncConnection, email: str, actor: str) -> bool:
+    """An admin takes away a user's second factor (a lost phone): their sessions end, and they enrol again at
+    their next sign-in if the hub requires it."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE email = %s',
+                                    (email,))
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        await audit(conn, actor, 'two_factor_reset', {'user': email})
+    return True
+
+
+async def open_challenge(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
+    await conn.execute('INSERT INTO sign_in_challenges (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+
+
+async def challenge_email(conn: AsyncConnection, id_sha256: bytes, minutes: int) -> str | None:
+    """Whose right password waits for its code; None when there is no such challenge, or it is older than
+    `minutes`, or its user was disabled meanwhile."""
+    row = await (await conn.execute('''
+        SELECT c.email FROM sign_in_challenges c JOIN users u ON u.email = c.email
+        WHERE c.id_sha256 = %s AND c.created_at >= now() - make_interval(mins => %s) AND u.disabled_at IS NULL
+    ''', (id_sha256, minutes))).fetchone()
+    return row['email'] if row else None
+
+
+async def close_challenge(conn: AsyncConnection, id_sha256: bytes) -> None:
+    await conn.execute('DELETE FROM sign_in_challenges WHERE id_sha256 = %s', (id_sha256,))
+
+
+# -- the Users screen: everyone, their access, and set-password links ------------------------------------
+
+async def users_overview(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every user with role, programs, whether disabled, second factor, password, and last sign-in."""
+    return await (await conn.execute('''
+        SELECT u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.totp_secret IS NOT NULL AS second_factor,
+               u.password_hash IS NOT NULL AS has_password, u.last_sign_in_at,
+               coalesce(array_agg(p.program ORDER BY p.program) FILTER (WHERE p.program IS NOT NULL), '{}')
+                   AS programs
+        FROM users u LEFT JOIN user_programs p ON p.email = u.email
+        GROUP BY u.email ORDER BY u.email
+    ''')).fetchall()
+
+
+async def set_role(conn: AsyncConnection, email: str, role: str, actor: str) -> bool:
+    """Audited; from admin to coordinator is less access, so that user's sessions end."""
+    async with conn.transaction():
+        row = await (await conn.execute('SELECT role FROM users WHERE email = %s FOR UPDATE', (email,))).fetchone()
+        if row is None:
+            return False
+        await conn.execute('UPDATE users SET role = %s WHERE email = %s', (role, email))
+        lowered = row['role'] == 'admin' and role != 'admin'
+        if lowered:
+            await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        await audit(conn, actor, 'role_changed', {'user': email, 'role': role, 'from': row['role'],
+                                                  'sessions_ended': lowered})
+    return True
+
+
+async def set_programs(conn: AsyncConnection, email: str, programs: list[str], actor: str) -> bool:
+    """Audited; a program taken away is less access, so that user's sessions end."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s FOR UPDATE', (email,))).fetchone() is None:
+            return False
+        removed = [row['program'] for row in await (await conn.execute(
+            'DELETE FROM user_programs WHERE email = %s AND NOT program = ANY(%s) RETURNING program',
+            (email, programs))).fetchall()]
+        added = [row['program'] for row in await (await conn.execute('''
+            INSERT INTO user_programs (email, program) SELECT %s, unnest(%s::text[])
+            ON CONFLICT DO NOTHING RETURNING program
+        ''', (email, programs))).fetchall()]
+        if removed:
+            await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        if removed or added:
+            await audit(conn, actor, 'programs_changed', {'user': email, 'added': sorted(added),
+                                                          'removed': sorted(removed), 'sessions_ended': bool(removed)})
+    return True
+
+
+async def create_password_link(conn: AsyncConnection, email: str, token_sha256: bytes, actor: str,
+                               mail: Mail | None) -> bool:
+    """A new set-password link replaces the user's unused ones; with `mail`, it is queued in the outbox in the
+    same transaction. Audited (never the token); False for an unknown user."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s', (email,))).fetchone() is None:
+            return False
+        await conn.execute('DELETE FROM password_links WHERE email = %s AND used_at IS NULL', (email,))
+        await conn.execute('INSERT INTO password_links (token_sha256, email, created_by) VALUES (%s, %s, %s)',
+                           (token_sha256, email, actor))
+        if mail is not None:
+            await conn.execute('INSERT INTO mail_outbox (recipient, kind, message_id, subject, body) '
+                               'VALUES (%s, %s, %s, %s, %s)',
+                               (mail.recipient, mail.kind, mail.message_id, mail.subject, mail.body))
+        await audit(conn, actor, 'password_link_made', {'user': email, 'mailed': mail is not None})
+    return True
+
+
+async def password_link_email(conn: AsyncConnection, token_sha256: bytes, hours: int) -> str | None:
+    """Whose unused link this is, if it is younger than `hours` and its user is not disabled."""
+    row = await (await conn.execute('''
+        SELECT l.email FROM password_links l JOIN users u ON u.email = l.email
+        WHERE l.token_sha256 = %s AND l.used_at IS NULL AND l.created_at >= now() - make_interval(hours => %s)
+          AND u.disabled_at IS NULL
+    ''', (token_sha256, hours))).fetchone()
+    return row['email'] if row else None
+
+
+async def use_password_link(conn: AsyncConnection, token_sha256: bytes, hours: int, password_hash: str
+                            ) -> str | None:
+    """Spend the link and set its user's password, ending their sessions; audited. None when the link is
+    unknown, used, expired or its user disabled: nothing changes."""
+    async with conn.transaction():
+        row = await (await conn.execute('''
+            UPDATE password_links l SET used_at = now() FROM users u
+            WHERE l.token_sha256 = %s AND l.used_at IS NULL AND l.created_at >= now() - make_interval(hours => %s)
+              AND u.email = l.email AND u.disabled_at IS NULL
+            RETURNING l.email
+        ''', (token_sha256, hours))).fetchone()
+        if row is None:
+            return None
+        await set_password(conn, row['email'], password_hash)
+        await audit(conn, row['email'], 'password_set_by_link')
+    return row['email']
+
+
 # -- the coordinators' view of sign-ups (always scoped to the viewer) -----------------------------------
 
 _SCOPE = '(%(sees_all)s OR s.program = ANY(%(programs)s))'
@@ -367,6 +593,7 @@ class SignupFilter:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # a name or a phone number, or part of one
+    overdue_before: datetime | None = None  # only overdue ones: still new, made before this (follow_up.py)
 
 
 def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
@@ -374,7 +601,7 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
     params = {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'program': chosen.program,
               'kiosk': chosen.kiosk, 'status': chosen.status, 'since': chosen.since, 'until': chosen.until,
               'name': f'%{chosen.search.strip()}%' if chosen.search and chosen.search.strip() else None,
-              'phone': f'%{digits}%' if len(digits) >= 3 else None}
+              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'overdue_before': chosen.overdue_before}
     return f'''{_SCOPE}
         AND (%(program)s::text IS NULL OR s.program = %(program)s)
         AND (%(kiosk)s::text IS NULL OR s.kiosk = %(kiosk)s)
@@ -382,7 +609,9 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
         AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
         AND (%(until)s::timestamptz IS NULL OR s.created_at < %(until)s)
         AND (%(name)s::text IS NULL OR s.name ILIKE %(name)s OR s.participant_name ILIKE %(name)s
-             OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))''', params
+             OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))
+        AND (%(overdue_before)s::timestamptz IS NULL
+             OR (s.status = 'new' AND s.created_at < %(overdue_before)s))''', params
 
 
 @dataclass(frozen=True)
@@ -467,36 +696,177 @@ async def _count(conn: AsyncConnection, where: str, params: dict[str, Any]) -> t
     return max(int(plan['QUERY PLAN'][0]['Plan']['Plan Rows']), EXACT_COUNT_LIMIT + 1), False
 
 
-async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int
-                         ) -> list[dict[str, Any]]:
-    """Every row the filter finds, newest first, up to `limit` (the CSV download)."""
+async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int, *,
+                         include_do_not_contact: bool = False) -> list[dict[str, Any]]:
+    """Every row the filter finds, newest first, up to `limit` (the CSV and XLSX downloads); a sign-up marked
+    do-not-contact only when asked for, so a call list made from it leaves them out."""
     where, params = _where(viewer, chosen)
     return await (await conn.execute(f'''
-        SELECT {_COLUMNS} FROM signups s WHERE {where} ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
-    ''', {**params, 'limit': limit})).fetchall()
+        SELECT {_COLUMNS} FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
+        ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
+    ''', {**params, 'limit': limit, 'with_dnc': include_do_not_contact})).fetchall()
 
 
-async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '') -> bool:
-    """One step of NEXT_STATUSES, with who and when.
+async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '',
+                        duplicate_of: str | None = None) -> bool:
+    """One step of NEXT_STATUSES, with who and when; `duplicate_of` names the sign-up a `duplicate` repeats.
 
-    False if this viewer may not see the sign-up, or it is no longer in a status that leads there
-    (somebody else moved it first): the check is in the UPDATE, so two desks cannot both win.
+    False if this viewer may not see the sign-up, it is no longer in a status that leads there (somebody else
+    moved it first), or STATUS_RULES refuse it (do-not-contact; a duplicate of nothing the viewer may see): the
+    checks are in the UPDATE, so two desks cannot both win and a forged call changes nothing.
     """
     if status not in STATUSES:
         raise ValueError(f'unknown status {status!r}')
+    if (status == 'duplicate') != (duplicate_of is not None):
+        raise ValueError('a duplicate, and only a duplicate, names the sign-up it repeats')
     comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
     async with conn.transaction():
         cursor = await conn.execute(f'''
-            UPDATE signups s SET status = %(status)s, status_changed_at = now()
-            WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE}
+            UPDATE signups s SET status = %(status)s, status_changed_at = now(), duplicate_of = %(duplicate_of)s
+            WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE} AND {STATUS_RULES}
         ''', {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
-              'programs': list(viewer.programs)})
+              'programs': list(viewer.programs), 'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)})
         if cursor.rowcount != 1:
             return False
         await conn.execute('''
             INSERT INTO status_changes (signup_id, status, changed_by, note) VALUES (%s, %s, %s, %s)
         ''', (signup_id, status, viewer.email, note))
-        await audit(conn, viewer.email, 'status_change', {'signup': signup_id, 'status': status})
+        await audit(conn, viewer.email, 'status_change', {'signup': signup_id, 'status': status,
+                                                          **({'duplicate_of': duplicate_of} if duplicate_of else {})})
+    return True
+
+
+# -- one sign-up: its possible duplicates and do-not-contact (always scoped, on both sides) ------------------
+
+DUPLICATE_DAYS = 180
+# The other sign-up `o` a query compares `s` with is scoped exactly as `s`: a match outside the viewer's programs
+# must never show, not even as a count or a flag, or it would tell them the person signed up elsewhere.
+_OTHER_SCOPE = '(%(sees_all)s OR o.program = ANY(%(programs)s))'
+# The same phone (E.164, as stored) or email (any case); an empty one matches nothing. The `<> ''` on `o` lets the
+# planner use the partial indexes of migration 0011.
+_SAME_CONTACT = '''((s.phone <> '' AND o.phone <> '' AND o.phone = s.phone)
+                    OR (s.email <> '' AND o.email <> '' AND lower(o.email) = lower(s.email)))'''
+_POSSIBLE_DUPLICATE = f'''o.id <> s.id AND o.program = s.program AND {_SAME_CONTACT} AND {_OTHER_SCOPE}
+    AND o.created_at BETWEEN s.created_at - make_interval(days => {DUPLICATE_DAYS})
+                         AND s.created_at + make_interval(days => {DUPLICATE_DAYS})'''
+_DO_NOT_CONTACT_ELSEWHERE = f'o.id <> s.id AND o.do_not_contact_at IS NOT NULL AND {_SAME_CONTACT} AND {_OTHER_SCOPE}'
+
+# What every UPDATE that sets a sign-up's status adds to its WHERE, beside the scope and the step (change_status,
+# and any bulk change: use it, do not restate it): a sign-up marked do-not-contact never moves to `contacted`, and
+# a duplicate repeats another sign-up of its own program that the viewer may see.
+# Parameters: status, duplicate_of (a uuid or None), sees_all, programs.
+STATUS_RULES = f'''(%(status)s <> 'contacted' OR s.do_not_contact_at IS NULL)
+    AND (%(status)s <> 'duplicate' OR EXISTS (
+        SELECT FROM signups o WHERE o.id = %(duplicate_of)s AND o.id <> s.id AND o.program = s.program
+                                AND {_OTHER_SCOPE}))'''
+
+
+def _one(viewer: Viewer, signup_id: str) -> dict[str, Any] | None:
+    """The parameters naming one sign-up for this viewer; None for an id that is not a uuid (so: not found)."""
+    try:
+        signup = UUID(signup_id)
+    except ValueError:
+        return None
+    return {'id': signup, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)}
+
+
+async def signup(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> dict[str, Any] | None:
+    """One sign-up with its flags; None when it does not exist or is outside the viewer's programs, alike."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return None
+    return await (await conn.execute(f'''
+        SELECT {_COLUMNS}, s.duplicate_of::text, s.do_not_contact_reason, s.do_not_contact_by, s.do_not_contact_at
+        FROM signups s WHERE s.id = %(id)s AND {_SCOPE}
+    ''', params)).fetchone()
+
+
+async def status_history(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT c.status, c.changed_by, c.changed_at, c.note FROM status_changes c JOIN signups s ON s.id = c.signup_id
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY c.seq
+    ''', params)).fetchall()
+
+
+async def possible_duplicates(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    """The other sign-ups of the same program, within DUPLICATE_DAYS, with the same phone or email, newest first.
+
+    A warning, never a merge: a household shares a phone. Both sides are scoped.
+    """
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT o.id::text, o.name, o.program, o.created_at, o.status,
+               (s.phone <> '' AND o.phone = s.phone) AS same_phone,
+               (s.email <> '' AND lower(o.email) = lower(s.email)) AS same_email
+        FROM signups s JOIN signups o ON {_POSSIBLE_DUPLICATE}
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY o.created_at DESC, o.id LIMIT 50
+    ''', params)).fetchall()
+
+
+async def do_not_contact_elsewhere(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    """Other sign-ups marked do-not-contact with this one's phone or email, in any program the viewer may see."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT o.id::text, o.name, o.program, o.do_not_contact_reason, o.do_not_contact_by, o.do_not_contact_at
+        FROM signups s JOIN signups o ON {_DO_NOT_CONTACT_ELSEWHERE}
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY o.do_not_contact_at DESC, o.id LIMIT 50
+    ''', params)).fetchall()
+
+
+async def signup_marks(conn: AsyncConnection, viewer: Viewer, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For the rows a list page shows: how many possible duplicates each has, and whether it, or another sign-up of
+    the same phone or email, is marked do-not-contact. One query for the page, both sides scoped."""
+    rows = await (await conn.execute(f'''
+        SELECT s.id::text, (SELECT count(*) FROM signups o WHERE {_POSSIBLE_DUPLICATE}) AS duplicates,
+               s.do_not_contact_at IS NOT NULL AS do_not_contact,
+               EXISTS (SELECT FROM signups o WHERE {_DO_NOT_CONTACT_ELSEWHERE}) AS do_not_contact_elsewhere
+        FROM signups s WHERE s.id = ANY(%(ids)s::uuid[]) AND {_SCOPE}
+    ''', {'ids': ids, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+    return {row.pop('id'): row for row in rows}
+
+
+async def set_do_not_contact(conn: AsyncConnection, viewer: Viewer, signup_id: str, reason: str) -> bool:
+    """Mark a sign-up do-not-contact, with why, who and when; False if it is not the viewer's or already marked.
+
+    The audit records who and which sign-up; the reason stays on the sign-up and goes with it at retention.
+    """
+    params = _one(viewer, signup_id)
+    if not reason.strip():
+        raise ValueError('a do-not-contact mark needs a reason')
+    if params is None:
+        return False
+    async with conn.transaction():
+        cursor = await conn.execute(f'''
+            UPDATE signups s SET do_not_contact_reason = %(reason)s, do_not_contact_by = %(by)s,
+                                 do_not_contact_at = now()
+            WHERE s.id = %(id)s AND {_SCOPE} AND s.do_not_contact_at IS NULL
+        ''', {**params, 'reason': reason.strip(), 'by': viewer.email})
+        if cursor.rowcount != 1:
+            return False
+        await audit(conn, viewer.email, 'do_not_contact_set', {'signup': signup_id})
+    return True
+
+
+async def clear_do_not_contact(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> bool:
+    """Lift the mark (the audit log keeps that it was there); False if it is not the viewer's or not marked."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return False
+    async with conn.transaction():
+        cursor = await conn.execute(f'''
+            UPDATE signups s SET do_not_contact_reason = NULL, do_not_contact_by = NULL, do_not_contact_at = NULL
+            WHERE s.id = %(id)s AND {_SCOPE} AND s.do_not_contact_at IS NOT NULL
+        ''', params)
+        if cursor.rowcount != 1:
+            return False
+        await audit(conn, viewer.email, 'do_not_contact_cleared', {'signup': signup_id})
     return True
 
 
@@ -510,14 +880,15 @@ async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str
 
 async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int,
                                 session_max_hours: int, failures_window: timedelta) -> int:
-    """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
+    """Sign-ups closed (enrolled, declined or duplicate) more than `retention_days` ago go; open ones are never touched.
 
     Forgotten idempotency keys, sessions that ended, old request counts, failed sign-ins that no longer
-    count and mail sent more than SENT_MAIL_DAYS ago go in the same nightly pass.
+    count, stale second-factor challenges and set-password links, and mail sent more than SENT_MAIL_DAYS ago
+    go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
-            DELETE FROM signups WHERE status IN ('enrolled', 'declined')
+            DELETE FROM signups WHERE status IN ('enrolled', 'declined', 'duplicate')  -- signups_closed's list
               AND status_changed_at < now() - make_interval(days => %s)
         ''', (retention_days,))
         await conn.execute('DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)',
@@ -527,6 +898,8 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (session_idle_minutes, session_max_hours))
         await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
+        await conn.execute("DELETE FROM sign_in_challenges WHERE created_at < now() - interval '1 hour'")
+        await conn.execute("DELETE FROM password_links WHERE created_at < now() - interval '30 days'")
         # A sent mail is kept a while for the record (it may hold first names); then it goes.
         await conn.execute("DELETE FROM mail_outbox WHERE sent_at < now() - make_interval(days => %s)",
                            (SENT_MAIL_DAYS,))
@@ -580,6 +953,38 @@ async def signups_per_week(conn: AsyncConnection, viewer: Viewer, since: datetim
         FROM signups s WHERE {_SCOPE} AND s.created_at >= %(since)s
         GROUP BY 1, 2
     ''', {'tz': timezone, 'since': since, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+
+
+async def first_contact_figures(conn: AsyncConnection, viewer: Viewer, deadlines: dict[date, datetime],
+                                now: datetime, timezone: str) -> list[dict[str, Any]]:
+    """Time to first contact per program and local month, for the sign-ups made on the days of `deadlines`
+    (each day's end of the follow-up window, from follow_up.py), newest month first.
+
+    The time runs from `created_at` to the first status change (the first move out of `new`). `median` and `p90`
+    are of the sign-ups contacted so far; `in_time` of `decided` were contacted before their deadline, where
+    decided means contacted, or still new past the deadline (one still inside its window has no outcome yet).
+    """
+    days = sorted(deadlines)
+    return await (await conn.execute(f'''
+        WITH due AS (SELECT * FROM unnest(%(days)s::date[], %(due)s::timestamptz[]) AS d (day, due_at)),
+        made AS (
+            SELECT s.program, s.created_at, (s.created_at AT TIME ZONE %(tz)s)::date AS day,
+                   (SELECT min(c.changed_at) FROM status_changes c WHERE c.signup_id = s.id) AS contacted_at
+            FROM signups s
+            WHERE {_SCOPE} AND s.status <> 'duplicate'  -- the same person's other sign-up is the one counted
+              AND s.created_at >= (%(first)s::date::timestamp AT TIME ZONE %(tz)s)
+              AND s.created_at < ((%(last)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+        )
+        SELECT m.program, date_trunc('month', m.day)::date AS month, count(*) AS signups,
+               count(m.contacted_at) AS contacted,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS p90,
+               count(*) FILTER (WHERE m.contacted_at < d.due_at) AS in_time,
+               count(*) FILTER (WHERE m.contacted_at IS NOT NULL OR d.due_at <= %(now)s) AS decided
+        FROM made m JOIN due d ON d.day = m.day
+        GROUP BY 1, 2 ORDER BY 2 DESC, 1
+    ''', {'days': days, 'due': [deadlines[day] for day in days], 'first': days[0], 'last': days[-1],
+          'tz': timezone, 'now': now, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
 
 
 async def audit_page(conn: AsyncConnection, *, page: int = 0, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
@@ -683,6 +1088,29 @@ async def received_first_names(conn: AsyncConnection, cursor: MailCursor, limit:
     ''', {**_mail_params(cursor), 'limit': limit})).fetchall()
 
 
+async def overdue_counts(conn: AsyncConnection, viewer: Viewer, overdue_before: datetime,
+                         escalated_before: datetime) -> list[dict[str, Any]]:
+    """(program, overdue, escalated): the viewer's sign-ups still new and made before each cut-off
+    (follow_up.py), per program; escalated ones are overdue too. Programs with none are left out."""
+    return await (await conn.execute(f'''
+        SELECT s.program, count(*) AS overdue, count(*) FILTER (WHERE s.created_at < %(escalated)s) AS escalated
+        FROM signups s WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(overdue)s
+        GROUP BY 1 ORDER BY 1
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'overdue': overdue_before,
+          'escalated': escalated_before})).fetchall()
+
+
+async def escalated_first_names(conn: AsyncConnection, viewer: Viewer, escalated_before: datetime, limit: int
+                                ) -> list[dict[str, Any]]:
+    """(first name, program) of the escalated sign-ups, oldest first: only for `mail_names`, still scoped."""
+    return await (await conn.execute(f'''
+        SELECT split_part(btrim(s.name), ' ', 1) AS first_name, s.program FROM signups s
+        WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(escalated)s
+        ORDER BY s.created_at, s.id LIMIT %(limit)s
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'escalated': escalated_before,
+          'limit': limit})).fetchall()
+
+
 def _mail_params(cursor: MailCursor) -> dict[str, Any]:
     return {'sees_all': cursor.viewer.sees_all, 'programs': list(cursor.viewer.programs), 'since': cursor.since,
             'until': cursor.until}
@@ -738,7 +1166,9 @@ async def claim_mail(conn: AsyncConnection, claimant: str, lease: timedelta, lim
 
 async def mark_sent(conn: AsyncConnection, mail_id: int, claimant: str) -> None:
     async with conn.transaction():
-        await conn.execute('UPDATE mail_outbox SET sent_at = now(), claimed_at = NULL, last_error = NULL '
+        # A set-password link's text is dropped once sent: the outbox must not keep a working link readable.
+        await conn.execute("UPDATE mail_outbox SET sent_at = now(), claimed_at = NULL, last_error = NULL, "
+                           "body = CASE WHEN kind = 'password_link' THEN '' ELSE body END "
                            'WHERE id = %s AND claimed_by = %s', (mail_id, claimant))
 
 
@@ -763,3 +1193,34 @@ async def outbox_health(conn: AsyncConnection) -> dict[str, Any]:
                max(sent_at) AS last_sent
         FROM mail_outbox
     ''')).fetchone()
+
+
+# -- published content: immutable signed bundles ----------------------------------------------------------
+
+async def lock_content_versions(conn: AsyncConnection) -> int:
+    """Inside a transaction: one publisher at a time (other readers go on); returns the newest version, 0 if none."""
+    await conn.execute('LOCK TABLE content_versions IN SHARE ROW EXCLUSIVE MODE')
+    row = await (await conn.execute('SELECT coalesce(max(version), 0) AS newest FROM content_versions')).fetchone()
+    return row['newest']
+
+
+async def insert_content_version(conn: AsyncConnection, version: int, bundle: bytes, sha256: str, note: str,
+                                 published_by: str, targets: list[str] | None, activate_at: datetime | None) -> None:
+    await conn.execute('''
+        INSERT INTO content_versions (version, bundle, sha256, note, published_by, targets, activate_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ''', (version, bundle, sha256, note, published_by, targets, activate_at))
+
+
+async def newest_content_for(conn: AsyncConnection, kiosk: str) -> dict[str, Any] | None:
+    """The newest version meant for this kiosk: its number and hash only, so a 304 never reads a bundle."""
+    return await (await conn.execute('''
+        SELECT version, sha256 FROM content_versions
+        WHERE targets IS NULL OR %s = ANY(targets)
+        ORDER BY version DESC LIMIT 1
+    ''', (kiosk,))).fetchone()
+
+
+async def content_bundle(conn: AsyncConnection, version: int) -> bytes | None:
+    row = await (await conn.execute('SELECT bundle FROM content_versions WHERE version = %s', (version,))).fetchone()
+    return bytes(row['bundle']) if row else None

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support.accounts import PASSWORD, add_user
-from tests.support.postgres import database, hub_factory, migrated_template, postgres  # noqa: F401 (fixtures)
+from tests.support.postgres import database, hub_factory, postgres  # noqa: F401 (fixtures)
 from tests.support.processes import add_kiosk, hub_command
 from tests.support.screens import serious_accessibility_problems, settle, tap_keys
 
@@ -47,7 +47,8 @@ IDLE_MINUTES = 2  # short, so the idle test waits minutes, not half an hour; eve
 def hub(hub_factory, database):  # noqa: F811
     add_user(database, 'chief@slmpd.org', 'admin')
     add_user(database, 'pal@slmpd.org', 'coordinator', 'pal')
-    return hub_factory(session_idle_minutes=str(IDLE_MINUTES))
+    # Admins sign in with a password alone here: two-factor sign-in is test_browser_accounts.py's subject.
+    return hub_factory(session_idle_minutes=str(IDLE_MINUTES), require_2fa='none')
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -100,6 +101,24 @@ def test_a_coordinator_sees_only_their_program_and_changes_a_status(page, hub, d
         history = conn.execute('SELECT c.changed_by, c.note FROM status_changes c JOIN signups s ON s.id = c.signup_id '
                                "WHERE s.name = 'Paula Palmer'").fetchall()
     assert history == [('pal@slmpd.org', 'left a voicemail')]
+
+
+def test_an_overdue_sign_up_is_red_and_says_overdue(page, hub, database):  # noqa: F811
+    insert(database, 'lobby-a', 'pal', 'Olga Overdue', minutes_ago=10 * 24 * 60)
+    insert(database, 'lobby-a', 'pal', 'Nina Newcomer')
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.get_by_text('Olga Overdue').wait_for()
+    late, fresh = page.get_by_role('row', name='Olga Overdue'), page.get_by_role('row', name='Nina Newcomer')
+    late.get_by_text('Overdue', exact=True).wait_for()
+    assert fresh.get_by_text('Overdue', exact=True).count() == 0
+    cell_colours = 'row => getComputedStyle(row.querySelector("td")).backgroundColor'
+    assert late.evaluate(cell_colours) == 'rgb(253, 236, 236)', 'a red row'
+    assert fresh.evaluate(cell_colours) != 'rgb(253, 236, 236)'
+    page.get_by_label('Status', exact=True).click()
+    page.get_by_role('option', name='Overdue (new after 2 business days)').click()
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('Nina Newcomer').wait_for(state='detached')
+    assert page.get_by_text('Olga Overdue').count() == 1
 
 
 def settle_hub(page) -> None:

@@ -15,7 +15,7 @@ CSRF_COOKIE = 'kiosk_hub_csrf'
 @pytest.fixture(scope='module')
 def hub(hub_factory, database):
     add_user(database, 'desk@slmpd.org', 'admin')
-    return hub_factory()
+    return hub_factory(require_2fa='none')  # the second step is test_account_screens.py's subject
 
 
 def form_token(hub) -> tuple[str, str]:

@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
-from kiosk.hub.auth import SESSION_COOKIE, token_digest
+from kiosk.hub.auth import SESSION_COOKIE, must_enrol, token_digest
 from kiosk.hub.db import Viewer
 from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/account', 'My account', False))
+           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/users', 'Users', True),
+           ('/account', 'My account', False))
 TITLES = {path: title for path, title, _ in SCREENS}
 ADMINS_ONLY = {path for path, _, admins_only in SCREENS if admins_only}
 
@@ -41,8 +42,9 @@ class Session:
         if not token:
             return None
         viewer = await live_viewer(hub, token, renew=True)
-        # A one-time password opens no screen: the sign-in sends its user to /password first.
-        return cls(hub, token, viewer) if viewer and not viewer.must_change_password else None
+        # A one-time password, or a second factor the hub requires and the user lacks, opens no screen: the
+        # sign-in sends its user to /password or /two-factor first.
+        return cls(hub, token, viewer) if viewer and landing(hub, viewer) == HOME else None
 
     async def renew(self) -> bool:
         viewer = await live_viewer(self.hub, self.token, renew=True)
@@ -64,6 +66,19 @@ class Session:
             await db.audit(conn, self.viewer.email, action, detail)
 
 
+HOME = '/signups'
+
+
+def landing(hub: Hub, viewer: Viewer) -> str:
+    """Where a signed-in user goes: their own password first if theirs is one-time, then the second factor if
+    the hub requires one they lack, and only then the screens."""
+    if viewer.must_change_password:
+        return '/password'
+    if must_enrol(viewer, hub.settings.require_2fa):
+        return '/two-factor'
+    return HOME
+
+
 async def open_screen(hub: Hub, request: Request, path: str) -> Session | RedirectResponse:
     """The session of a screen being loaded, or where to go instead: the sign-in, or Sign-ups for a coordinator
     who asks for an admins' screen."""
@@ -75,16 +90,22 @@ async def open_screen(hub: Hub, request: Request, path: str) -> Session | Redire
     return session
 
 
-def screen(hub: Hub, path: str) -> Callable[[Callable[[Session], Awaitable[None]]], None]:
-    """Registers `draw` as the signed-in screen at `path`, in the frame, with its title from SCREENS."""
-    def register(draw: Callable[[Session], Awaitable[None]]) -> None:
+def screen(hub: Hub, path: str, title: str | None = None) -> Callable[[Callable[..., Awaitable[None]]], None]:
+    """Registers `draw` as the signed-in screen at `path`, in the frame, with its title from SCREENS.
+
+    A path with parameters (`/signups/{signup_id}`) is a screen within the first part's one: it gives its own
+    title, the navigation marks the screen it belongs to, and `draw` gets the parameters as keyword arguments.
+    """
+    belongs_to = '/' + path.split('/')[1]
+
+    def register(draw: Callable[..., Awaitable[None]]) -> None:
         @ui.page(path)
         async def page(request: Request) -> RedirectResponse | None:
-            session = await open_screen(hub, request, path)
+            session = await open_screen(hub, request, belongs_to)
             if isinstance(session, RedirectResponse):
                 return session
-            with frame(session, TITLES[path], path):
-                await draw(session)
+            with frame(session, title or TITLES[path], belongs_to):
+                await draw(session, **request.path_params)
             return None
 
     return register
