@@ -43,7 +43,7 @@ docs: $(BIN)/kiosk
 bench: $(VENV)/.test-extras
 	$(BIN)/python -m bench
 
-# Schemathesis against a live hub for 10 minutes (`make test` gives it 60 s); needs PostgreSQL.
+# Schemathesis against a live hub for 10 minutes (`make test` gives it 20 s); needs PostgreSQL.
 fuzz: $(VENV)/.test-extras
 	KIOSK_FUZZ_SECONDS=600 KIOSK_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests/hub/test_fuzz.py
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _WINDOW = re.compile(r'^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$')
@@ -37,9 +37,21 @@ class SleepWindow:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end
 
+    def next_change(self, moment: datetime) -> datetime:
+        """The first minute after `moment` (a local time with its zone) at which the window opens or closes."""
+        ends = (moment.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0) + timedelta(days=days)
+                for end in (self.start, self.end) for days in (0, 1))
+        return min(end for end in ends if end > moment)
+
 
 def asleep(window: SleepWindow | None, timezone: str, now: datetime | None = None) -> bool:
     """Is it night at the kiosk now? Always False without a window."""
     if window is None:
         return False
     return window.contains((now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).time())
+
+
+def seconds_until_change(window: SleepWindow, timezone: str, now: datetime | None = None) -> float:
+    """How long until the kiosk opens or closes for the night, so a screen can change on the minute."""
+    moment = (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone))
+    return window.next_change(moment).timestamp() - moment.timestamp()

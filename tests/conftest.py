@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import migrated_template, postgres  # noqa: F401 (fixtures: one migrated database a run)
 from tests.support.processes import KioskProcess, kiosk_processes
 from tests.support.sync_receiver import Receiver
 from tests.support.tools import mounted, require_tool

@@ -7,10 +7,14 @@ from nicegui import ui
 from kiosk.config import LANGUAGES, Language
 from kiosk.i18n import meeting_when, t
 from kiosk.kiosk import Kiosk
-from kiosk.night import asleep
+from kiosk.night import asleep, seconds_until_change
 from kiosk.pages import night
 from kiosk.pages.components.heading import Heading
 from kiosk.visit import Visit
+
+CLOCK_CHECK_SECONDS = 30
+"""The longest the screen goes without looking at the clock, so a clock set by hand is followed too; between
+checks it wakes at the minute the night starts or ends, and changes on that minute."""
 
 
 def screen(kiosk: Kiosk, visit: Visit) -> None:
@@ -20,9 +24,12 @@ def screen(kiosk: Kiosk, visit: Visit) -> None:
         async def follow_the_clock() -> None:
             if asleep(settings.sleep_window, settings.timezone) != sleeping:
                 await router.refresh()
+            else:  # just past the minute: `asleep` reads whole minutes
+                clock.interval = min(CLOCK_CHECK_SECONDS,
+                                     seconds_until_change(settings.sleep_window, settings.timezone) + 0.5)
 
         router = ui.context.client.sub_pages_router
-        ui.timer(30, follow_the_clock)
+        clock = ui.timer(CLOCK_CHECK_SECONDS, follow_the_clock)
     if sleeping:
         night.screen(kiosk, visit)
         return

@@ -11,12 +11,11 @@ import psycopg
 import pytest
 from openpyxl import load_workbook
 
+from tests.support.accounts import PASSWORD, add_user
 from tests.support.postgres import database, hub_factory, postgres  # noqa: F401 (fixtures)
-from tests.support.processes import hub_command
 from tests.support.screens import serious_accessibility_problems
 
 pytestmark = pytest.mark.browser
-PASSWORD = 'a long enough password'
 
 
 def insert(db_url: str, program: str, name: str, phone: str, days_ago: int) -> str:
@@ -31,9 +30,7 @@ def insert(db_url: str, program: str, name: str, phone: str, days_ago: int) -> s
 
 @pytest.fixture(scope='module')
 def hub(hub_factory, database):  # noqa: F811
-    assert hub_command(database, 'add-user', 'pal@slmpd.org', '--role', 'coordinator', '--program', 'pal')\
-        .returncode == 0
-    assert hub_command(database, 'set-password', 'pal@slmpd.org', stdin=PASSWORD + '\n').returncode == 0
+    add_user(database, 'pal@slmpd.org', 'coordinator', 'pal')
     return hub_factory()
 
 

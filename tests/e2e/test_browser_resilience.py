@@ -51,7 +51,7 @@ def test_open_page_comes_back_by_itself_after_a_server_restart(page, kiosk_facto
 
 def test_a_visits_page_and_elements_are_freed_once_the_browser_leaves(browser, kiosk_factory):
     """Memory stays flat for months only if nothing holds on to old visits (timers, refreshables, callbacks)."""
-    kiosk = kiosk_factory()
+    kiosk = kiosk_factory(ready_path='/healthz')  # no page of its own: every page is the visit's
     context = browser.new_context(viewport={'width': 1280, 'height': 800})
     page = context.new_page()
     open_screen(page, kiosk.url + '/')
@@ -64,8 +64,7 @@ def test_a_visits_page_and_elements_are_freed_once_the_browser_leaves(browser, k
     during = httpx.get(kiosk.url + '/healthz').json()
     assert during['clients'] >= 1 and during['elements'] > 50
     context.close()
-    # A visit's page goes `reconnect_timeout` (10 s) after its browser leaves; a page fetched but never
-    # connected (the fixture's readiness check) is pruned by NiceGUI after 60 s.
+    # A visit's page goes `reconnect_timeout` (10 s) after its browser leaves.
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         report = httpx.get(kiosk.url + '/healthz').json()

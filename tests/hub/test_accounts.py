@@ -7,6 +7,7 @@ import hashlib
 import time
 import timeit
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
@@ -26,9 +27,8 @@ from kiosk.hub.auth import (
     token_digest,
 )
 from kiosk.hub.config import load_hub_settings
+from tests.support.accounts import PASSWORD, add_user
 from tests.support.processes import add_kiosk, hub_command
-
-PASSWORD = 'a long enough password'
 
 
 def test_add_kiosk_prints_the_token_once_and_stores_only_its_hash(database):
@@ -71,12 +71,10 @@ async def sign_ins(database):
     await pool.close()
 
 
-def account(database: str, role: str = 'coordinator', *programs: str) -> str:
-    email = f'user-{uuid.uuid4().hex[:8]}@slmpd.org'
-    args = ['add-user', email, '--role', role, *[part for program in programs for part in ('--program', program)]]
-    assert hub_command(database, *args).returncode == 0
-    assert hub_command(database, 'set-password', email, stdin=PASSWORD + '\n').returncode == 0
-    return email
+@pytest.fixture
+def account(database) -> Callable[[], str]:
+    """Makes a coordinator whose password is PASSWORD, straight into the database (tests/support/accounts.py)."""
+    return lambda: add_user(database, f'user-{uuid.uuid4().hex[:8]}@slmpd.org', 'coordinator')
 
 
 def age_failures(database: str, scope: str, key: str, by: timedelta) -> None:
@@ -84,8 +82,9 @@ def age_failures(database: str, scope: str, key: str, by: timedelta) -> None:
         conn.execute('UPDATE login_failures SET at = at - %s WHERE scope = %s AND key = %s', (by, scope, key))
 
 
-async def test_wrong_passwords_lock_the_account_even_against_the_right_one_until_they_decay(sign_ins, database):
-    email, limit = account(database), ACCOUNT_LIMIT[0]
+async def test_wrong_passwords_lock_the_account_even_against_the_right_one_until_they_decay(sign_ins, database,
+                                                                                            account):
+    email, limit = account(), ACCOUNT_LIMIT[0]
     for number in range(limit):
         assert not (await sign_ins.check(email, 'wrong password!', f'192.0.2.{number}')).ok
     assert not (await sign_ins.check(email, PASSWORD, '192.0.2.200')).ok, 'locked, whoever asks'
@@ -93,8 +92,8 @@ async def test_wrong_passwords_lock_the_account_even_against_the_right_one_until
     assert (await sign_ins.check(email, PASSWORD, '192.0.2.200')).ok, 'the failures decayed'
 
 
-async def test_one_address_is_stopped_and_so_cannot_keep_an_account_locked(sign_ins, database):
-    target, attacker = account(database), '198.51.100.7'
+async def test_one_address_is_stopped_and_so_cannot_keep_an_account_locked(sign_ins, database, account):
+    target, attacker = account(), '198.51.100.7'
     refused = 0
     for _ in range(CLIENT_LIMIT[0] + 1):  # an attacker who knows the email keeps guessing
         attempt = await sign_ins.check(target, 'guess guess guess', attacker)
@@ -105,8 +104,8 @@ async def test_one_address_is_stopped_and_so_cannot_keep_an_account_locked(sign_
     assert (await sign_ins.check(target, PASSWORD, '203.0.113.9')).ok, 'the owner, from their desk, gets in'
 
 
-async def test_locked_unknown_and_wrong_get_the_same_answer_in_the_same_time(sign_ins, database):
-    locked, known = account(database), account(database)
+async def test_locked_unknown_and_wrong_get_the_same_answer_in_the_same_time(sign_ins, database, account):
+    locked, known = account(), account()
     for number in range(ACCOUNT_LIMIT[0]):
         await sign_ins.check(locked, 'wrong password!', f'192.0.2.{number + 10}')
 
@@ -129,8 +128,8 @@ async def test_locked_unknown_and_wrong_get_the_same_answer_in_the_same_time(sig
     assert min(seconds for _, seconds in answers) > one_hash * 0.3, [round(seconds, 3) for _, seconds in answers]
 
 
-async def test_concurrent_tries_cannot_slip_past_the_account_limit(sign_ins, database):
-    email = account(database)
+async def test_concurrent_tries_cannot_slip_past_the_account_limit(sign_ins, database, account):
+    email = account()
     attempts = await asyncio.gather(*(sign_ins.check(email, f'guess number {n}', f'192.0.2.{100 + n}')
                                       for n in range(20)))
     with psycopg.connect(database) as conn:
@@ -169,8 +168,8 @@ def test_the_client_is_the_first_untrusted_hop(peer, forwarded, trusted, expecte
     assert client_address(peer, forwarded, load_hub_settings().trusted_proxies) == expected
 
 
-def test_set_password_and_disable_user_end_that_users_sessions(database):
-    email = account(database)
+def test_set_password_and_disable_user_end_that_users_sessions(database, account):
+    email = account()
 
     def live_sessions() -> int:
         with psycopg.connect(database) as conn:
@@ -188,8 +187,8 @@ def test_set_password_and_disable_user_end_that_users_sessions(database):
         assert conn.execute('SELECT count(*) FROM sessions WHERE email = %s', (email,)).fetchone() == (0,)
 
 
-async def test_a_disabled_user_cannot_sign_in_until_enabled(sign_ins, database):
-    email = account(database)
+async def test_a_disabled_user_cannot_sign_in_until_enabled(sign_ins, database, account):
+    email = account()
     assert hub_command(database, 'disable-user', email).returncode == 0
     assert not (await sign_ins.check(email, PASSWORD, '192.0.2.77')).ok
     assert hub_command(database, 'enable-user', email).returncode == 0
@@ -227,13 +226,15 @@ def stored_hash(database: str, email: str) -> str:
         return conn.execute('SELECT password_hash FROM users WHERE email = %s', (email,)).fetchone()[0]
 
 
-def test_new_passwords_get_owasps_scrypt_parameters(database):
-    scheme, n, r, p, _salt, _hash = stored_hash(database, account(database)).split('$')
+def test_new_passwords_get_owasps_scrypt_parameters(database, account):
+    email = account()
+    assert hub_command(database, 'set-password', email, stdin='a new password of mine\n').returncode == 0
+    scheme, n, r, p, _salt, _hash = stored_hash(database, email).split('$')
     assert (scheme, int(n), int(r), int(p)) == ('scrypt', 2 ** 17, 8, 1)
 
 
-async def test_an_old_hash_still_verifies_and_is_rehashed_at_the_next_sign_in(sign_ins, database):
-    email = account(database)
+async def test_an_old_hash_still_verifies_and_is_rehashed_at_the_next_sign_in(sign_ins, database, account):
+    email = account()
     salt = bytes(range(16))
     old = '$'.join(['scrypt', str(2 ** 14), '8', '1', salt.hex(),
                     hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32).hex()])

@@ -7,16 +7,14 @@ import re
 import httpx
 import pytest
 
-from tests.support.processes import hub_command
+from tests.support.accounts import PASSWORD, add_user
 
-PASSWORD = 'a long enough password'
 CSRF_COOKIE = 'kiosk_hub_csrf'
 
 
 @pytest.fixture(scope='module')
 def hub(hub_factory, database):
-    assert hub_command(database, 'add-user', 'desk@slmpd.org', '--role', 'admin').returncode == 0
-    assert hub_command(database, 'set-password', 'desk@slmpd.org', stdin=PASSWORD + '\n').returncode == 0
+    add_user(database, 'desk@slmpd.org', 'admin')
     return hub_factory(require_2fa='none')  # the second step is test_account_screens.py's subject
 
 

@@ -3,15 +3,17 @@ one database, each mailing what is new once between them."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 import httpx
 import psycopg
 
-from tests.support.accounts import PASSWORD, enrol, next_code, sign_in
+from kiosk.hub import db
+from tests.support.accounts import enrol, next_code, password_hash, sign_in
 from tests.support.flood import one_record
-from tests.support.processes import add_kiosk, hub_command
+from tests.support.processes import add_kiosk
 from tests.support.smtp import MailCatcher
 from tests.support.waiting import eventually
 
@@ -23,13 +25,21 @@ def mail_settings(smtp: MailCatcher) -> dict[str, str]:
             'mail_lease_seconds': '4', 'mail_retry_seconds': '0.5'}
 
 
-def add_user(database: str, email: str, notify: str, *args: str, signs_in: bool = False) -> None:
-    """As IT adds one (each command is a process: only a user who signs in here gets a password of their own)."""
-    for command in (('add-user', email, *args), ('set-notify', email, notify)):
-        result = hub_command(database, *command)
-        assert result.returncode == 0, result.stderr
-    if signs_in:
-        assert hub_command(database, 'set-password', email, stdin=PASSWORD + '\n').returncode == 0
+def add_user(database: str, email: str, notify: str, role: str, *programs: str, signs_in: bool = False) -> None:
+    """Stored as `add-user` and `set-notify` store one (the commands are tested in test_accounts.py and test_mail.py;
+    each is a process of its own, with a hash that takes a second). Only a user who signs in here gets a password."""
+    async def add() -> None:
+        conn = await db.connect(database)
+        try:
+            await db.add_user(conn, email, role, list(programs), password_hash() if signs_in else 'no-password')
+            if signs_in:
+                await db.set_password(conn, email, password_hash())  # no longer one-time
+            await db.set_notify(conn, email, notify)
+            await conn.commit()
+        finally:
+            await conn.close()
+
+    asyncio.run(add())
 
 
 def sync(hub, token: str, kiosk: str, count: int = 1) -> None:
@@ -46,7 +56,7 @@ def outbox(database: str) -> list[dict]:
 
 
 def test_a_hub_killed_between_claim_and_send_still_mails_once(database, hub_factory, smtp):
-    add_user(database, 'chief@slmpd.org', 'instant', '--role', 'admin')
+    add_user(database, 'chief@slmpd.org', 'instant', 'admin')
     token = add_kiosk(database, 'lobby-kill')
     smtp.stall = True  # the conversation stops at RCPT TO: claimed, nothing delivered
     hub = hub_factory(**mail_settings(smtp))
@@ -73,7 +83,7 @@ def test_two_hubs_mail_each_instant_user_once(database, hub_factory, smtp):
         conn.execute('TRUNCATE mail_outbox')
     users = [f'desk{n}@slmpd.org' for n in range(4)]
     for email in users:
-        add_user(database, email, 'instant', '--role', 'coordinator', '--program', 'pal')
+        add_user(database, email, 'instant', 'coordinator', 'pal')
     token = add_kiosk(database, 'lobby-two')
     hubs = [hub_factory(**mail_settings(smtp)) for _ in range(2)]
     sync(hubs[0], token, 'lobby-two', 3)
@@ -82,7 +92,7 @@ def test_two_hubs_mail_each_instant_user_once(database, hub_factory, smtp):
     assert sorted(message['To'] for message in smtp.received) == users
     assert {message['Subject'] for message in smtp.received} == {'Kiosk hub: 3 new sign-ups'}
 
-    add_user(database, 'admin@slmpd.org', 'off', '--role', 'admin', signs_in=True)
+    add_user(database, 'admin@slmpd.org', 'off', 'admin', signs_in=True)
     secret = enrol(database, 'admin@slmpd.org')
     _, admin = sign_in(hubs[1].url, 'admin@slmpd.org', code=next_code(database, 'admin@slmpd.org', secret))
     for path in ('/kiosks', '/account'):  # what they show is in test_mail_screens.py (the user simulation)

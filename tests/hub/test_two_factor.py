@@ -25,7 +25,7 @@ from kiosk.hub.auth import (
     token_digest,
     totp_step,
 )
-from tests.support.accounts import PASSWORD, enrol, next_code
+from tests.support.accounts import PASSWORD, add_user, enrol, next_code
 from tests.support.processes import hub_command
 
 
@@ -38,11 +38,8 @@ async def sign_ins(database):
 
 
 def account(database: str, role: str = 'coordinator', *programs: str) -> str:
-    email = f'user-{uuid.uuid4().hex[:8]}@slmpd.org'
-    args = ['add-user', email, '--role', role, *[part for program in programs for part in ('--program', program)]]
-    assert hub_command(database, *args).returncode == 0
-    assert hub_command(database, 'set-password', email, stdin=PASSWORD + '\n').returncode == 0
-    return email
+    """A user with PASSWORD, straight into the database (tests/support/accounts.py)."""
+    return add_user(database, f'user-{uuid.uuid4().hex[:8]}@slmpd.org', role, *programs)
 
 
 def test_a_code_is_right_for_its_step_and_either_side_and_only_after_the_last_used():

@@ -1,17 +1,38 @@
-"""Hub users for tests: a second factor turned on as enrolment leaves it, the code an authenticator app would show
-next, and the hub's two-step sign-in over HTTP (a real process, or NiceGUI's simulated client)."""
+"""Hub users for tests: users who sign in, stored as `add-user` and then `set-password` leave them (both commands are
+tested in tests/hub/test_accounts.py) with one real hash of PASSWORD made once a run, as each command is a process
+with a hash that takes a second or more; a second factor turned on as enrolment leaves it, the code an
+authenticator app would show next, and the hub's two-step sign-in over HTTP (a real process, or NiceGUI's simulated
+client)."""
 
 from __future__ import annotations
 
 import re
 import time
+from functools import cache
 
 import httpx
 import psycopg
 import pyotp
 
+from kiosk.hub.auth import hash_password
+
 PASSWORD = 'a long enough password'
 CSRF_COOKIE, CHALLENGE_COOKIE, SESSION_COOKIE = 'kiosk_hub_csrf', 'kiosk_hub_challenge', 'kiosk_hub_session'
+
+
+@cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def add_user(database: str, email: str, role: str, *programs: str) -> str:
+    """A user whose password is PASSWORD, chosen by them (not one-time)."""
+    with psycopg.connect(database) as conn:
+        conn.execute('INSERT INTO users (email, role, password_hash) VALUES (%s, %s, %s)',
+                     (email, role, password_hash()))
+        for program in programs:
+            conn.execute('INSERT INTO user_programs (email, program) VALUES (%s, %s)', (email, program))
+    return email
 
 
 def enrol(database: str, email: str) -> str:

@@ -82,6 +82,9 @@ class KioskProcess(ServerProcess):
     port: int
     env: dict[str, str]
     process: subprocess.Popen | None = None
+    ready_path: str = '/'
+    """What answers 200 once it is up: the attract screen, or /healthz where a page fetched by the check (and
+    never connected, so NiceGUI keeps it for 60 s) would be in the way."""
     name = 'kiosk'
 
     @property
@@ -95,7 +98,7 @@ class KioskProcess(ServerProcess):
         return self.env
 
     def answers(self) -> bool:
-        return httpx.get(self.url + '/', timeout=1).status_code == 200
+        return httpx.get(self.url + self.ready_path, timeout=1).status_code == 200
 
 
 @dataclass
@@ -130,13 +133,14 @@ def kiosk_processes(tmp_path_factory) -> Iterator[Callable[..., KioskProcess]]:
     """Starts real `kiosk run` processes on free ports; every one is stopped when the block ends."""
     started: list[KioskProcess] = []
 
-    def make(data_dir: Path | None = None, start: bool = True, clock: str | None = None,
+    def make(data_dir: Path | None = None, start: bool = True, clock: str | None = None, ready_path: str = '/',
              **settings: str) -> KioskProcess:
         env = clean_environment()
         env.update({'KIOSK_KIOSK_ID': 'e2e-kiosk', **{f'KIOSK_{k.upper()}': v for k, v in settings.items()}})
         if clock:
             env.update(faked_clock(clock))
-        kiosk = KioskProcess(data_dir or tmp_path_factory.mktemp('kiosk-data') / 'var', free_port(), env)
+        kiosk = KioskProcess(data_dir or tmp_path_factory.mktemp('kiosk-data') / 'var', free_port(), env,
+                             ready_path=ready_path)
         started.append(kiosk)
         return kiosk.start() if start else kiosk
 

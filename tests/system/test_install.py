@@ -221,35 +221,34 @@ def test_chromium_flags_are_the_kiosk_set():
     assert '--disable-session-crashed-bubble' not in CHROMIUM_FLAGS  # gone from Chromium
 
 
-def test_an_upgrade_needs_no_index_when_no_dependency_is_new(tmp_path):
-    install(tmp_path)
-    result = install(tmp_path, '--no-deps', check=False, **NO_PYPI)
+# Upgrades of the module's installation, last: the tests above read it as first installed (and each upgrade
+# keeps what they check true), so no upgrade pays for an installation of its own first.
+def test_an_upgrade_needs_no_index_when_no_dependency_is_new(installed):
+    result = install(installed, '--no-deps', check=False, **NO_PYPI)
     assert result.returncode == 0, result.stderr
 
 
-def test_a_failed_upgrade_leaves_the_previous_release_in_place_and_says_so(tmp_path):
-    install(tmp_path)
-    previous = tmp_path / 'opt/kiosk/kiosk/only_in_the_previous_release.py'
+def test_a_failed_upgrade_leaves_the_previous_release_in_place_and_says_so(installed):
+    previous = installed / 'opt/kiosk/kiosk/only_in_the_previous_release.py'
     previous.write_text('')
     # Without --no-deps, pip needs the app's dependencies, which neither the wheels folder nor an index has.
-    result = install(tmp_path, f'--no-index --find-links {WHEELS}', check=False)
+    result = install(installed, f'--no-index --find-links {WHEELS}', check=False)
     assert result.returncode != 0
     assert 'the previous release in' in result.stderr and 'is untouched' in result.stderr, result.stderr
-    assert previous.exists() and (tmp_path / 'opt/kiosk/.venv/bin/kiosk').exists()
-    assert not (tmp_path / 'opt/kiosk.new').exists(), 'the half-built release is cleared away'
-    assert install(tmp_path).returncode == 0 and not previous.exists(), 'and the next attempt goes through'
+    assert previous.exists() and (installed / 'opt/kiosk/.venv/bin/kiosk').exists()
+    assert not (installed / 'opt/kiosk.new').exists(), 'the half-built release is cleared away'
+    assert install(installed).returncode == 0 and not previous.exists(), 'and the next attempt goes through'
 
 
-def test_running_it_again_upgrades_in_place_and_keeps_config_and_data(tmp_path):
-    install(tmp_path)
-    config = tmp_path / 'etc/kiosk/kiosk.toml'
-    secrets = tmp_path / 'etc/kiosk/kiosk.env'
+def test_running_it_again_upgrades_in_place_and_keeps_config_and_data(installed):
+    config = installed / 'etc/kiosk/kiosk.toml'
+    secrets = installed / 'etc/kiosk/kiosk.env'
     config.write_text('data_dir = "/var/lib/kiosk"\nkiosk_id = "lobby-1"\n')
     secrets.write_text('KIOSK_SYNC_TOKEN=s3cret\n')
-    stale = tmp_path / 'opt/kiosk/kiosk/removed_in_this_release.py'
+    stale = installed / 'opt/kiosk/kiosk/removed_in_this_release.py'
     stale.write_text('')
-    install(tmp_path)
+    install(installed)
     assert config.read_text() == 'data_dir = "/var/lib/kiosk"\nkiosk_id = "lobby-1"\n'
     assert secrets.read_text() == 'KIOSK_SYNC_TOKEN=s3cret\n' and mode(secrets) == 0o600
     assert not stale.exists(), 'an upgrade replaces the app, not merges into it'
-    assert (tmp_path / 'opt/kiosk/kiosk/app.py').exists()
+    assert (installed / 'opt/kiosk/kiosk/app.py').exists()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.config import ConfigError, load_settings
-from kiosk.night import SleepWindow, asleep
+from kiosk.night import SleepWindow, asleep, seconds_until_change
 
 
 def test_a_window_across_midnight_holds_the_late_evening_and_the_early_morning():
@@ -33,6 +33,17 @@ def test_asleep_reads_the_kiosks_own_time_zone():
     assert asleep(night, 'America/Chicago', moment)
     assert not asleep(night, 'Europe/Madrid', moment)
     assert not asleep(None, 'America/Chicago', moment)
+
+
+def test_the_screen_knows_how_long_until_the_kiosk_next_opens_or_closes():
+    night = SleepWindow.parse('22:00-06:00')
+    chicago = ZoneInfo('America/Chicago')
+    moments = [datetime(2026, 11, 27, 21, 59, 50, tzinfo=chicago), datetime(2026, 11, 27, 22, 0, tzinfo=chicago),
+               datetime(2026, 11, 28, 5, 59, 30, tzinfo=chicago), datetime(2026, 11, 28, 12, 0, tzinfo=chicago)]
+    assert [seconds_until_change(night, 'America/Chicago', moment) for moment in moments] == \
+        [10, 8 * 3600, 30, 10 * 3600]
+    utc = datetime(2026, 11, 28, 3, 59, 45, tzinfo=ZoneInfo('UTC'))  # 21:59:45 in St. Louis
+    assert seconds_until_change(night, 'America/Chicago', utc) == 15
 
 
 def test_kiosk_sleep_setting_gets_a_one_line_error_naming_the_key(monkeypatch):
