@@ -69,7 +69,8 @@ async def _add_form(hub: Hub, session: Session, allowed: Allowed, send_link: Sen
              'password. A coordinator sees only the programs ticked here; an admin sees everything.')
     with ui.row().classes('items-end gap-4'):
         email = ui.input('Email').props('type=email outlined').mark('new-email')
-        role = ui.select(ROLES, value='coordinator', label='Role').props('outlined').classes('min-w-[12rem]').mark('new-role')
+        role = ui.select(ROLES, value='coordinator', label='Role').props('outlined').classes('min-w-[12rem]') \
+            .mark('new-role')
     with ui.row().classes('gap-4'):
         ticked = {slug: ui.checkbox(title).mark(f'new-program-{slug}') for slug, title in hub.programs.items()}
 
