@@ -71,15 +71,18 @@ class Mailer:
                 return False
             counts = await db.received_counts(conn, cursor)
             waiting = await db.still_new(conn, cursor)
-            if not counts and (kind == 'instant' or not waiting['n']):
+            names_limit = NAMES_LIMIT if self.settings.mail_names else 0
+            assigned = await db.assigned_in_window(conn, cursor, names_limit)
+            if not counts and not assigned[0] and (kind == 'instant' or not waiting['n']):
                 return False
             names = await db.received_first_names(conn, cursor, NAMES_LIMIT) if self.settings.mail_names else []
-            mail = self.compose(kind, cursor, counts, waiting, names)
+            mail = self.compose(kind, cursor, counts, waiting, names, assigned)
             return await db.queue_mail(conn, cursor, mail)
 
     def compose(self, kind: str, cursor: db.MailCursor, counts: Sequence[dict[str, Any]], waiting: dict[str, Any],
-                names: Sequence[dict[str, Any]]) -> db.Mail:
-        """The mail's text: counts per program and kiosk, what still waits, the link, and why it was sent.
+                names: Sequence[dict[str, Any]], assigned: tuple[int, Sequence[dict[str, Any]]] = (0, ())) -> db.Mail:
+        """The mail's text: counts per program and kiosk, what was assigned to the user (how many; first names only
+        with mail_names), what still waits, the link, and why it was sent.
 
         No name or phone number unless mail_names: mail leaves the hub's access control and stays in inboxes.
         """
@@ -94,6 +97,7 @@ class Mailer:
             lines += [f'    at {row["kiosk"]}: {row["n"]}' for row in rows]
         if counts:
             lines.append('')
+        lines += self._assigned_lines(*assigned)
         if waiting['n']:
             lines.append(f'{_plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
                          f'has waited {_duration(now - waiting["oldest"])}.')
@@ -110,7 +114,9 @@ class Mailer:
                   f'Why this mail: {WHY[kind].format(gap=gap, hour=settings.digest_hour)}.',
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
                   f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']
-        if kind == 'instant':
+        if kind == 'instant' and not received:
+            subject = f'Kiosk hub: {_plural(assigned[0], "sign-up")} assigned to you'
+        elif kind == 'instant':
             subject = f'Kiosk hub: {_plural(received, "new sign-up")}'
             key = None
         else:
@@ -119,6 +125,15 @@ class Mailer:
         domain = urlsplit(settings.public_url).hostname
         return db.Mail(cursor.viewer.email, kind, make_msgid('kiosk-hub', domain), subject, '\n'.join(lines) + '\n',
                        key)
+
+    def _assigned_lines(self, assigned: int, names: Sequence[dict[str, Any]]) -> list[str]:
+        if not assigned:
+            return []
+        lines = [f'{_plural(assigned, "sign-up")} {"was" if assigned == 1 else "were"} assigned to you.']
+        lines += [f'    {row["first_name"]} ({self.programs.get(row["program"], row["program"])})' for row in names]
+        if names and assigned > len(names):
+            lines.append(f'    and {assigned - len(names)} more')
+        return [*lines, '']
 
     async def send_due(self) -> int:
         """Send what is due, a claimed mail at a time, until nothing is left that can go; returns how many went."""
