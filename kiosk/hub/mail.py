@@ -114,10 +114,9 @@ class Mailer:
                   f'Why this mail: {WHY[kind].format(gap=gap, hour=settings.digest_hour)}.',
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
                   f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']
-        if kind == 'instant' and not received:
-            subject = f'Kiosk hub: {_plural(assigned[0], "sign-up")} assigned to you'
-        elif kind == 'instant':
-            subject = f'Kiosk hub: {_plural(received, "new sign-up")}'
+        if kind == 'instant':
+            subject = (f'Kiosk hub: {_plural(received, "new sign-up")}' if received else
+                       f'Kiosk hub: {_plural(assigned[0], "sign-up")} assigned to you')
             key = None
         else:
             subject = f'Kiosk hub daily digest: {received} new, {waiting["n"]} waiting'
