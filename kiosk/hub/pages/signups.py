@@ -1,8 +1,11 @@
-"""Sign-ups, newest first, a page at a time from PostgreSQL, only for the programs the viewer runs."""
+"""Sign-ups, newest first, a page at a time from PostgreSQL, only for the programs the viewer runs, and worked from
+here: assigned, changed one or many at a time, anonymized by an admin. The filter lives in the URL's query."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -19,6 +22,9 @@ EXPORT_LIMIT = 100_000
 EXPORT_COLUMNS = ('id', 'created_at', 'received_at', 'program', 'name', 'participant_name', 'age', 'phone', 'email',
                   'contact_method', 'note', 'language', 'kiosk', 'status', 'status_changed_at')
 ANY = ''
+ASSIGNED = {ANY: 'Anyone', 'me': 'Mine', 'nobody': 'Unassigned'}
+BULK_STATUSES = tuple(status for status in STATUSES if status != 'new')  # nothing moves back to new
+NOBODY = ''  # the assignee choice that unassigns
 
 
 def register(hub: Hub) -> None:
@@ -32,20 +38,24 @@ async def _screen(hub: Hub, session: Session) -> None:
     programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
     async with hub.pool.connection() as conn:
         kiosks = await db.kiosk_names(conn)
+        assignees = await db.assignable_users(conn, viewer)
+        saved_view = await db.default_view(conn, viewer.email)
+    query = ui.context.client.request.query_params
+    # A bare /signups opens the user's default view; any query (even ?view=all) is the view asked for.
+    view = view_of(query if query else saved_view, programs, kiosks)
     # `since`: where the page shown starts, {'older_than': (created_at, id)} or 'newer_than'; {} for the newest.
-    state = {'filter': SignupFilter(), 'page': 0, 'since': {}, 'rows': []}
+    state = {'view': view, 'filter': filter_of(view, None, zone), 'page': 0, 'since': {}, 'rows': [], 'total': 0}
 
-    def chosen(value: str) -> str | None:
-        return value or None
-
-    def day_start(text: str, days_after: int = 0) -> datetime | None:
-        return datetime.combine(date.fromisoformat(text), time(), zone) + timedelta(days=days_after) if text else None
+    def form_view() -> dict[str, str]:
+        return view_of({'program': program.value, 'kiosk': kiosk.value, 'status': status.value,
+                        'from': since.value or '', 'to': until.value or '', 'assigned': assigned.value},
+                       programs, kiosks)
 
     async def apply_filters() -> None:
-        state['filter'] = SignupFilter(program=chosen(program.value), kiosk=chosen(kiosk.value),
-                                       status=chosen(status.value), since=day_start(since.value or ''),
-                                       until=day_start(until.value or '', 1), search=search.value or None)
+        state['view'] = form_view()
+        state['filter'] = filter_of(state['view'], search.value or None, zone)
         state.update(page=0, since={})
+        ui.navigate.history.replace(url_of(state['view']))
         await load()
 
     async def load() -> None:
@@ -57,14 +67,18 @@ async def _screen(hub: Hub, session: Session) -> None:
         rows = shown.rows
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
-                                             'status': chosen_filter.status, 'searched': bool(chosen_filter.search),
-                                             'page': state['page'], 'shown': len(rows)})
-        state['rows'] = rows
+                                             'status': chosen_filter.status, 'assigned': chosen_filter.assigned,
+                                             'searched': bool(chosen_filter.search), 'page': state['page'],
+                                             'shown': len(rows)})
+        state.update(rows=rows, total=shown.total)
         table.rows = [_row(row, programs, zone) for row in rows]
         table.selected = []
         summary.text = _summary(shown, state['page'])
         previous.set_enabled(shown.newer)
         following.set_enabled(shown.older)
+        all_matching.value = False
+        all_matching.text = f'Select all {"" if shown.exact else "about "}{shown.total:,} matching this filter'
+        all_matching.set_visibility(shown.total > 0)
         show_selection()
 
     async def turn(step: int) -> None:
@@ -77,11 +91,19 @@ async def _screen(hub: Hub, session: Session) -> None:
         await load()
 
     def show_selection() -> None:
-        editor.set_visibility(bool(table.selected))
-        if table.selected:
-            picked = table.selected[0]
-            editing.text = f'Change the status of {picked["name"]} ({picked["program"]}), now {picked["status"]}:'
-            next_statuses = NEXT_STATUSES[picked['status']]
+        """One row picked: its own next steps (and, for an admin, anonymize). More, or all matching: the bulk ones."""
+        many = all_matching.value or len(table.selected) > 1
+        one = not many and len(table.selected) == 1
+        editor.set_visibility(one)
+        actions.set_visibility(many or one)
+        bulk_status.set_visibility(many)
+        anonymize_button.set_visibility(one and session.viewer.sees_all)
+        picked.text = ('All sign-ups matching this filter' if all_matching.value else
+                       f'{len(table.selected)} selected')
+        if one:
+            row = table.selected[0]
+            editing.text = f'Change the status of {row["name"]} ({row["program"]}), now {row["status"]}:'
+            next_statuses = NEXT_STATUSES[row['status']]
             new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
             note.value = ''
 
@@ -95,6 +117,70 @@ async def _screen(hub: Hub, session: Session) -> None:
                   type='positive' if changed else 'negative')
         await load()
 
+    def target() -> db.Target:
+        """All matching: the list's filter, run again on the server. Otherwise the ids picked on this page."""
+        return state['filter'] if all_matching.value else [row['id'] for row in table.selected]
+
+    async def confirmed(action: str, button: str) -> int:
+        """How many the action is for, once the user has seen that count and said yes; 0 for no."""
+        async with hub.pool.connection() as conn:
+            count = await db.count_target(conn, session.viewer, target())
+        if count == 0:
+            ui.notify('None of these sign-ups is in your programs any more.', type='warning')
+            return 0
+        if count == 1 and not all_matching.value:
+            return 1
+        question.text = action.format(count=_plural(count, 'sign-up'))
+        go.text = button.format(count=f'{count:,}')
+        return count if await confirm else 0
+
+    async def change_many() -> None:
+        if not await session.renew() or not await confirmed(
+                f'Change the status of {{count}} to {bulk_new_status.value.capitalize()}? Those not in a status that '
+                'leads there are skipped.', 'Change {count}'):
+            return
+        if not await session.renew():
+            return
+        async with hub.pool.connection() as conn:
+            changed = await db.change_statuses(conn, session.viewer, target(), bulk_new_status.value,
+                                               bulk_note.value or '')
+        await load()  # first: what the notice tells is on the page when it shows
+        ui.notify(f'{len(changed.ids):,} changed, {changed.skipped:,} skipped', type='positive')
+
+    async def assign() -> None:
+        whom = assignee.value or None
+        if not await session.renew() or not await confirmed(
+                f'Assign {{count}} to {whom}?' if whom else 'Unassign {count}?', 'Assign {count}'):
+            return
+        if not await session.renew():
+            return
+        async with hub.pool.connection() as conn:
+            changed = await db.assign(conn, session.viewer, target(), whom)
+        await load()  # first: what the notice tells is on the page when it shows
+        ui.notify(f'{len(changed.ids):,} changed, {changed.skipped:,} skipped', type='positive')
+
+    async def anonymize() -> None:
+        if len(table.selected) != 1 or not await session.renew():
+            return
+        question.text = ("Anonymize this sign-up? Its name, child's name, phone, email and note are replaced for "
+                         'good; its program, kiosk, dates and status stay for the statistics.')
+        go.text = 'Anonymize'
+        if not await confirm or not await session.renew():
+            return
+        async with hub.pool.connection() as conn:
+            done = await db.anonymize(conn, session.viewer, table.selected[0]['id'])
+        await load()
+        ui.notify('Anonymized.' if done else 'Not anonymized: admins only, and only once.',
+                  type='positive' if done else 'negative')
+
+    async def save_view() -> None:
+        if not await session.renew():
+            return
+        chosen = form_view()
+        async with hub.pool.connection() as conn:
+            await db.save_default_view(conn, session.viewer.email, chosen)
+        ui.notify('Saved: Sign-ups opens with this view (the search is never kept).')
+
     async def download() -> None:
         if not await session.renew():
             return
@@ -107,27 +193,37 @@ async def _screen(hub: Hub, session: Session) -> None:
 
     with ui.row().classes('items-end gap-4 wrap'):
         program = ui.select({ANY: 'All my programs' if not viewer.sees_all else 'All programs', **programs},
-                            value=ANY, label='Program').classes('min-w-[14rem]').mark('filter-program')
-        kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=ANY, label='Kiosk') \
-            .classes('min-w-[12rem]').mark('filter-kiosk')
-        status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}}, value=ANY,
-                           label='Status').classes('min-w-[10rem]').mark('filter-status')
-        since = ui.input('From').props('type=date stack-label').mark('filter-since')
-        until = ui.input('To').props('type=date stack-label').mark('filter-until')
+                            value=view.get('program', ANY), label='Program').classes('min-w-[14rem]') \
+            .mark('filter-program')
+        kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=view.get('kiosk', ANY),
+                          label='Kiosk').classes('min-w-[12rem]').mark('filter-kiosk')
+        status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}},
+                           value=view.get('status', ANY), label='Status').classes('min-w-[10rem]') \
+            .mark('filter-status')
+        assigned = ui.select(ASSIGNED, value=view.get('assigned', ANY), label='Assigned') \
+            .classes('min-w-[10rem]').mark('filter-assigned')
+        since = ui.input('From', value=view.get('from', '')).props('type=date stack-label').mark('filter-since')
+        until = ui.input('To', value=view.get('to', '')).props('type=date stack-label').mark('filter-until')
         search = ui.input('Name or phone').props('clearable').mark('search')
         search.on('keydown.enter', apply_filters)
         ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
         ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
             .mark('download')
+        ui.button('Make this my default view', on_click=save_view, color=None).classes('hub-secondary') \
+            .props('no-caps').mark('save-view')
 
     columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
         ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
-        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'))]
-    table = ui.table(columns=columns, rows=[], row_key='id', selection='single',
+        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'),
+        ('assigned', 'Assigned to'))]
+    all_matching = ui.checkbox('', on_change=lambda _: show_selection()).mark('all-matching')
+    table = ui.table(columns=columns, rows=[], row_key='id', selection='multiple',
                      pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
         .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
     table.add_slot('body-selection', '''
         <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
+    table.add_slot('header-selection', '''
+        <q-checkbox v-model="props.selected" aria-label="Select every row on this page" />''')
     with ui.row().classes('items-center gap-4'):
         previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
             .props('no-caps').mark('newer')
@@ -142,8 +238,76 @@ async def _screen(hub: Hub, session: Session) -> None:
             note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
             ui.button('Save status', on_click=save_status, color=None).classes('hub-primary').props('no-caps') \
                 .mark('save-status')
+    with ui.card().classes('hub-editor') as actions:
+        picked = ui.label().mark('picked')
+        with ui.row().classes('items-end gap-4') as bulk_status:
+            bulk_new_status = ui.select({name: name.capitalize() for name in BULK_STATUSES}, value=BULK_STATUSES[0],
+                                        label='Set the status to').classes('min-w-[10rem]').mark('bulk-status')
+            bulk_note = ui.input('Note for each (optional)').classes('min-w-[20rem]').mark('bulk-note')
+            ui.button('Change status', on_click=change_many, color=None).classes('hub-primary').props('no-caps') \
+                .mark('change-many')
+        with ui.row().classes('items-end gap-4'):
+            assignee = ui.select({NOBODY: 'Nobody (unassign)', **{email: email for email in assignees}},
+                                 value=viewer.email if viewer.email in assignees else NOBODY, label='Assign to') \
+                .classes('min-w-[16rem]').mark('assignee')
+            ui.button('Assign', on_click=assign, color=None).classes('hub-primary').props('no-caps').mark('assign')
+            anonymize_button = ui.button('Anonymize…', on_click=anonymize, color=None).classes('hub-secondary') \
+                .props('no-caps').mark('anonymize')
+    with ui.dialog() as confirm, ui.card():
+        question = ui.label().mark('confirm-question')
+        with ui.row().classes('gap-4'):
+            ui.button('Cancel', on_click=lambda: confirm.submit(False), color=None).classes('hub-secondary') \
+                .props('no-caps').mark('cancel')
+            go = ui.button('', on_click=lambda: confirm.submit(True), color=None).classes('hub-primary') \
+                .props('no-caps').mark('confirm')
     editor.set_visibility(False)
+    actions.set_visibility(False)
     await load()
+
+
+# -- views: the filter as the URL's query ---------------------------------------------------------------
+# The search box's text is never in the URL, nor in a saved view: it may be a name or a phone number, and URLs
+# are kept in browser history and proxy logs, and shared. Everything else in a view names no one.
+
+VIEW_KEYS = ('program', 'kiosk', 'status', 'assigned', 'from', 'to')
+
+
+def view_of(query: Mapping[str, str], programs: Mapping[str, str], kiosks: list[str]) -> dict[str, str]:
+    """The filters of a URL query (or a saved view) this viewer can pick; anything else is dropped, not refused."""
+    choices = {'program': programs, 'kiosk': kiosks, 'status': STATUSES, 'assigned': ('me', 'nobody')}
+    view = {}
+    for key in VIEW_KEYS:
+        value = query.get(key) or ''
+        if value and (_is_date(value) if key in ('from', 'to') else value in choices[key]):
+            view[key] = value
+    return view
+
+
+def url_of(view: Mapping[str, str]) -> str:
+    """?view=all when nothing is chosen: a bare /signups would open the user's default view instead."""
+    return '/signups?' + urlencode(dict(view) or {'view': 'all'})
+
+
+def filter_of(view: Mapping[str, str], search: str | None, zone: ZoneInfo) -> SignupFilter:
+    return SignupFilter(program=view.get('program'), kiosk=view.get('kiosk'), status=view.get('status'),
+                        since=_day_start(view.get('from'), zone), until=_day_start(view.get('to'), zone, 1),
+                        search=search, assigned=view.get('assigned'))
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _day_start(text: str | None, zone: ZoneInfo, days_after: int = 0) -> datetime | None:
+    return datetime.combine(date.fromisoformat(text), time(), zone) + timedelta(days=days_after) if text else None
+
+
+def _plural(n: int, noun: str) -> str:
+    return f'{n:,} {noun}{"" if n == 1 else "s"}'
 
 
 def _summary(shown: db.SignupPage, page: int) -> str:
@@ -160,6 +324,8 @@ def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
     contact = ' · '.join(part for part in (friendly(row['phone']) if row['phone'] else '', row['email'],
                                            row['contact_method']) if part)
     return {'id': row['id'], 'created': row['created_at'].astimezone(zone).strftime('%Y-%m-%d %H:%M'),
-            'program': programs.get(row['program'], row['program']), 'name': row['name'],
+            'program': programs.get(row['program'], row['program']),
+            'name': '(anonymized)' if row['anonymized_at'] else row['name'],
             'participant': row['participant_name'], 'age': '' if row['age'] is None else row['age'],
-            'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status']}
+            'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status'],
+            'assigned': row['assigned_to'] or ''}
