@@ -4,6 +4,7 @@ default view, and anonymize for admins only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,16 @@ async def seeded(database, conn, monkeypatch):
     return tokens, ids
 
 
+async def loaded(user) -> None:
+    """Until the list is on the page: the summary is drawn before the rows are read, and filled in after."""
+    await user.should_see(marker='summary')
+    for _ in range(100):
+        if user.find(marker='summary').elements.pop().text:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError('the list never loaded')
+
+
 def shown_rows(user) -> list[dict]:
     return user.find(kind=ui.table, marker='signups').elements.pop().rows
 
@@ -77,7 +88,7 @@ async def test_mine_and_unassigned_show_only_those_and_the_list_names_the_assign
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={tokens["coordinator"]}'
         await user.open('/signups')
-        await user.should_see(marker='summary')
+        await loaded(user)
         assert shown_names(user) == ['Ana Pal', 'Bea Pal', 'Cleo Pal', 'Dee Pal']
         assert [row['assigned'] for row in shown_rows(user)] == [PAL.email, ADMIN.email, '', '']
         user.find(marker='filter-assigned').elements.pop().set_value('me')
@@ -135,14 +146,14 @@ async def test_the_filter_in_the_url_opens_the_same_list_again_but_never_a_searc
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={tokens["coordinator"]}'
         for _ in range(2):  # a shared link, and the same page reloaded
             await user.open('/signups?program=pal&status=new&assigned=nobody&search=Dee&from=2026-01-01')
-            await user.should_see(marker='summary')
+            await loaded(user)
             assert shown_names(user) == ['Dee Pal']
             assert (value_of(user, 'filter-program'), value_of(user, 'filter-status'),
                     value_of(user, 'filter-assigned'), value_of(user, 'filter-since')) \
                 == ('pal', 'new', 'nobody', '2026-01-01')
             assert value_of(user, 'search') in ('', None), 'a name or phone is never read from a URL'
         await user.open('/signups?program=hmca&status=lost&from=yesterday')  # not theirs, or no such thing
-        await user.should_see(marker='summary')
+        await loaded(user)
         assert (value_of(user, 'filter-program'), value_of(user, 'filter-status'), value_of(user, 'filter-since')) \
             == ('', '', '')
 
@@ -152,17 +163,17 @@ async def test_a_saved_default_view_opens_with_a_bare_sign_ups_and_view_all_show
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={tokens["coordinator"]}'
         await user.open('/signups')
-        await user.should_see(marker='summary')
+        await loaded(user)
         user.find(marker='filter-status').elements.pop().set_value('new')
         user.find(marker='filter-assigned').elements.pop().set_value('nobody')
         user.find(marker='search').type('Dee')
         user.find(marker='save-view').click()
         await user.should_see('Saved: Sign-ups opens with this view')
         await user.open('/signups')
-        await user.should_see(marker='summary')
+        await loaded(user)
         assert shown_names(user) == ['Dee Pal'] and value_of(user, 'filter-status') == 'new'
         await user.open('/signups?view=all')
-        await user.should_see(marker='summary')
+        await loaded(user)
         assert len(shown_names(user)) == 4
     with psycopg.connect(database) as conn:
         assert conn.execute('SELECT default_view FROM users WHERE email = %s', (PAL.email,)).fetchone() \
@@ -174,13 +185,13 @@ async def test_anonymize_is_an_admins_action_confirmed_first(seeded, database):
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={tokens["coordinator"]}'
         await user.open('/signups')
-        await user.should_see(marker='summary')
+        await loaded(user)
         pick(user, 'Dee Pal')
         await user.should_see('Save status')
         await user.should_not_see('Anonymize…')
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={tokens["admin"]}'
         await user.open('/signups')
-        await user.should_see(marker='summary')
+        await loaded(user)
         pick(user, 'Carl Academy')
         user.find('Anonymize…').click()
         await user.should_see("Anonymize this sign-up? Its name, child's name, phone, email and note are replaced")

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
 from kiosk.export import to_csv
 from kiosk.hub import db
@@ -191,75 +192,85 @@ async def _screen(hub: Hub, session: Session) -> None:
         ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',
                             'text/csv')
 
-    with ui.row().classes('items-end gap-4 wrap'):
-        program = ui.select({ANY: 'All my programs' if not viewer.sees_all else 'All programs', **programs},
-                            value=view.get('program', ANY), label='Program').classes('min-w-[14rem]') \
-            .mark('filter-program')
-        kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=view.get('kiosk', ANY),
-                          label='Kiosk').classes('min-w-[12rem]').mark('filter-kiosk')
-        status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}},
-                           value=view.get('status', ANY), label='Status').classes('min-w-[10rem]') \
-            .mark('filter-status')
-        assigned = ui.select(ASSIGNED, value=view.get('assigned', ANY), label='Assigned') \
-            .classes('min-w-[10rem]').mark('filter-assigned')
-        since = ui.input('From', value=view.get('from', '')).props('type=date stack-label').mark('filter-since')
-        until = ui.input('To', value=view.get('to', '')).props('type=date stack-label').mark('filter-until')
-        search = ui.input('Name or phone').props('clearable').mark('search')
-        search.on('keydown.enter', apply_filters)
-        ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
-        ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
-            .mark('download')
-        ui.button('Make this my default view', on_click=save_view, color=None).classes('hub-secondary') \
-            .props('no-caps').mark('save-view')
+    # `display: contents`: a wrapper for the layout's sake only, so the screen behind a question can be made inert.
+    with ui.element('div').style('display: contents') as screen_behind:
+        with ui.row().classes('items-end gap-4 wrap'):
+            program = ui.select({ANY: 'All my programs' if not viewer.sees_all else 'All programs', **programs},
+                                value=view.get('program', ANY), label='Program').classes('min-w-[14rem]') \
+                .mark('filter-program')
+            kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=view.get('kiosk', ANY),
+                              label='Kiosk').classes('min-w-[12rem]').mark('filter-kiosk')
+            status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}},
+                               value=view.get('status', ANY), label='Status').classes('min-w-[10rem]') \
+                .mark('filter-status')
+            assigned = ui.select(ASSIGNED, value=view.get('assigned', ANY), label='Assigned') \
+                .classes('min-w-[10rem]').mark('filter-assigned')
+            since = ui.input('From', value=view.get('from', '')).props('type=date stack-label').mark('filter-since')
+            until = ui.input('To', value=view.get('to', '')).props('type=date stack-label').mark('filter-until')
+            search = ui.input('Name or phone').props('clearable').mark('search')
+            search.on('keydown.enter', apply_filters)
+            ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
+            ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
+                .mark('download')
+            ui.button('Make this my default view', on_click=save_view, color=None).classes('hub-secondary') \
+                .props('no-caps').mark('save-view')
 
-    columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
-        ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
-        ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'),
-        ('assigned', 'Assigned to'))]
-    all_matching = ui.checkbox('', on_change=lambda _: show_selection()).mark('all-matching')
-    table = ui.table(columns=columns, rows=[], row_key='id', selection='multiple',
-                     pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
-        .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
-    table.add_slot('body-selection', '''
-        <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
-    table.add_slot('header-selection', '''
-        <q-checkbox v-model="props.selected" aria-label="Select every row on this page" />''')
-    with ui.row().classes('items-center gap-4'):
-        previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
-            .props('no-caps').mark('newer')
-        summary = ui.label().mark('summary')
-        following = ui.button('Older →', on_click=lambda: turn(1), color=None).classes('hub-secondary') \
-            .props('no-caps').mark('older')
-    with ui.card().classes('hub-editor') as editor:
-        editing = ui.label()
-        with ui.row().classes('items-end gap-4'):
-            new_status = ui.select({}, label='New status') \
-                .classes('min-w-[10rem]').mark('new-status')
-            note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
-            ui.button('Save status', on_click=save_status, color=None).classes('hub-primary').props('no-caps') \
-                .mark('save-status')
-    with ui.card().classes('hub-editor') as actions:
-        picked = ui.label().mark('picked')
-        with ui.row().classes('items-end gap-4') as bulk_status:
-            bulk_new_status = ui.select({name: name.capitalize() for name in BULK_STATUSES}, value=BULK_STATUSES[0],
-                                        label='Set the status to').classes('min-w-[10rem]').mark('bulk-status')
-            bulk_note = ui.input('Note for each (optional)').classes('min-w-[20rem]').mark('bulk-note')
-            ui.button('Change status', on_click=change_many, color=None).classes('hub-primary').props('no-caps') \
-                .mark('change-many')
-        with ui.row().classes('items-end gap-4'):
-            assignee = ui.select({NOBODY: 'Nobody (unassign)', **{email: email for email in assignees}},
-                                 value=viewer.email if viewer.email in assignees else NOBODY, label='Assign to') \
-                .classes('min-w-[16rem]').mark('assignee')
-            ui.button('Assign', on_click=assign, color=None).classes('hub-primary').props('no-caps').mark('assign')
-            anonymize_button = ui.button('Anonymize…', on_click=anonymize, color=None).classes('hub-secondary') \
-                .props('no-caps').mark('anonymize')
+        columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
+            ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
+            ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'),
+            ('assigned', 'Assigned to'))]
+        all_matching = ui.checkbox('', on_change=lambda _: show_selection()).mark('all-matching')
+        table = ui.table(columns=columns, rows=[], row_key='id', selection='multiple',
+                         pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
+            .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
+        table.add_slot('body-selection', '''
+            <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
+        table.add_slot('header-selection', '''
+            <q-checkbox v-model="props.selected" aria-label="Select every row on this page" />''')
+        with ui.row().classes('items-center gap-4'):
+            previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
+                .props('no-caps').mark('newer')
+            summary = ui.label().mark('summary')
+            following = ui.button('Older →', on_click=lambda: turn(1), color=None).classes('hub-secondary') \
+                .props('no-caps').mark('older')
+        with ui.card().classes('hub-editor') as editor:
+            editing = ui.label()
+            with ui.row().classes('items-end gap-4'):
+                new_status = ui.select({}, label='New status') \
+                    .classes('min-w-[10rem]').mark('new-status')
+                note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
+                ui.button('Save status', on_click=save_status, color=None).classes('hub-primary').props('no-caps') \
+                    .mark('save-status')
+        with ui.card().classes('hub-editor') as actions:
+            picked = ui.label().mark('picked')
+            with ui.row().classes('items-end gap-4') as bulk_status:
+                bulk_new_status = ui.select({name: name.capitalize() for name in BULK_STATUSES}, value=BULK_STATUSES[0],
+                                            label='Set the status to').classes('min-w-[10rem]').mark('bulk-status')
+                bulk_note = ui.input('Note for each (optional)').classes('min-w-[20rem]').mark('bulk-note')
+                ui.button('Change status', on_click=change_many, color=None).classes('hub-primary').props('no-caps') \
+                    .mark('change-many')
+            with ui.row().classes('items-end gap-4'):
+                assignee = ui.select({NOBODY: 'Nobody (unassign)', **{email: email for email in assignees}},
+                                     value=viewer.email if viewer.email in assignees else NOBODY, label='Assign to') \
+                    .classes('min-w-[16rem]').mark('assignee')
+                ui.button('Assign', on_click=assign, color=None).classes('hub-primary').props('no-caps').mark('assign')
+                anonymize_button = ui.button('Anonymize…', on_click=anonymize, color=None).classes('hub-secondary') \
+                    .props('no-caps').mark('anonymize')
     with ui.dialog() as confirm, ui.card():
-        question = ui.label().mark('confirm-question')
+        question = ui.label().props('role=alert').mark('confirm-question')
         with ui.row().classes('gap-4'):
             ui.button('Cancel', on_click=lambda: confirm.submit(False), color=None).classes('hub-secondary') \
                 .props('no-caps').mark('cancel')
             go = ui.button('', on_click=lambda: confirm.submit(True), color=None).classes('hub-primary') \
                 .props('no-caps').mark('confirm')
+    confirm.props(f'aria-labelledby=c{question.id}')
+
+    def keep_behind_out_of_reach(event: ValueChangeEventArguments) -> None:
+        """While the question is open, the screen behind it is inert, for the mouse and screen readers alike."""
+        for behind in (screen_behind, ui.query('.hub-header')):
+            behind.props('inert') if event.value else behind.props(remove='inert')
+
+    confirm.on_value_change(keep_behind_out_of_reach)
     editor.set_visibility(False)
     actions.set_visibility(False)
     await load()
