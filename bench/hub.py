@@ -4,7 +4,8 @@
   bare `INSERT ... ON CONFLICT (id) DO NOTHING` loop, batch by batch, on one connection; the median of three rounds.
   Goal: 5,000 records/s and at least 0.6x the bare loop.
 - The sign-ups list at 1,000,000 rows (made by one INSERT ... SELECT generate_series): p95 of a page (admin and
-  coordinator, deep keyset pages, filters, search), with the EXPLAIN (ANALYZE, BUFFERS) of its slowest view;
+  coordinator, deep keyset pages, filters, search) with its marks (possible duplicates: every phone recurs in its
+  program each week, and do-not-contact), with the EXPLAIN (ANALYZE, BUFFERS) of its slowest view;
   baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: under 60 ms.
 - Ingest during a sign-in flood: 64 streams of bogus sign-ins from one address for 12 s while a kiosk sends
   one record every 0.5 s; baseline: the same kiosk with no flood. Goal: p95 under 1 s, no failure, no 5xx.
@@ -176,7 +177,8 @@ def list_pages(database: str) -> list[dict]:
         for _ in range(15):
             for what, viewer, chosen, _depth in views:
                 started = time.perf_counter()
-                await db.signups_page(conn, viewer, chosen, older_than=cursors[what])
+                shown = await db.signups_page(conn, viewer, chosen, older_than=cursors[what])
+                await db.signup_marks(conn, viewer, [row['id'] for row in shown.rows])  # the page's badges
                 timings[what].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             await (await conn.execute('SELECT * FROM signups ORDER BY created_at DESC LIMIT 50')).fetchall()

@@ -59,7 +59,14 @@ def _cell(column: str, value: Any, zone: ZoneInfo) -> str:
         return friendly(value) if value else ''
     if isinstance(value, bool):
         return 'yes' if value else 'no'
-    text = str(value)
+    return formula_safe(str(value))
+
+
+def formula_safe(text: str) -> str:
+    """The text a spreadsheet shows as it is: one that would start a formula gets a leading apostrophe (OWASP).
+
+    The hub's XLSX export uses it too, so every spreadsheet the project writes is safe by the same rule.
+    """
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

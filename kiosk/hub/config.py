@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -42,7 +43,7 @@ class HubSettings(LayeredSettings):
     stale_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
     """a kiosk silent this long turns red on the Kiosks screen"""
     retention_days: int = Field(365, ge=1, le=36_500)
-    """enrolled or declined sign-ups older than this are deleted nightly (03:30)"""
+    """sign-ups closed (enrolled, declined or duplicate) this long ago are deleted nightly (03:30)"""
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     """a signed-in session ends after this long with nothing done (a page load, a filter, a page turn, a status
     change, an export); an open tab's once-a-minute check does not count"""
@@ -85,6 +86,15 @@ class HubSettings(LayeredSettings):
     mail_lease_seconds: float = Field(300, gt=0, le=86400)
     """a mail claimed this long ago and not sent belonged to a hub that stopped: another sends it. Longer than
     `smtp_timeout_seconds`"""
+    follow_up_days: int = Field(2, ge=1, le=60)
+    """business days a sign-up may stay `new`: one still new after the day it came and this many business days
+    more is overdue (red on the Sign-ups page, counted in the digests)"""
+    escalate_days: int = Field(5, ge=1, le=120)
+    """business days after which a sign-up still `new` is listed in the admins' digests too; at least
+    `follow_up_days`"""
+    holidays: Annotated[tuple[date, ...], NoDecode] = ()
+    """days that are not business days, in `timezone`, comma-separated (`2026-12-25,2027-01-01`); Saturdays and
+    Sundays never are"""
 
     @property
     def owner_url(self) -> str:
@@ -121,6 +131,12 @@ class HubSettings(LayeredSettings):
         return url.rstrip('/') if url else None
 
     @model_validator(mode='after')
+    def _escalation_after_follow_up(self) -> HubSettings:
+        if self.escalate_days < self.follow_up_days:
+            raise ValueError('escalate_days: must be at least follow_up_days')
+        return self
+
+    @model_validator(mode='after')
     def _mail_complete(self) -> HubSettings:
         """A mail needs a sender and links that work; a plain conversation only stays on this machine."""
         if self.smtp_url is None:
@@ -144,7 +160,7 @@ class HubSettings(LayeredSettings):
         """Mail without STARTTLS: to this machine (tests, a local relay), or when IT explicitly allows it."""
         return self.smtp_allow_plain or is_loopback(urlsplit(self.smtp_url or '').hostname or '')
 
-    @field_validator('trusted_proxies', mode='before')
+    @field_validator('trusted_proxies', 'holidays', mode='before')
     @classmethod
     def _comma_separated(cls, networks: Any) -> Any:
         return [part.strip() for part in networks.split(',') if part.strip()] if isinstance(networks, str) else networks

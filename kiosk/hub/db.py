@@ -6,11 +6,11 @@ coordinator can never read another program's sign-ups, whatever a page asks for.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -21,11 +21,11 @@ from yoyo import get_backend, read_migrations
 MIGRATIONS_DIR = Path(__file__).with_name('migrations')
 IDEMPOTENCY_HOURS = 24
 SENT_MAIL_DAYS = 30
-STATUSES = ('new', 'contacted', 'enrolled', 'declined')
-# new → contacted → enrolled or declined. A closed sign-up can go back to contacted, so a slip of the
-# mouse is undone with the history kept, never by editing it.
-NEXT_STATUSES = {'new': ('contacted',), 'contacted': ('enrolled', 'declined'),
-                 'enrolled': ('contacted',), 'declined': ('contacted',)}
+STATUSES = ('new', 'contacted', 'enrolled', 'declined', 'duplicate')
+# new → contacted → enrolled or declined; a new or contacted one can be closed as a duplicate of another. A closed
+# sign-up can go back to contacted, so a slip of the mouse is undone with the history kept, never by editing it.
+NEXT_STATUSES = {'new': ('contacted', 'duplicate'), 'contacted': ('enrolled', 'declined', 'duplicate'),
+                 'enrolled': ('contacted',), 'declined': ('contacted',), 'duplicate': ('contacted',)}
 
 
 def migrate(database_url: str) -> list[str]:
@@ -368,6 +368,7 @@ class SignupFilter:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # a name or a phone number, or part of one
+    overdue_before: datetime | None = None  # only overdue ones: still new, made before this (follow_up.py)
     assigned: str | None = None  # 'me' (the viewer's own), 'nobody' (unassigned), or None for either
 
 
@@ -376,7 +377,8 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
     params = {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'program': chosen.program,
               'kiosk': chosen.kiosk, 'status': chosen.status, 'since': chosen.since, 'until': chosen.until,
               'name': f'%{chosen.search.strip()}%' if chosen.search and chosen.search.strip() else None,
-              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'assigned': chosen.assigned, 'me': viewer.email}
+              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'overdue_before': chosen.overdue_before,
+              'assigned': chosen.assigned, 'me': viewer.email}
     return f'''{_SCOPE}
         AND (%(program)s::text IS NULL OR s.program = %(program)s)
         AND (%(kiosk)s::text IS NULL OR s.kiosk = %(kiosk)s)
@@ -385,6 +387,8 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
         AND (%(until)s::timestamptz IS NULL OR s.created_at < %(until)s)
         AND (%(name)s::text IS NULL OR s.name ILIKE %(name)s OR s.participant_name ILIKE %(name)s
              OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))
+        AND (%(overdue_before)s::timestamptz IS NULL
+             OR (s.status = 'new' AND s.created_at < %(overdue_before)s))
         AND (%(assigned)s::text IS NULL OR (%(assigned)s = 'me' AND s.assigned_to = %(me)s)
              OR (%(assigned)s = 'nobody' AND s.assigned_to IS NULL))''', params
 
@@ -472,36 +476,177 @@ async def _count(conn: AsyncConnection, where: str, params: dict[str, Any]) -> t
     return max(int(plan['QUERY PLAN'][0]['Plan']['Plan Rows']), EXACT_COUNT_LIMIT + 1), False
 
 
-async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int
-                         ) -> list[dict[str, Any]]:
-    """Every row the filter finds, newest first, up to `limit` (the CSV download)."""
+async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int, *,
+                         include_do_not_contact: bool = False) -> list[dict[str, Any]]:
+    """Every row the filter finds, newest first, up to `limit` (the CSV and XLSX downloads); a sign-up marked
+    do-not-contact only when asked for, so a call list made from it leaves them out."""
     where, params = _where(viewer, chosen)
     return await (await conn.execute(f'''
-        SELECT {_COLUMNS} FROM signups s WHERE {where} ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
-    ''', {**params, 'limit': limit})).fetchall()
+        SELECT {_COLUMNS} FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
+        ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
+    ''', {**params, 'limit': limit, 'with_dnc': include_do_not_contact})).fetchall()
 
 
-async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '') -> bool:
-    """One step of NEXT_STATUSES, with who and when.
+async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, status: str, note: str = '',
+                        duplicate_of: str | None = None) -> bool:
+    """One step of NEXT_STATUSES, with who and when; `duplicate_of` names the sign-up a `duplicate` repeats.
 
-    False if this viewer may not see the sign-up, or it is no longer in a status that leads there
-    (somebody else moved it first): the check is in the UPDATE, so two desks cannot both win.
+    False if this viewer may not see the sign-up, it is no longer in a status that leads there (somebody else
+    moved it first), or STATUS_RULES refuse it (do-not-contact; a duplicate of nothing the viewer may see): the
+    checks are in the UPDATE, so two desks cannot both win and a forged call changes nothing.
     """
     if status not in STATUSES:
         raise ValueError(f'unknown status {status!r}')
+    if (status == 'duplicate') != (duplicate_of is not None):
+        raise ValueError('a duplicate, and only a duplicate, names the sign-up it repeats')
     comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
     async with conn.transaction():
         cursor = await conn.execute(f'''
-            UPDATE signups s SET status = %(status)s, status_changed_at = now()
-            WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE}
+            UPDATE signups s SET status = %(status)s, status_changed_at = now(), duplicate_of = %(duplicate_of)s
+            WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE} AND {STATUS_RULES}
         ''', {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
-              'programs': list(viewer.programs)})
+              'programs': list(viewer.programs), 'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)})
         if cursor.rowcount != 1:
             return False
         await conn.execute('''
             INSERT INTO status_changes (signup_id, status, changed_by, note) VALUES (%s, %s, %s, %s)
         ''', (signup_id, status, viewer.email, note))
-        await audit(conn, viewer.email, 'status_change', {'signup': signup_id, 'status': status})
+        await audit(conn, viewer.email, 'status_change', {'signup': signup_id, 'status': status,
+                                                          **({'duplicate_of': duplicate_of} if duplicate_of else {})})
+    return True
+
+
+# -- one sign-up: its possible duplicates and do-not-contact (always scoped, on both sides) ------------------
+
+DUPLICATE_DAYS = 180
+# The other sign-up `o` a query compares `s` with is scoped exactly as `s`: a match outside the viewer's programs
+# must never show, not even as a count or a flag, or it would tell them the person signed up elsewhere.
+_OTHER_SCOPE = '(%(sees_all)s OR o.program = ANY(%(programs)s))'
+# The same phone (E.164, as stored) or email (any case); an empty one matches nothing. The `<> ''` on `o` lets the
+# planner use the partial indexes of migration 0011.
+_SAME_CONTACT = '''((s.phone <> '' AND o.phone <> '' AND o.phone = s.phone)
+                    OR (s.email <> '' AND o.email <> '' AND lower(o.email) = lower(s.email)))'''
+_POSSIBLE_DUPLICATE = f'''o.id <> s.id AND o.program = s.program AND {_SAME_CONTACT} AND {_OTHER_SCOPE}
+    AND o.created_at BETWEEN s.created_at - make_interval(days => {DUPLICATE_DAYS})
+                         AND s.created_at + make_interval(days => {DUPLICATE_DAYS})'''
+_DO_NOT_CONTACT_ELSEWHERE = f'o.id <> s.id AND o.do_not_contact_at IS NOT NULL AND {_SAME_CONTACT} AND {_OTHER_SCOPE}'
+
+# What every UPDATE that sets a sign-up's status adds to its WHERE, beside the scope and the step (change_status,
+# and any bulk change: use it, do not restate it): a sign-up marked do-not-contact never moves to `contacted`, and
+# a duplicate repeats another sign-up of its own program that the viewer may see.
+# Parameters: status, duplicate_of (a uuid or None), sees_all, programs.
+STATUS_RULES = f'''(%(status)s <> 'contacted' OR s.do_not_contact_at IS NULL)
+    AND (%(status)s <> 'duplicate' OR EXISTS (
+        SELECT FROM signups o WHERE o.id = %(duplicate_of)s AND o.id <> s.id AND o.program = s.program
+                                AND {_OTHER_SCOPE}))'''
+
+
+def _one(viewer: Viewer, signup_id: str) -> dict[str, Any] | None:
+    """The parameters naming one sign-up for this viewer; None for an id that is not a uuid (so: not found)."""
+    try:
+        signup = UUID(signup_id)
+    except ValueError:
+        return None
+    return {'id': signup, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)}
+
+
+async def signup(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> dict[str, Any] | None:
+    """One sign-up with its flags; None when it does not exist or is outside the viewer's programs, alike."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return None
+    return await (await conn.execute(f'''
+        SELECT {_COLUMNS}, s.duplicate_of::text, s.do_not_contact_reason, s.do_not_contact_by, s.do_not_contact_at
+        FROM signups s WHERE s.id = %(id)s AND {_SCOPE}
+    ''', params)).fetchone()
+
+
+async def status_history(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT c.status, c.changed_by, c.changed_at, c.note FROM status_changes c JOIN signups s ON s.id = c.signup_id
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY c.seq
+    ''', params)).fetchall()
+
+
+async def possible_duplicates(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    """The other sign-ups of the same program, within DUPLICATE_DAYS, with the same phone or email, newest first.
+
+    A warning, never a merge: a household shares a phone. Both sides are scoped.
+    """
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT o.id::text, o.name, o.program, o.created_at, o.status,
+               (s.phone <> '' AND o.phone = s.phone) AS same_phone,
+               (s.email <> '' AND lower(o.email) = lower(s.email)) AS same_email
+        FROM signups s JOIN signups o ON {_POSSIBLE_DUPLICATE}
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY o.created_at DESC, o.id LIMIT 50
+    ''', params)).fetchall()
+
+
+async def do_not_contact_elsewhere(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> list[dict[str, Any]]:
+    """Other sign-ups marked do-not-contact with this one's phone or email, in any program the viewer may see."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return []
+    return await (await conn.execute(f'''
+        SELECT o.id::text, o.name, o.program, o.do_not_contact_reason, o.do_not_contact_by, o.do_not_contact_at
+        FROM signups s JOIN signups o ON {_DO_NOT_CONTACT_ELSEWHERE}
+        WHERE s.id = %(id)s AND {_SCOPE} ORDER BY o.do_not_contact_at DESC, o.id LIMIT 50
+    ''', params)).fetchall()
+
+
+async def signup_marks(conn: AsyncConnection, viewer: Viewer, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For the rows a list page shows: how many possible duplicates each has, and whether it, or another sign-up of
+    the same phone or email, is marked do-not-contact. One query for the page, both sides scoped."""
+    rows = await (await conn.execute(f'''
+        SELECT s.id::text, (SELECT count(*) FROM signups o WHERE {_POSSIBLE_DUPLICATE}) AS duplicates,
+               s.do_not_contact_at IS NOT NULL AS do_not_contact,
+               EXISTS (SELECT FROM signups o WHERE {_DO_NOT_CONTACT_ELSEWHERE}) AS do_not_contact_elsewhere
+        FROM signups s WHERE s.id = ANY(%(ids)s::uuid[]) AND {_SCOPE}
+    ''', {'ids': ids, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+    return {row.pop('id'): row for row in rows}
+
+
+async def set_do_not_contact(conn: AsyncConnection, viewer: Viewer, signup_id: str, reason: str) -> bool:
+    """Mark a sign-up do-not-contact, with why, who and when; False if it is not the viewer's or already marked.
+
+    The audit records who and which sign-up; the reason stays on the sign-up and goes with it at retention.
+    """
+    params = _one(viewer, signup_id)
+    if not reason.strip():
+        raise ValueError('a do-not-contact mark needs a reason')
+    if params is None:
+        return False
+    async with conn.transaction():
+        cursor = await conn.execute(f'''
+            UPDATE signups s SET do_not_contact_reason = %(reason)s, do_not_contact_by = %(by)s,
+                                 do_not_contact_at = now()
+            WHERE s.id = %(id)s AND {_SCOPE} AND s.do_not_contact_at IS NULL
+        ''', {**params, 'reason': reason.strip(), 'by': viewer.email})
+        if cursor.rowcount != 1:
+            return False
+        await audit(conn, viewer.email, 'do_not_contact_set', {'signup': signup_id})
+    return True
+
+
+async def clear_do_not_contact(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> bool:
+    """Lift the mark (the audit log keeps that it was there); False if it is not the viewer's or not marked."""
+    params = _one(viewer, signup_id)
+    if params is None:
+        return False
+    async with conn.transaction():
+        cursor = await conn.execute(f'''
+            UPDATE signups s SET do_not_contact_reason = NULL, do_not_contact_by = NULL, do_not_contact_at = NULL
+            WHERE s.id = %(id)s AND {_SCOPE} AND s.do_not_contact_at IS NOT NULL
+        ''', params)
+        if cursor.rowcount != 1:
+            return False
+        await audit(conn, viewer.email, 'do_not_contact_cleared', {'signup': signup_id})
     return True
 
 
@@ -534,7 +679,7 @@ def _target(viewer: Viewer, target: Target) -> tuple[str, dict[str, Any]]:
 
 def _is_uuid(text: str) -> bool:
     try:
-        uuid.UUID(text)
+        UUID(text)
     except (ValueError, TypeError, AttributeError):
         return False
     return True
@@ -548,19 +693,24 @@ async def count_target(conn: AsyncConnection, viewer: Viewer, target: Target) ->
 
 async def change_statuses(conn: AsyncConnection, viewer: Viewer, target: Target, status: str, note: str = ''
                           ) -> Changed:
-    """One step of NEXT_STATUSES for every sign-up of `target` that is in a status leading to `status`; the rest
-    are skipped. Each changed one gets its status-history row (all with the same note) and its audit row, in one
-    statement whose UPDATE holds the viewer's scope: two desks cannot both move a row, and a forged id moves none.
+    """One step of NEXT_STATUSES for every sign-up of `target` that is in a status leading to `status` and that
+    STATUS_RULES allow (never `contacted` for a do-not-contact one); the rest are skipped. Each changed one gets its
+    status-history row (all with the same note) and its audit row, in one statement whose UPDATE holds the viewer's
+    scope: two desks cannot both move a row, and a forged id moves none.
     """
     if status not in STATUSES:
         raise ValueError(f'unknown status {status!r}')
+    if status == 'duplicate':
+        raise ValueError('a duplicate names the sign-up it repeats: one at a time (change_status)')
     where, params = _target(viewer, target)
     comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
+    # The list's filter has a `status` of its own, so the rules' new status goes by another name here.
+    rules = STATUS_RULES.replace('%(status)s', '%(new_status)s')
     async with conn.transaction():
         row = await (await conn.execute(f'''
             WITH changed AS (
                 UPDATE signups s SET status = %(new_status)s::text, status_changed_at = now()
-                WHERE {where} AND s.status = ANY(%(comes_from)s::text[])
+                WHERE {where} AND s.status = ANY(%(comes_from)s::text[]) AND {rules}
                 RETURNING s.id
             ), history AS (
                 INSERT INTO status_changes (signup_id, status, changed_by, note)
@@ -573,8 +723,8 @@ async def change_statuses(conn: AsyncConnection, viewer: Viewer, target: Target,
             )
             SELECT array(SELECT id::text FROM changed ORDER BY id) AS ids,
                    (SELECT count(*) FROM signups s WHERE {where}) AS matched
-        ''', {**params, 'new_status': status, 'comes_from': comes_from, 'actor': viewer.email,
-              'note': note})).fetchone()
+        ''', {**params, 'new_status': status, 'comes_from': comes_from, 'actor': viewer.email, 'note': note,
+              'duplicate_of': None})).fetchone()
     return Changed(row['ids'], row['matched'] - len(row['ids']))
 
 
@@ -679,14 +829,14 @@ async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str
 
 async def delete_closed_signups(conn: AsyncConnection, retention_days: int, session_idle_minutes: int,
                                 session_max_hours: int, failures_window: timedelta) -> int:
-    """Sign-ups enrolled or declined more than `retention_days` ago go; open ones are never touched.
+    """Sign-ups closed (enrolled, declined or duplicate) more than `retention_days` ago go; open ones are never touched.
 
     Forgotten idempotency keys, sessions that ended, old request counts, failed sign-ins that no longer
     count and mail sent more than SENT_MAIL_DAYS ago go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
-            DELETE FROM signups WHERE status IN ('enrolled', 'declined')
+            DELETE FROM signups WHERE status IN ('enrolled', 'declined', 'duplicate')  -- signups_closed's list
               AND status_changed_at < now() - make_interval(days => %s)
         ''', (retention_days,))
         await conn.execute('DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)',
@@ -749,6 +899,38 @@ async def signups_per_week(conn: AsyncConnection, viewer: Viewer, since: datetim
         FROM signups s WHERE {_SCOPE} AND s.created_at >= %(since)s
         GROUP BY 1, 2
     ''', {'tz': timezone, 'since': since, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
+
+
+async def first_contact_figures(conn: AsyncConnection, viewer: Viewer, deadlines: dict[date, datetime],
+                                now: datetime, timezone: str) -> list[dict[str, Any]]:
+    """Time to first contact per program and local month, for the sign-ups made on the days of `deadlines`
+    (each day's end of the follow-up window, from follow_up.py), newest month first.
+
+    The time runs from `created_at` to the first status change (the first move out of `new`). `median` and `p90`
+    are of the sign-ups contacted so far; `in_time` of `decided` were contacted before their deadline, where
+    decided means contacted, or still new past the deadline (one still inside its window has no outcome yet).
+    """
+    days = sorted(deadlines)
+    return await (await conn.execute(f'''
+        WITH due AS (SELECT * FROM unnest(%(days)s::date[], %(due)s::timestamptz[]) AS d (day, due_at)),
+        made AS (
+            SELECT s.program, s.created_at, (s.created_at AT TIME ZONE %(tz)s)::date AS day,
+                   (SELECT min(c.changed_at) FROM status_changes c WHERE c.signup_id = s.id) AS contacted_at
+            FROM signups s
+            WHERE {_SCOPE} AND s.status <> 'duplicate'  -- the same person's other sign-up is the one counted
+              AND s.created_at >= (%(first)s::date::timestamp AT TIME ZONE %(tz)s)
+              AND s.created_at < ((%(last)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+        )
+        SELECT m.program, date_trunc('month', m.day)::date AS month, count(*) AS signups,
+               count(m.contacted_at) AS contacted,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY m.contacted_at - m.created_at) AS p90,
+               count(*) FILTER (WHERE m.contacted_at < d.due_at) AS in_time,
+               count(*) FILTER (WHERE m.contacted_at IS NOT NULL OR d.due_at <= %(now)s) AS decided
+        FROM made m JOIN due d ON d.day = m.day
+        GROUP BY 1, 2 ORDER BY 2 DESC, 1
+    ''', {'days': days, 'due': [deadlines[day] for day in days], 'first': days[0], 'last': days[-1],
+          'tz': timezone, 'now': now, 'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()
 
 
 async def audit_page(conn: AsyncConnection, *, page: int = 0, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
@@ -850,6 +1032,29 @@ async def received_first_names(conn: AsyncConnection, cursor: MailCursor, limit:
         WHERE {_SCOPE} AND s.received_at > %(since)s AND s.received_at <= %(until)s
         ORDER BY s.received_at, s.created_at LIMIT %(limit)s
     ''', {**_mail_params(cursor), 'limit': limit})).fetchall()
+
+
+async def overdue_counts(conn: AsyncConnection, viewer: Viewer, overdue_before: datetime,
+                         escalated_before: datetime) -> list[dict[str, Any]]:
+    """(program, overdue, escalated): the viewer's sign-ups still new and made before each cut-off
+    (follow_up.py), per program; escalated ones are overdue too. Programs with none are left out."""
+    return await (await conn.execute(f'''
+        SELECT s.program, count(*) AS overdue, count(*) FILTER (WHERE s.created_at < %(escalated)s) AS escalated
+        FROM signups s WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(overdue)s
+        GROUP BY 1 ORDER BY 1
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'overdue': overdue_before,
+          'escalated': escalated_before})).fetchall()
+
+
+async def escalated_first_names(conn: AsyncConnection, viewer: Viewer, escalated_before: datetime, limit: int
+                                ) -> list[dict[str, Any]]:
+    """(first name, program) of the escalated sign-ups, oldest first: only for `mail_names`, still scoped."""
+    return await (await conn.execute(f'''
+        SELECT split_part(btrim(s.name), ' ', 1) AS first_name, s.program FROM signups s
+        WHERE {_SCOPE} AND s.status = 'new' AND s.created_at < %(escalated)s
+        ORDER BY s.created_at, s.id LIMIT %(limit)s
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'escalated': escalated_before,
+          'limit': limit})).fetchall()
 
 
 def _mail_params(cursor: MailCursor) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -20,10 +21,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.hub.config import HubSettings
+from kiosk.hub.follow_up import FollowUp, duration_text
 
 log = logging.getLogger('kiosk.hub.mail')
 
@@ -35,6 +38,16 @@ CLAIM_BATCH = 1  # one at a time: a claim's lease need only outlast its own SMTP
 NAMES_LIMIT = 50  # first names in one mail, with mail_names; the rest are counted
 WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive, at most one every {gap}',
        'daily': 'you chose "daily": one digest a day at {hour:02d}:00'}
+
+
+@dataclass(frozen=True)
+class Late:
+    """What a digest says about sign-ups left waiting: overdue (and escalated) counts per program, from
+    db.overdue_counts; `escalation` for an admin's digest only."""
+
+    counts: Sequence[dict[str, Any]] = ()
+    escalation: bool = False
+    escalated_names: Sequence[dict[str, Any]] = ()
 
 
 class PlainSmtpRefused(Exception):
@@ -49,6 +62,7 @@ class Mailer:
         self.pool = pool
         self.programs = programs
         self.zone = ZoneInfo(settings.timezone)
+        self.follow_up = FollowUp.from_settings(settings)
 
     async def queue_instant(self) -> int:
         """A mail to each instant user with new sign-ups in their programs whose gap is over; returns how many."""
@@ -57,14 +71,18 @@ class Mailer:
             emails = await db.users_due_instant(conn, gap)
         return sum([await self._queue(email, 'instant', gap) for email in emails])
 
-    async def queue_digests(self, only: str | None = None) -> int:
-        """Today's digest for each daily user (or only `only`) with something to tell; returns how many."""
+    async def queue_digests(self, only: str | None = None, now: datetime | None = None) -> int:
+        """Today's digest for each daily user (or only `only`) with something to tell; returns how many.
+
+        `now` decides what is overdue and escalated, and the day's key (tests pass a fixed one).
+        """
         async with self.pool.connection() as conn:
             emails = await db.users_choosing(conn, 'daily')
-        return sum([await self._queue(email, 'daily', timedelta(0)) for email in emails
+        return sum([await self._queue(email, 'daily', timedelta(0), now or datetime.now(UTC)) for email in emails
                     if only is None or email == only])
 
-    async def _queue(self, email: str, kind: str, gap: timedelta) -> bool:
+    async def _queue(self, email: str, kind: str, gap: timedelta, now: datetime | None = None) -> bool:
+        now = now or datetime.now(UTC)
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await db.lock_for_mail(conn, email, kind, gap, SETTLE)
             if cursor is None:
@@ -76,17 +94,30 @@ class Mailer:
             if not counts and not assigned[0] and (kind == 'instant' or not waiting['n']):
                 return False
             names = await db.received_first_names(conn, cursor, NAMES_LIMIT) if self.settings.mail_names else []
-            mail = self.compose(kind, cursor, counts, waiting, names, assigned)
+            late = await self._late(conn, cursor.viewer, now) if kind == 'daily' else Late()
+            mail = self.compose(kind, cursor, counts, waiting, names, late, now, assigned)
             return await db.queue_mail(conn, cursor, mail)
 
+    async def _late(self, conn: AsyncConnection, viewer: db.Viewer, now: datetime) -> Late:
+        """The digest's overdue counts; for an admin, the escalated ones too (with mail_names, their first names)."""
+        escalated_before = self.follow_up.escalated_before(now)
+        counts = await db.overdue_counts(conn, viewer, self.follow_up.overdue_before(now), escalated_before)
+        if not viewer.sees_all:
+            return Late(counts)
+        names = (await db.escalated_first_names(conn, viewer, escalated_before, NAMES_LIMIT)
+                 if self.settings.mail_names and any(row['escalated'] for row in counts) else [])
+        return Late(counts, escalation=True, escalated_names=names)
+
     def compose(self, kind: str, cursor: db.MailCursor, counts: Sequence[dict[str, Any]], waiting: dict[str, Any],
-                names: Sequence[dict[str, Any]], assigned: tuple[int, Sequence[dict[str, Any]]] = (0, ())) -> db.Mail:
+                names: Sequence[dict[str, Any]], late: Late | None = None, now: datetime | None = None,
+                assigned: tuple[int, Sequence[dict[str, Any]]] = (0, ())) -> db.Mail:
         """The mail's text: counts per program and kiosk, what was assigned to the user (how many; first names only
-        with mail_names), what still waits, the link, and why it was sent.
+        with mail_names), what still waits (and, in a digest, is overdue or escalated), the link, and why it was
+        sent.
 
         No name or phone number unless mail_names: mail leaves the hub's access control and stays in inboxes.
         """
-        settings, now = self.settings, datetime.now(UTC)
+        settings, now, late = self.settings, now or datetime.now(UTC), late or Late()
         received = sum(row['n'] for row in counts)
         since = cursor.since.astimezone(self.zone).strftime('%a %d %b %H:%M')
         scope = 'all programs' if cursor.viewer.sees_all else 'your programs'
@@ -100,16 +131,18 @@ class Mailer:
         lines += self._assigned_lines(*assigned)
         if waiting['n']:
             lines.append(f'{_plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
-                         f'has waited {_duration(now - waiting["oldest"])}.')
+                         f'has waited {duration_text(now - waiting["oldest"])}.')
         else:
             lines.append('None is still waiting for a first contact.')
+        if kind == 'daily':
+            lines += self._late_lines(late)
         if names:
             lines += ['', 'First names:']
             lines += [f'    {row["first_name"]} ({self.programs.get(row["program"], row["program"])})'
                       for row in names]
             if received > len(names):
                 lines.append(f'    and {received - len(names)} more')
-        gap = _duration(timedelta(seconds=settings.mail_instant_gap_seconds))
+        gap = duration_text(timedelta(seconds=settings.mail_instant_gap_seconds))
         lines += ['', f'See the list: {settings.public_url}/signups', '',
                   f'Why this mail: {WHY[kind].format(gap=gap, hour=settings.digest_hour)}.',
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
@@ -119,7 +152,9 @@ class Mailer:
                        f'Kiosk hub: {_plural(assigned[0], "sign-up")} assigned to you')
             key = None
         else:
-            subject = f'Kiosk hub daily digest: {received} new, {waiting["n"]} waiting'
+            overdue = sum(row['overdue'] for row in late.counts)
+            subject = f'Kiosk hub daily digest: {received} new, {waiting["n"]} waiting' + \
+                (f', {overdue} overdue' if overdue else '')
             key = f'daily {cursor.viewer.email} {now.astimezone(self.zone).date().isoformat()}'
         domain = urlsplit(settings.public_url).hostname
         return db.Mail(cursor.viewer.email, kind, make_msgid('kiosk-hub', domain), subject, '\n'.join(lines) + '\n',
@@ -133,6 +168,30 @@ class Mailer:
         if names and assigned > len(names):
             lines.append(f'    and {assigned - len(names)} more')
         return [*lines, '']
+
+    def _late_lines(self, late: Late) -> list[str]:
+        """Overdue per program; for admins, escalated per program (and first names with mail_names)."""
+        follow_up = self.follow_up
+        overdue = [row for row in late.counts if row['overdue']]
+        lines = ['']
+        if overdue:
+            lines.append(f'Overdue (still new after {_plural(follow_up.days, "business day")}):')
+            lines += [f'    {self.programs.get(row["program"], row["program"])}: {row["overdue"]}' for row in overdue]
+        else:
+            lines.append(f'None is overdue (still new after {_plural(follow_up.days, "business day")}).')
+        escalated = [row for row in late.counts if row['escalated']]
+        if late.escalation and escalated:
+            lines += ['', f'Escalated to admins (still new after {_plural(follow_up.escalate_days, "business day")}):']
+            lines += [f'    {self.programs.get(row["program"], row["program"])}: {row["escalated"]}'
+                      for row in escalated]
+            if late.escalated_names:
+                lines.append('    First names:')
+                lines += [f'        {row["first_name"]} ({self.programs.get(row["program"], row["program"])})'
+                          for row in late.escalated_names]
+                more = sum(row['escalated'] for row in escalated) - len(late.escalated_names)
+                if more > 0:
+                    lines.append(f'        and {more} more')
+        return lines
 
     async def send_due(self) -> int:
         """Send what is due, a claimed mail at a time, until nothing is left that can go; returns how many went."""
@@ -213,12 +272,3 @@ def failure(error: BaseException) -> str:
 
 def _plural(n: int, noun: str) -> str:
     return f'{n} {noun}{"" if n == 1 else "s"}'
-
-
-def _duration(span: timedelta) -> str:
-    minutes = max(0, int(span.total_seconds() // 60))
-    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    parts = [_plural(days, 'day')] if days else []
-    parts += [_plural(hours, 'hour')] if hours else []
-    parts += [_plural(minutes, 'minute')] if minutes and not days else []
-    return ' '.join(parts) or 'less than a minute'

@@ -97,6 +97,24 @@ def test_a_coordinator_sees_only_their_program_and_changes_a_status(page, hub, d
     assert history == [('pal@slmpd.org', 'left a voicemail')]
 
 
+def test_an_overdue_sign_up_is_red_and_says_overdue(page, hub, database):  # noqa: F811
+    insert(database, 'lobby-a', 'pal', 'Olga Overdue', minutes_ago=10 * 24 * 60)
+    insert(database, 'lobby-a', 'pal', 'Nina Newcomer')
+    sign_in(page, hub, 'pal@slmpd.org')
+    page.get_by_text('Olga Overdue').wait_for()
+    late, fresh = page.get_by_role('row', name='Olga Overdue'), page.get_by_role('row', name='Nina Newcomer')
+    late.get_by_text('Overdue', exact=True).wait_for()
+    assert fresh.get_by_text('Overdue', exact=True).count() == 0
+    cell_colours = 'row => getComputedStyle(row.querySelector("td")).backgroundColor'
+    assert late.evaluate(cell_colours) == 'rgb(253, 236, 236)', 'a red row'
+    assert fresh.evaluate(cell_colours) != 'rgb(253, 236, 236)'
+    page.get_by_label('Status', exact=True).click()
+    page.get_by_role('option', name='Overdue (new after 2 business days)').click()
+    page.get_by_role('button', name='Show').click()
+    page.get_by_text('Nina Newcomer').wait_for(state='detached')
+    assert page.get_by_text('Olga Overdue').count() == 1
+
+
 def settle_hub(page) -> None:
     page.wait_for_load_state('networkidle')
     page.wait_for_function('window.did_handshake === true')

@@ -2,7 +2,10 @@
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from tests.support.postgres import conn, database, hub_factory, postgres  # noqa: F401 (fixtures)
 from tests.support.smtp import MailCatcher
@@ -14,3 +17,13 @@ def smtp() -> Iterator[MailCatcher]:
     catcher = MailCatcher().start()
     yield catcher
     catcher.stop()
+
+
+@pytest.fixture
+async def pool(database):  # noqa: F811 (the fixture imported above)
+    """A connection pool on the module's database; each test starts from no users, no sign-ups and an empty outbox."""
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute('TRUNCATE signups, mail_outbox, status_changes, users CASCADE')
+    async with AsyncConnectionPool(database, min_size=1, max_size=4, open=False,
+                                   kwargs={'row_factory': dict_row}) as opened:
+        yield opened

@@ -40,16 +40,6 @@ def record(program: str, first: str, kiosk: str = 'lobby-a', status_phone: str =
             'language': 'en', 'consent': True, 'kiosk_id': kiosk}
 
 
-@pytest.fixture
-async def pool(database):
-    """Each test starts from no users, no sign-ups and an empty outbox."""
-    with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute('TRUNCATE signups, mail_outbox, status_changes, users CASCADE')
-    async with AsyncConnectionPool(database, min_size=1, max_size=4, open=False,
-                                   kwargs={'row_factory': dict_row}) as opened:
-        yield opened
-
-
 def settings_for(database: str, smtp_url: str, **overrides) -> HubSettings:
     return HubSettings(database_url=database, smtp_url=smtp_url, mail_from='kiosk-hub@slmpd.test',
                        public_url=PUBLIC_URL, mail_retry_seconds=0.3, **overrides)

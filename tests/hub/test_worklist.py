@@ -109,6 +109,16 @@ async def test_a_bulk_status_change_writes_one_history_and_one_audit_row_per_rec
         await db.change_statuses(conn, PAL, [ana], 'lost')
 
 
+async def test_a_bulk_change_follows_the_status_rules_do_not_contact_is_skipped_and_duplicate_is_one_at_a_time(
+        conn, signups):
+    ana, bea = signups['Ana'], signups['Bea']
+    assert await db.set_do_not_contact(conn, PAL, bea, 'asked us not to call')
+    changed = await db.change_statuses(conn, PAL, [ana, bea], 'contacted')
+    assert (changed.ids, changed.skipped) == ([ana], 1), 'the do-not-contact one is skipped, in the UPDATE'
+    with pytest.raises(ValueError):
+        await db.change_statuses(conn, PAL, [ana], 'duplicate')
+
+
 async def test_forged_ids_outside_the_viewers_programs_are_refused_by_the_update(conn, signups):
     carl, ana = signups['Carl'], signups['Ana']
     forged = [carl, str(uuid.uuid4()), 'not-a-uuid', "'; DROP TABLE signups; --"]

@@ -112,7 +112,7 @@ async def test_a_bulk_change_shows_the_count_first_and_then_what_changed_and_wha
         user.find(marker='bulk-note').type('left a voicemail')
         user.find(marker='change-many').click()
         await user.should_see('Change the status of 4 sign-ups to Contacted? Those not in a status that leads there '
-                              'are skipped.')
+                              '(or marked do not contact) are skipped.')
         user.find(marker='confirm').click()
         await user.should_see('3 changed, 1 skipped')
 

@@ -1,16 +1,21 @@
-"""Sign-ups per program per week across the fleet, for the programs the viewer runs."""
+"""Sign-ups per program per week, and how soon they were first contacted per program and month, for the programs
+the viewer runs."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
 from kiosk.hub import db
+from kiosk.hub.follow_up import FollowUp, days_of_recent_months, duration_text
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
 from kiosk.reports import week_starts
+
+CONTACT_MONTHS = 6
 
 
 def register(hub: Hub) -> None:
@@ -39,3 +44,45 @@ async def _screen(hub: Hub, session: Session) -> None:
     }).classes('w-full h-[28rem]').mark('chart')
     total = sum(sum(data) for data in per_program.values())
     ui.label(f'{total:,} sign-ups in the last {len(weeks)} weeks').mark('activity-total')
+    await _first_contact(hub, session, programs)
+
+
+async def _first_contact(hub: Hub, session: Session, programs: dict[str, str]) -> None:
+    """Per month and program: the median and 90th percentile time to first contact, and the share in time."""
+    follow_up = FollowUp.from_settings(hub.settings)
+    now = datetime.now(UTC)
+    deadlines = follow_up.deadlines(days_of_recent_months(now.astimezone(follow_up.zone).date(), CONTACT_MONTHS))
+    async with hub.pool.connection() as conn:
+        rows = await db.first_contact_figures(conn, session.viewer, deadlines, now, hub.settings.timezone)
+    window = f'{follow_up.days} business day{"s" if follow_up.days != 1 else ""}'
+    ui.html('<h2>Time to first contact</h2>')
+    ui.label(f'From a sign-up to its first change of status, for sign-ups made in each of the last {CONTACT_MONTHS} '
+             f'months. The median and the 90th percentile are of those contacted so far; "in time" means within '
+             f'{window} after the day it was made, out of those contacted or already past that window.')
+    if not rows:
+        ui.label('No sign-ups in these months.').mark('contact-empty')
+        return
+    headings = ('Month', 'Program', 'Sign-ups', 'Contacted', 'Median', '90th percentile', f'Within {window}')
+    with ui.element('table').classes('hub-figures').mark('first-contact'):
+        with ui.element('thead'), ui.element('tr'):
+            for heading in headings:
+                with ui.element('th').props('scope=col'):
+                    ui.label(heading)
+        with ui.element('tbody'):
+            for row in rows:
+                with ui.element('tr').mark(f'contact-{row["program"]}-{row["month"]:%Y-%m}'):
+                    for value in (f'{row["month"]:%B %Y}', programs.get(row['program'], row['program']),
+                                  f'{row["signups"]:,}', f'{row["contacted"]:,}', _span(row['median']),
+                                  _span(row['p90']), _share(row)):
+                        with ui.element('td'):
+                            ui.label(value)
+
+
+def _span(span: timedelta | None) -> str:
+    return '—' if span is None else duration_text(span)
+
+
+def _share(row: dict[str, Any]) -> str:
+    if not row['decided']:
+        return '— (none due yet)'
+    return f'{row["in_time"] / row["decided"]:.0%} ({row["in_time"]} of {row["decided"]})'

@@ -75,16 +75,22 @@ async def open_screen(hub: Hub, request: Request, path: str) -> Session | Redire
     return session
 
 
-def screen(hub: Hub, path: str) -> Callable[[Callable[[Session], Awaitable[None]]], None]:
-    """Registers `draw` as the signed-in screen at `path`, in the frame, with its title from SCREENS."""
-    def register(draw: Callable[[Session], Awaitable[None]]) -> None:
+def screen(hub: Hub, path: str, title: str | None = None) -> Callable[[Callable[..., Awaitable[None]]], None]:
+    """Registers `draw` as the signed-in screen at `path`, in the frame, with its title from SCREENS.
+
+    A path with parameters (`/signups/{signup_id}`) is a screen within the first part's one: it gives its own
+    title, the navigation marks the screen it belongs to, and `draw` gets the parameters as keyword arguments.
+    """
+    belongs_to = '/' + path.split('/')[1]
+
+    def register(draw: Callable[..., Awaitable[None]]) -> None:
         @ui.page(path)
         async def page(request: Request) -> RedirectResponse | None:
-            session = await open_screen(hub, request, path)
+            session = await open_screen(hub, request, belongs_to)
             if isinstance(session, RedirectResponse):
                 return session
-            with frame(session, TITLES[path], path):
-                await draw(session)
+            with frame(session, title or TITLES[path], belongs_to):
+                await draw(session, **request.path_params)
             return None
 
     return register

@@ -4,7 +4,7 @@ here: assigned, changed one or many at a time, anonymized by an admin. The filte
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -14,17 +14,32 @@ from nicegui.events import ValueChangeEventArguments
 from kiosk.export import to_csv
 from kiosk.hub import db
 from kiosk.hub.db import NEXT_STATUSES, STATUSES, SignupFilter
+from kiosk.hub.follow_up import FollowUp
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
+from kiosk.hub.workbook import to_xlsx
 from kiosk.phone import friendly
 
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
+XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+# The way to one sign-up, with its marks: do-not-contact (its own, or another sign-up's with the same phone or
+# email) and possible duplicates (the badge leads to them on the sign-up's page).
+OPEN_CELL = '''
+    <q-td :props="props">
+      <a :href="'/signups/' + props.row.id" :aria-label="'Open the sign-up of ' + props.row.name">Open</a>
+      <q-badge v-if="props.row.do_not_contact" class="hub-badge-dnc q-ml-sm" :label="props.row.do_not_contact" />
+      <a v-if="props.row.duplicates" :href="'/signups/' + props.row.id + '#duplicates'" class="q-ml-sm">
+        <q-badge class="hub-badge-duplicate" :label="'Possible duplicate (' + props.row.duplicates + ')'" />
+      </a>
+    </q-td>'''
 EXPORT_COLUMNS = ('id', 'created_at', 'received_at', 'program', 'name', 'participant_name', 'age', 'phone', 'email',
                   'contact_method', 'note', 'language', 'kiosk', 'status', 'status_changed_at')
 ANY = ''
+OVERDUE = 'overdue'  # a choice of the status filter: new, and past the follow-up window (follow_up.py)
 ASSIGNED = {ANY: 'Anyone', 'me': 'Mine', 'nobody': 'Unassigned'}
-BULK_STATUSES = tuple(status for status in STATUSES if status != 'new')  # nothing moves back to new
+# Nothing moves back to new, and closing as a duplicate names the original: one at a time, on the sign-up's page.
+BULK_STATUSES = tuple(status for status in STATUSES if status not in ('new', 'duplicate'))
 NOBODY = ''  # the assignee choice that unassigns
 
 
@@ -36,6 +51,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     """Every action reads `session.viewer` afresh after `renew()`, so a changed role or programs apply at once."""
     viewer = session.viewer
     zone = ZoneInfo(hub.settings.timezone)
+    follow_up = FollowUp.from_settings(hub.settings)
     programs = {slug: title for slug, title in hub.programs.items() if viewer.sees_all or slug in viewer.programs}
     async with hub.pool.connection() as conn:
         kiosks = await db.kiosk_names(conn)
@@ -45,7 +61,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     # A bare /signups opens the user's default view; any query (even ?view=all) is the view asked for.
     view = view_of(query if query else saved_view, programs, kiosks)
     # `since`: where the page shown starts, {'older_than': (created_at, id)} or 'newer_than'; {} for the newest.
-    state = {'view': view, 'filter': filter_of(view, None, zone), 'page': 0, 'since': {}, 'rows': [], 'total': 0}
+    state = {'view': view, 'filter': filter_of(view, None, zone, follow_up), 'page': 0, 'since': {}, 'rows': []}
 
     def form_view() -> dict[str, str]:
         return view_of({'program': program.value, 'kiosk': kiosk.value, 'status': status.value,
@@ -54,7 +70,7 @@ async def _screen(hub: Hub, session: Session) -> None:
 
     async def apply_filters() -> None:
         state['view'] = form_view()
-        state['filter'] = filter_of(state['view'], search.value or None, zone)
+        state['filter'] = filter_of(state['view'], search.value or None, zone, follow_up)
         state.update(page=0, since={})
         ui.navigate.history.replace(url_of(state['view']))
         await load()
@@ -65,14 +81,17 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             shown = await db.signups_page(conn, session.viewer, state['filter'], per_page=PER_PAGE,
                                           **state['since'])
+            marks = await db.signup_marks(conn, session.viewer, [row['id'] for row in shown.rows])
         rows = shown.rows
         chosen_filter = state['filter']
         await session.audit('view_signups', {'program': chosen_filter.program, 'kiosk': chosen_filter.kiosk,
                                              'status': chosen_filter.status, 'assigned': chosen_filter.assigned,
-                                             'searched': bool(chosen_filter.search), 'page': state['page'],
-                                             'shown': len(rows)})
-        state.update(rows=rows, total=shown.total)
-        table.rows = [_row(row, programs, zone) for row in rows]
+                                             'searched': bool(chosen_filter.search),
+                                             'overdue': chosen_filter.overdue_before is not None,
+                                             'page': state['page'], 'shown': len(rows)})
+        state['rows'] = rows
+        overdue_before = follow_up.overdue_before(datetime.now(UTC))
+        table.rows = [{**_row(row, programs, zone, overdue_before), **_marks(marks.get(row['id']))} for row in rows]
         table.selected = []
         summary.text = _summary(shown, state['page'])
         previous.set_enabled(shown.newer)
@@ -104,7 +123,8 @@ async def _screen(hub: Hub, session: Session) -> None:
         if one:
             row = table.selected[0]
             editing.text = f'Change the status of {row["name"]} ({row["program"]}), now {row["status"]}:'
-            next_statuses = NEXT_STATUSES[row['status']]
+            # Closing as a duplicate names the original: that is on the sign-up's own page, beside its duplicates.
+            next_statuses = [name for name in NEXT_STATUSES[row['status']] if name != 'duplicate']
             new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
             note.value = ''
 
@@ -114,7 +134,8 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             changed = await db.change_status(conn, session.viewer, table.selected[0]['id'], new_status.value,
                                              note.value or '')
-        ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, or someone changed it first.',
+        ui.notify('Status saved.' if changed else 'Not saved: it is not in your programs, someone changed it first, '
+                  'or it is marked do not contact.',
                   type='positive' if changed else 'negative')
         await load()
 
@@ -138,7 +159,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     async def change_many() -> None:
         if not await session.renew() or not await confirmed(
                 f'Change the status of {{count}} to {bulk_new_status.value.capitalize()}? Those not in a status that '
-                'leads there are skipped.', 'Change {count}'):
+                'leads there (or marked do not contact) are skipped.', 'Change {count}'):
             return
         if not await session.renew():
             return
@@ -182,15 +203,20 @@ async def _screen(hub: Hub, session: Session) -> None:
             await db.save_default_view(conn, session.viewer.email, chosen)
         ui.notify('Saved: Sign-ups opens with this view (the search is never kept).')
 
-    async def download() -> None:
+    async def download(kind: str = 'csv') -> None:
+        """The filtered view as CSV or XLSX; do-not-contact sign-ups only when the box says so."""
         if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT)
-        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program})
-        stamp = datetime.now(zone).strftime('%Y%m%d-%H%M')
-        ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), f'signups-{stamp}.csv',
-                            'text/csv')
+            rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT,
+                                           include_do_not_contact=with_do_not_contact.value)
+        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program, 'format': kind,
+                                       'do_not_contact': with_do_not_contact.value})
+        name = f'signups-{datetime.now(zone).strftime("%Y%m%d-%H%M")}.{kind}'
+        if kind == 'xlsx':
+            ui.download.content(to_xlsx(rows, hub.settings.timezone, EXPORT_COLUMNS), name, XLSX_TYPE)
+        else:
+            ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), name, 'text/csv')
 
     # `display: contents`: a wrapper for the layout's sake only, so the screen behind a question can be made inert.
     with ui.element('div').style('display: contents') as screen_behind:
@@ -200,9 +226,10 @@ async def _screen(hub: Hub, session: Session) -> None:
                 .mark('filter-program')
             kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=view.get('kiosk', ANY),
                               label='Kiosk').classes('min-w-[12rem]').mark('filter-kiosk')
-            status = ui.select({ANY: 'Any status', **{name: name.capitalize() for name in STATUSES}},
-                               value=view.get('status', ANY), label='Status').classes('min-w-[10rem]') \
-                .mark('filter-status')
+            statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.days} business days)',
+                        **{name: name.capitalize() for name in STATUSES}}
+            status = ui.select({ANY: 'Any status', **statuses}, value=view.get('status', ANY), label='Status') \
+                .classes('min-w-[10rem]').mark('filter-status')
             assigned = ui.select(ASSIGNED, value=view.get('assigned', ANY), label='Assigned') \
                 .classes('min-w-[10rem]').mark('filter-assigned')
             since = ui.input('From', value=view.get('from', '')).props('type=date stack-label').mark('filter-since')
@@ -212,21 +239,30 @@ async def _screen(hub: Hub, session: Session) -> None:
             ui.button('Show', on_click=apply_filters, color=None).classes('hub-primary').props('no-caps').mark('apply')
             ui.button('Download CSV', on_click=download, color=None).classes('hub-secondary').props('no-caps') \
                 .mark('download')
+            ui.button('Download XLSX', on_click=lambda: download('xlsx'), color=None).classes('hub-secondary') \
+                .props('no-caps').mark('download-xlsx')
+            with_do_not_contact = ui.checkbox('Include do-not-contact').mark('include-do-not-contact')
             ui.button('Make this my default view', on_click=save_view, color=None).classes('hub-secondary') \
                 .props('no-caps').mark('save-view')
 
         columns = [{'name': key, 'label': label, 'field': key, 'align': 'left'} for key, label in (
             ('created', 'Made'), ('program', 'Program'), ('name', 'Name'), ('participant', 'Child'), ('age', 'Age'),
             ('contact', 'Contact'), ('note', 'Note'), ('kiosk', 'Kiosk'), ('status', 'Status'),
-            ('assigned', 'Assigned to'))]
+            ('assigned', 'Assigned to'), ('open', 'Sign-up'))]
         all_matching = ui.checkbox('', on_change=lambda _: show_selection()).mark('all-matching')
         table = ui.table(columns=columns, rows=[], row_key='id', selection='multiple',
                          pagination={'rowsPerPage': 0}, on_select=lambda _: show_selection()) \
             .props('hide-bottom flat bordered').classes('w-full hub-table').mark('signups')
+        # Overdue: a red row, and the word itself beside the status, for those who cannot tell red.
+        table.props(''':table-row-class-fn="row => row.overdue ? 'hub-overdue' : ''"''')
+        table.add_slot('body-cell-status', '''
+            <q-td :props="props">{{ props.value }}
+                <q-badge v-if="props.row.overdue" class="hub-overdue-badge" label="Overdue" /></q-td>''')
         table.add_slot('body-selection', '''
             <q-checkbox v-model="props.selected" :aria-label="'Select ' + props.row.name" />''')
         table.add_slot('header-selection', '''
             <q-checkbox v-model="props.selected" aria-label="Select every row on this page" />''')
+        table.add_slot('body-cell-open', OPEN_CELL)
         with ui.row().classes('items-center gap-4'):
             previous = ui.button('← Newer', on_click=lambda: turn(-1), color=None).classes('hub-secondary') \
                 .props('no-caps').mark('newer')
@@ -285,7 +321,7 @@ VIEW_KEYS = ('program', 'kiosk', 'status', 'assigned', 'from', 'to')
 
 def view_of(query: Mapping[str, str], programs: Mapping[str, str], kiosks: list[str]) -> dict[str, str]:
     """The filters of a URL query (or a saved view) this viewer can pick; anything else is dropped, not refused."""
-    choices = {'program': programs, 'kiosk': kiosks, 'status': STATUSES, 'assigned': ('me', 'nobody')}
+    choices = {'program': programs, 'kiosk': kiosks, 'status': (*STATUSES, OVERDUE), 'assigned': ('me', 'nobody')}
     view = {}
     for key in VIEW_KEYS:
         value = query.get(key) or ''
@@ -299,8 +335,12 @@ def url_of(view: Mapping[str, str]) -> str:
     return '/signups?' + urlencode(dict(view) or {'view': 'all'})
 
 
-def filter_of(view: Mapping[str, str], search: str | None, zone: ZoneInfo) -> SignupFilter:
-    return SignupFilter(program=view.get('program'), kiosk=view.get('kiosk'), status=view.get('status'),
+def filter_of(view: Mapping[str, str], search: str | None, zone: ZoneInfo, follow_up: FollowUp) -> SignupFilter:
+    """Overdue is `new` and made before the cut-off, taken when the filter is applied."""
+    overdue = view.get('status') == OVERDUE
+    return SignupFilter(program=view.get('program'), kiosk=view.get('kiosk'),
+                        status='new' if overdue else view.get('status'),
+                        overdue_before=follow_up.overdue_before(datetime.now(UTC)) if overdue else None,
                         since=_day_start(view.get('from'), zone), until=_day_start(view.get('to'), zone, 1),
                         search=search, assigned=view.get('assigned'))
 
@@ -330,8 +370,8 @@ def _summary(shown: db.SignupPage, page: int) -> str:
     return f'{shown.total:,} sign-up{"s" if shown.total != 1 else ""} · page {page + 1} of {pages}'
 
 
-def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
-    """Plain text for the table (Quasar never renders cell values as HTML)."""
+def _row(row: dict, programs: dict[str, str], zone: ZoneInfo, overdue_before: datetime) -> dict:
+    """Plain text for the table (Quasar never renders cell values as HTML), and whether the row is overdue."""
     contact = ' · '.join(part for part in (friendly(row['phone']) if row['phone'] else '', row['email'],
                                            row['contact_method']) if part)
     return {'id': row['id'], 'created': row['created_at'].astimezone(zone).strftime('%Y-%m-%d %H:%M'),
@@ -339,4 +379,14 @@ def _row(row: dict, programs: dict[str, str], zone: ZoneInfo) -> dict:
             'name': '(anonymized)' if row['anonymized_at'] else row['name'],
             'participant': row['participant_name'], 'age': '' if row['age'] is None else row['age'],
             'contact': contact, 'note': row['note'], 'kiosk': row['kiosk'], 'status': row['status'],
-            'assigned': row['assigned_to'] or ''}
+            'assigned': row['assigned_to'] or '',
+            'overdue': row['status'] == 'new' and row['created_at'] < overdue_before}
+
+
+def _marks(mark: dict | None) -> dict:
+    """A row's marks in the list: the do-not-contact badge's text ('' for none), how many possible duplicates."""
+    if mark is None:
+        return {'do_not_contact': '', 'duplicates': 0}
+    flag = ('Do not contact' if mark['do_not_contact'] else
+            'Do not contact (same phone or email)' if mark['do_not_contact_elsewhere'] else '')
+    return {'do_not_contact': flag, 'duplicates': mark['duplicates']}
