@@ -15,7 +15,6 @@ from nicegui import Client, app, background_tasks, run, ui
 from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
-from kiosk.content import content_hash, load_catalog
 from kiosk.export import clear_leftovers
 from kiosk.jobs import KioskScheduler
 from kiosk.kiosk import Kiosk
@@ -27,6 +26,7 @@ from kiosk.pages.components.screens import KioskPages
 from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
+from kiosk.published import PublishedContent
 from kiosk.qr import qr_actions, qr_svg
 from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
@@ -41,16 +41,17 @@ WARM_UP_DELAY_SECONDS = 3
 
 
 def create(settings: Settings) -> Kiosk:
-    catalog = load_catalog(settings.content)
+    content = PublishedContent.for_settings(settings)
+    catalog = content.current().catalog  # the published version that runs, else the factory file
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
     clear_leftovers(settings.export_dir)  # CSVs a download left on the SD card while no stick was in
     syncer = Syncer(settings, store)
     printer = SlipPrinter(settings.printer, settings.printer_columns) if settings.printer else None
     # The kiosk is bound below, before the scheduler starts and long before its first heartbeat.
-    scheduler = KioskScheduler(syncer, store, content_hash(settings.content), printer, report=lambda: kiosk.report())
+    scheduler = KioskScheduler(syncer, store, content, printer, report=lambda: kiosk.report())
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
-    kiosk = Kiosk(settings=settings, catalog=catalog, store=store, syncer=syncer, jobs=scheduler,
+    kiosk = Kiosk(settings=settings, catalog=catalog, content=content, store=store, syncer=syncer, jobs=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
                   view_counts=ViewCounter(settings.data_dir), speech=speech, printer=printer,
                   screen=ScreenWatch(settings.screen_missing_seconds))
@@ -118,7 +119,7 @@ async def _serves_root(settings: Settings) -> bool:
 async def warm_up(kiosk: Kiosk) -> None:
     """Just after start-up, not during it: every QR code and spoken text ready before a visitor asks."""
     await asyncio.sleep(WARM_UP_DELAY_SECONDS)
-    await run.io_bound(prepare_screens, kiosk)
+    await run.io_bound(prepare_screens, kiosk.for_visit())
 
 
 def prepare_screens(kiosk: Kiosk) -> None:
@@ -143,6 +144,7 @@ def prepare_screens(kiosk: Kiosk) -> None:
 
 def root(kiosk: Kiosk) -> None:
     """One page load is one visit: all per-visitor state lives in this call and dies with it."""
+    kiosk = kiosk.for_visit()
     visit = Visit(language=kiosk.settings.language)
     routes = {
         '/': attract.screen,

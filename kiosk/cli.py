@@ -7,11 +7,15 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kiosk.config import ConfigError, Settings, load_settings
 from kiosk.content import ContentError, load_catalog
 from kiosk.hub import cli as hub_cli
+
+if TYPE_CHECKING:
+    from kiosk.published import PublishedContent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,8 +99,76 @@ def welcome(settings: Settings, pin_set: bool) -> str:
 
 
 def _check(settings: Settings) -> int:
+    from kiosk.published import PublishedContent
+
     catalog = load_catalog(settings.content)
     print(f'config OK; {settings.content}: {len(catalog.program)} programs OK')
+    active = PublishedContent.for_settings(settings).current()
+    if active.version:
+        print(f'published version {active.version} runs: {len(active.catalog.program)} programs OK')
+    return 0
+
+
+def _content(settings: Settings, action: str, file: Path | None) -> int:
+    from kiosk.bundle import MAX_BUNDLE_BYTES, BundleError
+    from kiosk.published import NoTrustedKey, PublishedContent
+
+    content = PublishedContent.for_settings(settings)
+    if action == 'status':
+        print(content_status(content))
+        return 0
+    if file is None:
+        print('kiosk: content apply needs the bundle FILE (from `kiosk hub export-content`)', file=sys.stderr)
+        return 2
+    try:
+        with file.open('rb') as opened:
+            data = opened.read(MAX_BUNDLE_BYTES + 1)  # open_bundle refuses more; a huge file is never read whole
+        bundle, switched = content.apply(data)
+    except (BundleError, NoTrustedKey) as error:
+        print(f'kiosk: {file}: refused: {error}; the kiosk keeps showing what it showed', file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError) as error:
+        print(f'kiosk: {file}: {error.strerror.lower()}; nothing was changed', file=sys.stderr)
+        return 2
+    manifest = bundle.manifest
+    if switched:
+        print(f'version {manifest.version} verified and running: the next page load shows it')
+    else:
+        print(f'version {manifest.version} verified and staged: it runs from {manifest.activate_at.isoformat()}')
+    return 0
+
+
+def content_status(content: PublishedContent) -> str:
+    """What runs, what waits, the floor and the last refusal: for IT at a shell, in plain lines."""
+    active, staged, state = content.current(), content.staged(), content.state()
+    runs = f'version {active.version} (bundle {active.bundle_sha256[:12]})' if active.version else \
+        f'the factory content ({content.factory})'
+    waiting = 'nothing' if staged is None else \
+        f'version {staged.version}, from {staged.activate_at.isoformat() if staged.activate_at else "now"}'
+    trusted = 'yes' if content.key else 'no (published content is ignored: sudo kiosk trust-key KEY)'
+    lines = [f'runs: {runs}', f'staged: {waiting}', f'floor: {content.floor()} (a bundle must be above it)',
+             f'kept: {", ".join(map(str, content.versions())) or "none"}', f'trusted key: {trusted}']
+    if state.last_error:
+        lines.append(f'last refused ({state.last_error_at}): {state.last_error}')
+    return '\n'.join(lines)
+
+
+def _trust_key(settings: Settings, key: str) -> int:
+    from kiosk.bundle import BundleError, parse_public_key, public_key_text
+    from kiosk.storage.atomic import write_atomically
+
+    try:
+        text = public_key_text(parse_public_key(key))
+    except BundleError as error:
+        print(f'kiosk: {error}; nothing was changed', file=sys.stderr)
+        return 2
+    path = settings.content_public_key_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, (text + '\n').encode())
+    path.chmod(0o644)  # a public key: the kiosk's own user reads what root wrote
+    print(f'trusted {text} ({path}): this kiosk now takes content signed with it')
+    if settings.content_public_key and settings.content_public_key.strip() != text:
+        print('kiosk: content_public_key is set in the settings and wins over this file', file=sys.stderr)
     return 0
 
 
@@ -213,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--port', type=int, help='port to bind (KIOSK_PORT, default 8080)')
     command('check', _check, 'validate the config and the programs file',
             'validate the settings and the programs file; prints every problem with its file and field')
+    content = command('content', _content, 'apply a content bundle (a USB stick), or show what content runs',
+                      'apply FILE: verify a content bundle (from `kiosk hub export-content`, on a USB stick) as a '
+                      'download is verified, stage it and switch to it (at its activate_at); status: what runs, '
+                      'what is staged, the version floor and the last refusal')
+    content.add_argument('action', choices=['apply', 'status'])
+    content.add_argument('file', type=Path, nargs='?', metavar='FILE', help='the bundle, for apply')
+    command('trust-key', _trust_key, "trust the hub's content-signing key (as root)",
+            'write the public key `kiosk hub keygen` printed to content_public_key_file (/etc/kiosk/content.pub): '
+            'from then on the kiosk takes published content signed with it').add_argument('key', metavar='KEY')
     command('set-pin', _set_pin, 'set the staff PIN (prompts twice, or reads one line from stdin)',
             'set the staff PIN (4 to 8 digits): prompts twice on a terminal, or reads one line from standard input')
     command('doctor', _doctor, 'check this kiosk from settings to screen; exit 1 if anything is wrong',

@@ -58,7 +58,15 @@ class Settings(LayeredSettings):
     config: Path | None = None
     """the TOML settings file (also `--config`); its keys are the keys in this table"""
     content: Path = ASSETS_DIR / 'programs.toml'
-    """the programs file"""
+    """the factory programs file, shown until a published version signed with the trusted key is accepted"""
+    content_public_key: str | None = None
+    """the hub's content-signing public key (base64, as `kiosk hub keygen` prints it); unset, the key in
+    `content_public_key_file`. Without either, published content is ignored (`kiosk doctor` says so)"""
+    content_public_key_file: Path = Path('/etc/kiosk/content.pub')
+    """where `sudo kiosk trust-key KEY` writes the trusted key"""
+    content_poll_seconds: float = Field(300, ge=5, le=86400)
+    """how often the kiosk asks the hub for newer content (with jitter, and after every successful sync pass);
+    needs `sync_url`"""
     language: Language = 'en'
     """language each visit starts in (`en` or `es`)"""
     timezone: str = 'America/Chicago'

@@ -116,25 +116,33 @@ class Catalog(_Strict):
 
 def load_catalog(path: Path) -> Catalog:
     try:
-        with path.open('rb') as file:
-            raw = tomllib.load(file)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ContentError([f'{path}: file not found']) from None
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except OSError as error:
         raise ContentError([f'{path}: {error}']) from None
+    return parse_catalog(data, str(path))
+
+
+def parse_catalog(data: bytes, source: str) -> Catalog:
+    """The same checks as `kiosk check`, on bytes: a bundle's programs file is checked before it touches the disk."""
+    try:
+        raw = tomllib.loads(data.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ContentError([f'{source}: {error}']) from None
     try:
         return Catalog.model_validate(raw)
     except ValidationError as error:
-        raise ContentError(_describe(path, raw, error)) from None
+        raise ContentError(_describe(source, raw, error)) from None
 
 
-def _describe(path: Path, raw: dict, error: ValidationError) -> list[str]:
+def _describe(source: str, raw: dict, error: ValidationError) -> list[str]:
     """Turn pydantic's locations into `file: program 3 (hmca): phone: not a phone number`."""
     programs = raw.get('program') if isinstance(raw.get('program'), list) else []
     lines = []
     for item in error.errors():
         loc = list(item['loc'])
-        where = [str(path)]
+        where = [source]
         if len(loc) >= 2 and loc[0] == 'program' and isinstance(loc[1], int):
             index = loc[1]
             entry = programs[index] if index < len(programs) and isinstance(programs[index], dict) else {}

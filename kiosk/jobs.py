@@ -1,5 +1,5 @@
-"""Background jobs on one APScheduler: sync every interval, and nightly upkeep (retention of synced and
-rejected records, archive rotation).
+"""Background jobs on one APScheduler: sync every interval, published content (polled, and switched when due),
+and nightly upkeep (retention of synced and rejected records, archive rotation).
 
 The scheduler needs a running event loop, so the app starts it on start-up, never at import.
 """
@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from kiosk.bundle import MAX_BUNDLE_BYTES, BundleError
 from kiosk.config import Settings
+from kiosk.published import PublishedContent
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
@@ -23,6 +25,9 @@ from kiosk.sync import Syncer
 log = logging.getLogger('kiosk.jobs')
 
 SYNC_JOB = 'sync'
+CONTENT_JOB = 'content'
+CONTENT_JITTER = 0.1  # of the poll interval: a fleet restarted together does not poll together
+ACTIVATE_CHECK_SECONDS = 30
 FIRST_SYNC_AFTER_SECONDS = 2  # the screen first, after a power cut; then what waited in the queue
 
 
@@ -63,15 +68,16 @@ def nightly_upkeep(store: SignupStore, settings: Settings, now: datetime | None 
 
 
 class KioskScheduler:
-    def __init__(self, syncer: Syncer, store: SignupStore, content_hash: str = '',
+    def __init__(self, syncer: Syncer, store: SignupStore, content: PublishedContent | None = None,
                  printer: SlipPrinter | None = None, *, report: Callable[[], dict]) -> None:
-        """`report` is the kiosk's health report (blocking), which every heartbeat carries."""
+        """`report` is the kiosk's health report (blocking), which every heartbeat carries with `content`'s."""
         self.syncer = syncer
         self.report = report
         self.store = store
-        self.content_hash = content_hash
+        self.content = content
         self.printer = printer
         self._force_next = False
+        self._polling = False
         settings = syncer.settings
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
         if syncer.configured:
@@ -83,6 +89,13 @@ class KioskScheduler:
             self.scheduler.add_job(asyncio.to_thread, IntervalTrigger(minutes=5), args=[printer.check], id='printer',
                                    max_instances=1, coalesce=True,
                                    next_run_time=datetime.now(UTC) + timedelta(seconds=5))
+        if syncer.configured and content is not None and content.key is not None:
+            poll = settings.content_poll_seconds
+            self.scheduler.add_job(self.poll_content, IntervalTrigger(seconds=poll, jitter=poll * CONTENT_JITTER),
+                                   id=CONTENT_JOB, max_instances=1, coalesce=True, misfire_grace_time=int(poll))
+        if content is not None:  # a version staged for later (`activate_at`, or a USB stick's) switches on time
+            self.scheduler.add_job(self._activate_due, IntervalTrigger(seconds=ACTIVATE_CHECK_SECONDS),
+                                   id='content-activate', max_instances=1, coalesce=True)
         # 'cron' by name, so the hour is the kiosk's local time: a CronTrigger made here takes the machine's zone.
         self.scheduler.add_job(self._nightly, 'cron', hour=3, minute=15, id='nightly',
                                max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
@@ -102,12 +115,43 @@ class KioskScheduler:
     async def _sync(self) -> None:
         force, self._force_next = self._force_next, False
         try:
-            await self.syncer.sync_pass(force=force)
+            passed = await self.syncer.sync_pass(force=force)
         except Exception:
+            passed = None
             log.exception('sync pass failed')
+        if passed and not passed.error and not passed.skipped and self.scheduler.get_job(CONTENT_JOB):
+            await self.poll_content()  # the hub answered just now: a 304 costs it one small query
         # Every interval, whatever the pass did (even skipped for backoff): the hub sees who went quiet.
         report = await asyncio.to_thread(self.report)
-        await self.syncer.send_heartbeat({**report, 'content_hash': self.content_hash})
+        content = await asyncio.to_thread(self.content.report) if self.content else {}
+        await self.syncer.send_heartbeat({**report, **content})
+
+    async def poll_content(self) -> None:
+        """Fetch newer content if the hub has some for this kiosk, verify and stage it, and switch when it is due."""
+        if self._polling:
+            return
+        self._polling = True
+        try:
+            known = await asyncio.to_thread(self.content.known_etags)
+            status, bundle = await self.syncer.fetch_content(known, MAX_BUNDLE_BYTES)
+            if status == 200 and bundle is not None:
+                try:
+                    await asyncio.to_thread(self.content.accept, bundle)
+                except BundleError as error:  # remembered for the heartbeat and `kiosk content status`
+                    log.error('content: the bundle from the hub was refused: %s', error)
+            elif status not in (0, 204, 304, 404):
+                log.warning('content: the hub answered HTTP %d', status)
+            await self._activate_due()
+        except Exception:
+            log.exception('content poll failed')
+        finally:
+            self._polling = False
+
+    async def _activate_due(self) -> None:
+        try:
+            await asyncio.to_thread(self.content.activate_due)
+        except Exception:
+            log.exception('content switch failed')
 
     async def _nightly(self) -> None:
         try:

@@ -93,6 +93,11 @@ def heartbeat_url(sync_url: str) -> str:
     return urljoin(sync_url, 'heartbeat')
 
 
+def content_url(sync_url: str) -> str:
+    """Beside the sign-ups endpoint: https://hub/api/v1/signups -> https://hub/api/v1/content."""
+    return urljoin(sync_url, 'content')
+
+
 def token_fingerprint(token: SecretStr | None) -> str:
     """Remembers which token was refused without storing it."""
     return hashlib.sha256((token.get_secret_value() if token else '').encode()).hexdigest()[:16]
@@ -250,6 +255,36 @@ class Syncer:
         if response.status_code >= 300 and response.status_code != 404:
             log.debug('heartbeat answered HTTP %d', response.status_code)
         return response.status_code
+
+    async def fetch_content(self, known_etags: list[str], limit: int) -> tuple[int, bytes | None]:
+        """Ask the hub for newer content, naming the bundles this kiosk has (If-None-Match): (status, bundle).
+
+        The bundle comes only with a 200, read up to `limit` bytes (more is refused unread: status 413). Status 0
+        means no answer. Never raises: content waits for the next poll, and sync is not disturbed.
+        """
+        if not self.configured:
+            return 0, None
+        import httpx
+
+        token = self.settings.sync_token.get_secret_value() if self.settings.sync_token else ''
+        headers = {'Authorization': f'Bearer {token}'}
+        if known_etags:
+            headers['If-None-Match'] = ', '.join(known_etags)
+        try:
+            async with httpx.AsyncClient(timeout=self.settings.sync_timeout_seconds, transport=self._transport,
+                                         verify=True, follow_redirects=False) as client, \
+                    client.stream('GET', content_url(self.settings.sync_url), headers=headers) as response:
+                if response.status_code != 200:
+                    return response.status_code, None
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        return 413, None
+                return 200, bytes(body)
+        except httpx.HTTPError as error:
+            log.debug('content not fetched (%s)', type(error).__name__)
+            return 0, None
 
     def _queued(self, tried: set[str]) -> list[dict[str, Any]]:
         """Queued records this pass has not settled yet, oldest first."""

@@ -56,6 +56,7 @@ def examine(flags: dict, *, now: Callable[[], float] = time.time) -> list[Check]
         checks.append(Check('content', 'ok', f'{len(catalog.program)} programs in {settings.content}'))
     except ContentError as error:
         checks.append(Check('content', 'fail', '; '.join(error.problems)))
+    checks += _readable('published content', _published, settings)
     systemctl = shutil.which('systemctl') if Path('/run/systemd/system').is_dir() else None
     checks += [_data_dir(settings.data_dir), _disk(settings.data_dir), *_readable('staff PIN', _pin, settings.data_dir),
                _clock(now()), *_readable('last sync', _sync, settings, now()), _programs_installed(),
@@ -160,6 +161,29 @@ def _programs_installed() -> Check:
     if missing:
         return Check('screen', 'fail', f'not installed: {", ".join(missing)} (apt-get install {" ".join(missing)})')
     return Check('screen', 'ok', 'chromium and cage installed')
+
+
+def _published(settings: Settings) -> Check:
+    """Which key published content must be signed with, and what runs; without a key, it is ignored."""
+    from kiosk.bundle import BundleError
+    from kiosk.published import PublishedContent, trusted_key
+
+    try:
+        key = trusted_key(settings)
+    except (BundleError, OSError) as error:
+        return Check('published content', 'fail', f'the trusted key is unusable ({error}): run '
+                                                  '`sudo kiosk trust-key KEY` again with the key `kiosk hub keygen` '
+                                                  'printed')
+    content = PublishedContent.for_settings(settings)
+    active = content.active_version()
+    runs = f'version {active} runs' if active else 'the factory content runs'
+    if key is None:
+        return Check('published content', 'warn', f'no trusted key, so content published at the hub is ignored '
+                                                  f'({runs}): `sudo kiosk trust-key KEY`')
+    error = content.state().last_error
+    if error:
+        return Check('published content', 'warn', f'{runs}; the last bundle was refused: {error}')
+    return Check('published content', 'ok', f'{runs}; content signed with the trusted key is taken')
 
 
 def _speech(settings: Settings) -> Check:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kiosk import version
+from kiosk.bundle import MEDIA_TYPE
 from kiosk.hub.ingest import Heartbeat, IncomingBatch
 from kiosk.paths import ASSETS_DIR
 
@@ -63,6 +64,7 @@ def openapi() -> dict[str, Any]:
 
     unauthorized = answer('Unknown, expired or revoked token', WWW_Authenticate='Bearer')
     unauthorized['headers'] = {'WWW-Authenticate': unauthorized['headers'].pop('WWW_Authenticate')}
+    etag = {'description': "The bundle's SHA-256 in quotes (a strong ETag)", 'schema': {'type': 'string'}}
     refusals = {'401': unauthorized,
                 '413': answer('Body (or batch) over the hub\'s limit'),
                 '422': answer('Not JSON, or not the contract: `index` names the first bad record'),
@@ -70,7 +72,8 @@ def openapi() -> dict[str, Any]:
     return {
         'openapi': '3.1.0',
         'info': {'title': 'SLMPD Kiosk Hub API', 'version': version(),
-                 'description': 'What kiosks send the hub: sign-ups (the sync contract) and heartbeats.'},
+                 'description': 'What kiosks send the hub (sign-ups, the sync contract, and heartbeats) and what they '
+                                'fetch from it (published content).'},
         'paths': {
             '/api/v1/signups': {
                 'post': {
@@ -88,6 +91,24 @@ def openapi() -> dict[str, Any]:
                     'operationId': 'checkToken',
                     'summary': 'Is the hub there, and does it know this token? (`kiosk doctor`)',
                     'responses': {'204': answer('Token known', None), '401': answer('Token unknown', None)},
+                },
+            },
+            '/api/v1/content': {
+                'get': {
+                    'operationId': 'fetchContent',
+                    'summary': 'The newest signed content bundle meant for this kiosk (docs/content.md)',
+                    'parameters': [{'name': 'If-None-Match', 'in': 'header', 'required': False,
+                                    'schema': {'type': 'string'},
+                                    'description': 'The ETag of the bundle the kiosk has: 304 if it is still the '
+                                                   'newest'}],
+                    'responses': {
+                        '200': {'description': 'The bundle: a tar of manifest.json, manifest.sig and the files',
+                                'headers': {'ETag': etag},
+                                'content': {MEDIA_TYPE: {'schema': {'type': 'string', 'format': 'binary'}}}},
+                        '204': answer('Nothing is published for this kiosk: it keeps what it has', None),
+                        '304': {'description': 'The kiosk has the newest bundle', 'headers': {'ETag': etag}},
+                        '401': unauthorized,
+                    },
                 },
             },
             '/api/v1/heartbeat': {

@@ -24,6 +24,7 @@ from kiosk.hub import db
 from kiosk.hub.api_schema import openapi
 from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
+from kiosk.hub.content import newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
@@ -122,6 +123,14 @@ def create(settings: HubSettings) -> Hub:
         """What `kiosk doctor` asks: is the hub there, and does it know this token?"""
         known = await receiver.kiosk_for(request.headers.get('authorization')) is not None
         return Response(status_code=204 if known else 401)
+
+    @app.get('/api/v1/content')
+    async def content(request: Request) -> Response:
+        """The newest signed content bundle meant for this kiosk; 304 for the one it has (If-None-Match)."""
+        delivery = await newest_for_kiosk(pool, request.headers.get('authorization'),
+                                          request.headers.get('if-none-match'))
+        return Response(delivery.body, status_code=delivery.status, headers=delivery.headers,
+                        media_type=delivery.media_type)
 
     @app.post('/api/v1/heartbeat')
     async def heartbeat(request: Request) -> Response:

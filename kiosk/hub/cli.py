@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import getpass
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from kiosk.hub.config import HubSettings, load_hub_settings
@@ -59,6 +59,23 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                       'mail_instant_gap_seconds), daily (a digest at digest_hour) or off')
     set_notify.add_argument('email')
     set_notify.add_argument('choice', choices=['instant', 'daily', 'off'])
+    verb('keygen', 'make the key that signs published content; prints the public key for the kiosks',
+         'write a new Ed25519 signing key to signing_key_file (0600; an existing key is never overwritten) and print '
+         'its public key, which each kiosk trusts with `sudo kiosk trust-key KEY`')
+    publish = verb('publish', 'publish a programs file as the next content version',
+                   'check a programs file with the kiosk\'s own model (as `kiosk check` does), sign it as version N+1 '
+                   '(the first is 1) and store it; kiosks fetch it at their next poll')
+    publish.add_argument('file', type=Path, metavar='FILE', help='the programs.toml to publish')
+    publish.add_argument('--note', required=True, metavar='TEXT', help='what changed (the release note, audited)')
+    publish.add_argument('--target', action='append', default=[], metavar='KIOSK',
+                         help='only this kiosk (repeat for several; default every kiosk)')
+    publish.add_argument('--activate-at', type=datetime.fromisoformat, metavar='TIME',
+                         help='when kiosks switch to it, ISO 8601 with an offset (default at once)')
+    export = verb('export-content', 'write a published version\'s bundle to a file (for a USB stick)',
+                  'write the signed bundle of a published version, byte for byte as kiosks download it, to FILE; '
+                  'on the kiosk `kiosk content apply FILE` takes it')
+    export.add_argument('version', type=int, metavar='VERSION')
+    export.add_argument('output', type=Path, metavar='FILE')
     verb('send-digest', 'queue and send the daily digests now (for IT and tests)',
          "queue today's digest for every user who chose daily (at most one a day each) and send the outbox; "
          '--user for one of them').add_argument('--user', metavar='EMAIL', help='only this user')
@@ -105,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         grant_runtime(settings.owner_url, args.role)
         print(f'{args.role} may read and write the rows the hub needs; it owns nothing, and the audit log only grows')
         return 0
+    if args.hub_command == 'keygen':
+        return _keygen(settings)
+    if args.hub_command in ('publish', 'export-content'):
+        return asyncio.run(_content(settings, args))
     if args.hub_command == 'send-digest':
         return asyncio.run(_send_digest(settings, args.user.lower() if args.user else None))
     return asyncio.run(_manage(settings, args))
@@ -138,6 +159,63 @@ async def _send_digest(settings: HubSettings, only: str | None) -> int:
     print(f'{queued} digest(s) queued (a user with nothing new and nothing waiting, or whose digest went today, '
           f'gets none); {sent} mail(s) sent; {failing} failed and will be retried')
     return 0 if not failing else 1
+
+
+def _keygen(settings: HubSettings) -> int:
+    from kiosk.bundle import public_key_text
+    from kiosk.hub.content import write_signing_key
+
+    try:
+        key = write_signing_key(settings.signing_key_file)
+    except FileExistsError:
+        return _fail(f'{settings.signing_key_file} exists already: every kiosk trusts its key, so it is never '
+                     'overwritten (move it away first to start again, then trust the new key on every kiosk)')
+    print(f'signing key written to {settings.signing_key_file} (0600; keep it out of backups anyone can read).\n'
+          f'On each kiosk, trust it with:\nsudo kiosk trust-key {public_key_text(key)}')
+    return 0
+
+
+async def _content(settings: HubSettings, args: argparse.Namespace) -> int:
+    from kiosk.content import ContentError
+    from kiosk.hub import db
+    from kiosk.hub.content import PublishError, publish, read_signing_key
+    from kiosk.storage.atomic import write_atomically
+
+    db.migrate_if_owner(settings.owner_url)
+    conn = await db.connect(settings.database_url)
+    try:
+        if args.hub_command == 'export-content':
+            bundle = await db.content_bundle(conn, args.version)
+            if bundle is None:
+                return _fail(f'no published version {args.version}')
+            try:
+                write_atomically(args.output, bundle)
+            except OSError as error:
+                return _fail(f'{args.output}: {error.strerror.lower()} (is the stick mounted?); nothing was written')
+            print(f'version {args.version} written to {args.output} ({len(bundle)} bytes); on a kiosk: '
+                  f'kiosk content apply {args.output.name}')
+            return 0
+        if args.activate_at and args.activate_at.tzinfo is None:
+            return _fail('--activate-at needs an offset (2026-12-10T06:00-06:00), or kiosks would guess the zone')
+        try:
+            version, sha256 = await publish(conn, read_signing_key(settings.signing_key_file),
+                                            args.file.read_bytes(), source=str(args.file), note=args.note,
+                                            published_by='cli',
+                                            targets=args.target or None, activate_at=args.activate_at)
+        except FileNotFoundError:
+            return _fail(f'{args.file}: file not found; nothing was published')
+        except ContentError as error:
+            for line in error.problems:
+                print(f'kiosk: {line}', file=sys.stderr)
+            return _fail('nothing was published')
+        except PublishError as error:
+            return _fail(f'{error}; nothing was published')
+        await conn.commit()
+    finally:
+        await conn.close()
+    print(f'published version {version} (sha256 {sha256[:12]}) for '
+          f'{", ".join(args.target) if args.target else "every kiosk"}: kiosks take it at their next poll')
+    return 0
 
 
 async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:

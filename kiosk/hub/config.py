@@ -52,6 +52,9 @@ class HubSettings(LayeredSettings):
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     """networks of the reverse proxies whose `X-Forwarded-For` is believed, comma-separated (`127.0.0.1/32,
     10.0.0.0/8`); the sign-in throttle counts the first hop that is not one of them. Empty: the peer's address"""
+    signing_key_file: Path = Path('/etc/kiosk/hub-signing.key')
+    """the Ed25519 private key that signs published content (`kiosk hub keygen` writes it, 0600); outside the
+    database, so a copy of the database cannot sign"""
     token_grace_days: int = Field(7, ge=0, le=365)
     """how long a rotated-out kiosk token still works"""
     timezone: str = 'America/Chicago'

@@ -1150,3 +1150,34 @@ async def outbox_health(conn: AsyncConnection) -> dict[str, Any]:
                max(sent_at) AS last_sent
         FROM mail_outbox
     ''')).fetchone()
+
+
+# -- published content: immutable signed bundles ----------------------------------------------------------
+
+async def lock_content_versions(conn: AsyncConnection) -> int:
+    """Inside a transaction: one publisher at a time (other readers go on); returns the newest version, 0 if none."""
+    await conn.execute('LOCK TABLE content_versions IN SHARE ROW EXCLUSIVE MODE')
+    row = await (await conn.execute('SELECT coalesce(max(version), 0) AS newest FROM content_versions')).fetchone()
+    return row['newest']
+
+
+async def insert_content_version(conn: AsyncConnection, version: int, bundle: bytes, sha256: str, note: str,
+                                 published_by: str, targets: list[str] | None, activate_at: datetime | None) -> None:
+    await conn.execute('''
+        INSERT INTO content_versions (version, bundle, sha256, note, published_by, targets, activate_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ''', (version, bundle, sha256, note, published_by, targets, activate_at))
+
+
+async def newest_content_for(conn: AsyncConnection, kiosk: str) -> dict[str, Any] | None:
+    """The newest version meant for this kiosk: its number and hash only, so a 304 never reads a bundle."""
+    return await (await conn.execute('''
+        SELECT version, sha256 FROM content_versions
+        WHERE targets IS NULL OR %s = ANY(targets)
+        ORDER BY version DESC LIMIT 1
+    ''', (kiosk,))).fetchone()
+
+
+async def content_bundle(conn: AsyncConnection, version: int) -> bytes | None:
+    row = await (await conn.execute('SELECT bundle FROM content_versions WHERE version = %s', (version,))).fetchone()
+    return bytes(row['bundle']) if row else None

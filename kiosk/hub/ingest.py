@@ -129,8 +129,9 @@ Count = Annotated[int, Interval(ge=0, le=2 ** 31 - 1), BeforeValidator(_whole_nu
 
 
 class Heartbeat(BaseModel):
-    """What a kiosk's scheduler sends every sync interval (kiosk/health.py plus content_hash). The fields the
-    Kiosks page reads are typed; newer kiosks' extra fields pass if they are plain, bounded JSON."""
+    """What a kiosk's scheduler sends every sync interval (kiosk/health.py, and what content runs from
+    kiosk/published.py). The fields the Kiosks page reads are typed; newer kiosks' extra fields (`content_version`,
+    `content_sha256`, `content_staged`, `content_error` among them) pass if they are plain, bounded JSON."""
 
     model_config = ConfigDict(extra='allow', strict=True, title='Heartbeat', json_schema_extra={'propertyNames': KEY})
     __pydantic_extra__: dict[Text(100), JsonValue]
@@ -167,7 +168,7 @@ class Receiver:
 
     async def kiosk_for(self, authorization: str | None) -> str | None:
         async with self.pool.connection() as conn:
-            return await _kiosk_for(conn, authorization)
+            return await kiosk_for_bearer(conn, authorization)
 
     async def signups(self, authorization: str | None, idempotency_key: str | None,
                       body: AsyncIterator[bytes]) -> Answer:
@@ -267,7 +268,7 @@ def _answered_ids(response: dict[str, Any]) -> set[str]:
     return {record_id for outcome in ('accepted', 'duplicates', 'conflicts') for record_id in response.get(outcome, [])}
 
 
-async def _kiosk_for(conn: AsyncConnection, authorization: str | None) -> str | None:
+async def kiosk_for_bearer(conn: AsyncConnection, authorization: str | None) -> str | None:
     """The kiosk whose live token is in a `Bearer` header, or None."""
     token_sha256 = _bearer_digest(authorization)
     return None if token_sha256 is None else await db.kiosk_for_token(conn, token_sha256)

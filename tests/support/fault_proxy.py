@@ -42,12 +42,15 @@ class FaultProxy:
     """Forwards every request to `upstream_port`; `drop(request_line)` decides which replies are lost.
 
     One request per client connection (the proxy answers with `Connection: close`). `dropped` counts
-    the replies thrown away, `forwarded` every request that reached the server.
+    the replies thrown away, `forwarded` every request that reached the server. `cut(request_line, reply)`
+    sends only the first half of a reply instead, then closes.
     """
 
-    def __init__(self, upstream_port: int, drop: Callable[[bytes], bool]) -> None:
+    def __init__(self, upstream_port: int, drop: Callable[[bytes], bool],
+                 cut: Callable[[bytes, bytes], bool] = lambda _request_line, _reply: False) -> None:
         self.upstream_port = upstream_port
         self.drop = drop
+        self.cut = cut  # these replies stop half-way through, as a download does when the link drops
         self.forwarded = 0
         self.dropped = 0
         self._lock = threading.Lock()
@@ -85,6 +88,10 @@ class FaultProxy:
             lose = self.drop(request_line)
             self.dropped += lose
         if lose:
+            client.shutdown(socket.SHUT_RDWR)
+            return
+        if self.cut(request_line, reply):
+            client.sendall(reply[:len(reply) // 2])
             client.shutdown(socket.SHUT_RDWR)
             return
         client.sendall(reply)

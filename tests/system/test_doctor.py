@@ -205,3 +205,21 @@ def test_a_full_disk_fails(tiny_disk):
     (tiny_disk / 'filler').write_bytes(b'\0' * 200_000)
     check = _disk(tiny_disk)
     assert check == Check('free disk', 'fail', '0 MB free (at least 200 MB needed)')
+
+
+def test_doctor_says_whether_published_content_is_taken(good_kiosk, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.bundle import public_key_text
+
+    key_file = tmp_path / 'content.pub'
+    env = {'KIOSK_CONTENT_PUBLIC_KEY_FILE': str(key_file)}
+    result = doctor(env)
+    assert outcome(result, 'published content') == 'WARN' and result.returncode == 0
+    assert 'no trusted key, so content published at the hub is ignored' in result.stdout
+    key_file.write_text('not a key')
+    result = doctor(env)
+    assert outcome(result, 'published content') == 'FAIL' and 'sudo kiosk trust-key KEY' in result.stdout
+    key_file.write_text(public_key_text(Ed25519PrivateKey.generate()))
+    result = doctor(env)
+    assert outcome(result, 'published content') == 'OK' and 'the factory content runs' in result.stdout

@@ -1,0 +1,117 @@
+"""Published content at the hub: the signing key, publishing a programs file as the next signed version, and
+serving each kiosk the newest version meant for it.
+
+A version is built once, signed with the key in `signing_key_file` (outside the database) and stored as those
+exact bytes, so the API, `kiosk hub export-content` and a USB stick all carry the same file, and its SHA-256
+is its strong ETag. A kiosk that already has it asks with `If-None-Match` and gets a 304 from one small query
+that never reads a bundle. The programs file is checked by the kiosk's own model (kiosk/content.py) before
+anything is signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build
+from kiosk.content import parse_catalog
+from kiosk.hub import db
+from kiosk.hub.ingest import kiosk_for_bearer
+
+NOTE_MAX = 500
+
+
+class PublishError(Exception):
+    """Nothing was published; the message says why (one line, or the programs file's problems)."""
+
+
+def write_signing_key(path: Path) -> Ed25519PrivateKey:
+    """A new Ed25519 key in `path` (PKCS#8 PEM, 0600); an existing key is never overwritten: kiosks trust it."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # FileExistsError: refuse
+    with os.fdopen(descriptor, 'wb') as file:
+        file.write(pem)
+        file.flush()
+        os.fsync(file.fileno())
+    return key
+
+
+def read_signing_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise PublishError(f'no signing key at {path}: run `kiosk hub keygen` once (KIOSK_HUB_SIGNING_KEY_FILE)') \
+            from None
+    except (OSError, ValueError) as error:
+        raise PublishError(f'{path}: not a usable signing key ({error})') from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise PublishError(f'{path}: not an Ed25519 key')
+    return key
+
+
+async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes, *, note: str, published_by: str,
+                  targets: list[str] | None = None, activate_at: datetime | None = None,
+                  source: str = PROGRAMS) -> tuple[int, str]:
+    """Check, sign and store the programs file as the next version (the first is 1), audited; (version, sha256)."""
+    note = note.strip()
+    if not note or len(note) > NOTE_MAX:
+        raise PublishError(f'a release note is required (1 to {NOTE_MAX} characters): say what changed')
+    parse_catalog(programs, source)  # ContentError lists every problem, as `kiosk check` does
+    async with conn.transaction():
+        version = await db.lock_content_versions(conn) + 1
+        bundle = build({PROGRAMS: programs}, version, key, targets=targets or 'all', activate_at=activate_at)
+        sha256 = hashlib.sha256(bundle).hexdigest()
+        await db.insert_content_version(conn, version, bundle, sha256, note, published_by, targets, activate_at)
+        await db.audit(conn, published_by, 'content_published',
+                       {'version': version, 'sha256': sha256, 'note': note, 'targets': targets or 'all',
+                        'activate_at': activate_at.isoformat() if activate_at else None})
+    return version, sha256
+
+
+@dataclass
+class Delivery:
+    """The answer to `GET /api/v1/content`."""
+
+    status: int
+    body: bytes = b''
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None
+
+
+async def newest_for_kiosk(pool: AsyncConnectionPool, authorization: str | None,
+                           if_none_match: str | None) -> Delivery:
+    """The newest bundle meant for the token's kiosk; 304 when the kiosk has it, 204 when nothing is published."""
+    async with pool.connection() as conn:
+        kiosk = await kiosk_for_bearer(conn, authorization)
+        if kiosk is None:
+            return Delivery(401, b'{"error":"unknown, expired or revoked token"}', {'WWW-Authenticate': 'Bearer'},
+                            'application/json')
+        newest = await db.newest_content_for(conn, kiosk)
+        if newest is None:
+            return Delivery(204)
+        etag = f'"{newest["sha256"]}"'
+        headers = {'ETag': etag, 'Cache-Control': 'no-cache'}
+        if _matches(if_none_match, etag):
+            return Delivery(304, headers=headers)
+        bundle = await db.content_bundle(conn, newest['version'])
+    return Delivery(200, bundle or b'', {**headers, 'Content-Disposition':
+                                         f'attachment; filename="content-{newest["version"]}.tar"'}, MEDIA_TYPE)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's If-None-Match: a list of tags (weak comparison) or `*`."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix('W/') for tag in if_none_match.split(',')]
+    return '*' in tags or etag in tags

@@ -1,0 +1,124 @@
+"""Published content on the kiosk's disk: verified versions, the pointer, the floor, and what is kept."""
+
+import stat
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.bundle import PROGRAMS, BundleError, build, parse_public_key, public_key_text
+from kiosk.config import load_settings
+from kiosk.paths import ASSETS_DIR
+from kiosk.published import NoTrustedKey, PublishedContent, trusted_key
+
+FACTORY = ASSETS_DIR / 'programs.toml'
+KEY = Ed25519PrivateKey.generate()
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+
+
+def titled(title: str) -> bytes:
+    """The factory programs file with the first program's English title changed."""
+    return FACTORY.read_bytes().replace(b'title = "Citizens Academy"', f'title = "{title}"'.encode(), 1)
+
+
+def bundle(version: int, title: str = 'Citizens Academy', **options) -> bytes:
+    return build({PROGRAMS: titled(title)}, version, KEY, **options)
+
+
+@pytest.fixture
+def clock():
+    return [NOW.timestamp()]
+
+
+@pytest.fixture
+def content(tmp_path, clock) -> PublishedContent:
+    return PublishedContent(tmp_path, FACTORY, 'lobby-1', parse_public_key(public_key_text(KEY)),
+                            clock=lambda: clock[0])
+
+
+def first_title(content: PublishedContent) -> str:
+    return content.current().catalog.program[0].en.title
+
+
+def test_the_factory_content_runs_until_a_version_is_accepted(content):
+    assert content.current().version == 0 and first_title(content) == 'Citizens Academy'
+    assert content.current().bundle_sha256 is None and content.floor() == 0
+
+
+def test_an_applied_bundle_runs_and_leaves_exactly_its_files_private(content, tmp_path):
+    _, switched = content.apply(bundle(1, 'Citizens Police Academy'))
+    assert switched and content.current().version == 1 and first_title(content) == 'Citizens Police Academy'
+    root = tmp_path / 'content'
+    assert sorted(path.name for path in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json']
+    assert sorted(path.name for path in (root / '1').iterdir()) == ['bundle.sha256', 'manifest.json',
+                                                                     'manifest.sig', 'programs.toml']
+    assert (root / 'active').read_text() == '1\n' and content.floor() == 1
+    for path in [root, root / '1']:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    for path in [root / 'active', root / 'floor.json', *(root / '1').iterdir()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_refused_bundle_changes_nothing_and_is_remembered(content):
+    content.apply(bundle(2, 'Version two'))
+    with pytest.raises(BundleError, match='version 1 is not above 2'):
+        content.apply(bundle(1, 'Replayed'))
+    with pytest.raises(BundleError, match='signature'):
+        content.apply(build({PROGRAMS: titled('Forged')}, 3, Ed25519PrivateKey.generate()))
+    assert first_title(content) == 'Version two' and content.versions() == [2]
+    assert 'signature' in content.state().last_error
+    assert content.report()['content_error'] == content.state().last_error
+    content.apply(bundle(3, 'Version three'))
+    assert content.state().last_error is None
+
+
+def test_a_version_waits_for_its_activate_at(content, clock):
+    content.apply(bundle(1, 'Now'))
+    _, switched = content.apply(bundle(2, 'Later', activate_at=NOW + timedelta(hours=1)))
+    assert not switched and first_title(content) == 'Now'
+    assert content.staged().version == 2 and content.report()['content_staged'] == 2
+    assert content.activate_due() is None
+    clock[0] += 3600
+    assert content.activate_due() == 2 and first_title(content) == 'Later' and content.staged() is None
+
+
+def test_the_two_versions_before_the_running_one_are_kept(content):
+    for version in range(1, 6):
+        content.apply(bundle(version, f'Version {version}'))
+    assert content.versions() == [3, 4, 5] and content.floor() == 5
+
+
+def test_the_same_bundle_again_finishes_a_switch_a_crash_cut(content, tmp_path):
+    """A crash after the version was renamed into place but before the pointer moved: applying it again switches."""
+    data = bundle(1, 'Again')
+    content.accept(data)
+    assert content.current().version == 0 and content.floor() == 1
+    _, switched = content.apply(data)
+    assert switched and first_title(content) == 'Again'
+
+
+def test_leftovers_of_a_crash_are_removed_before_the_next_write(content, tmp_path):
+    root = tmp_path / 'content'
+    (root / '7.partial').mkdir(parents=True)
+    (root / '7.partial' / PROGRAMS).write_text('half')
+    (root / '.active.abc.tmp').write_text('1')
+    content.apply(bundle(1))
+    assert not (root / '7.partial').exists() and not (root / '.active.abc.tmp').exists()
+
+
+def test_without_a_trusted_key_published_content_is_ignored(tmp_path):
+    content = PublishedContent(tmp_path, FACTORY, 'lobby-1', None)
+    with pytest.raises(NoTrustedKey, match='trust-key'):
+        content.apply(bundle(1))
+    assert content.versions() == []
+
+
+def test_the_key_comes_from_the_setting_else_the_file(tmp_path):
+    key_file = tmp_path / 'content.pub'
+    settings = load_settings(data_dir=tmp_path).model_copy(update={'content_public_key_file': key_file})
+    assert trusted_key(settings) is None
+    key_file.write_text(public_key_text(KEY) + '\n')
+    assert public_key_text(trusted_key(settings)) == public_key_text(KEY)
+    other = Ed25519PrivateKey.generate()
+    chosen = settings.model_copy(update={'content_public_key': public_key_text(other)})
+    assert public_key_text(trusted_key(chosen)) == public_key_text(other)
