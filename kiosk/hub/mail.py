@@ -36,7 +36,8 @@ SETTLE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)
 CLAIM_BATCH = 1  # one at a time: a claim's lease need only outlast its own SMTP conversation, never a batch's
 NAMES_LIMIT = 50  # first names in one mail, with mail_names; the rest are counted
-WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive, at most one every {gap}',
+WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive or are assigned to you, at most one '
+                   'every {gap}',
        'daily': 'you chose "daily": one digest a day at {hour:02d}:00'}
 
 
