@@ -28,7 +28,7 @@ from kiosk.hub.content import newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
-from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, signup
+from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, signup, two_factor, users
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -149,7 +149,8 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, password, signups_page, signup, fleet, activity, conflicts, audit, account):
+    for screen in (login, password, two_factor, signups_page, signup, fleet, activity, conflicts, audit, users,
+                   account):
         screen.register(hub)
     return hub
 

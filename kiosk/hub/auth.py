@@ -1,4 +1,5 @@
-"""Secrets at the hub: kiosk tokens and session ids (only their SHA-256 is stored), passwords (salted scrypt)."""
+"""Secrets at the hub: kiosk tokens, session ids and set-password links (only their SHA-256 is stored), passwords
+(salted scrypt), and the second factor: TOTP codes (RFC 6238, pyotp) and one-use recovery codes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
+import pyotp
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -56,6 +58,58 @@ def password_matches(password: str, stored: str | None) -> bool:
     return scheme == 'scrypt' and hmac.compare_digest(scrypt_hash(password, bytes.fromhex(salt), cost).hex(), expected)
 
 
+# -- the second factor -----------------------------------------------------------------------------------
+
+ISSUER = 'SLMPD Kiosk Hub'  # what the authenticator app calls the account
+RECOVERY_CODES = 10
+CHALLENGE_MINUTES = 5  # from a right password to its code
+PASSWORD_LINK_HOURS = 24
+REQUIRE_2FA = ('admin', 'all', 'none')
+
+
+def must_enrol(viewer: db.Viewer, require: str) -> bool:
+    """Whether this user must turn on two-factor sign-in before any screen opens, under `require_2fa`."""
+    return not viewer.second_factor and (require == 'all' or (require == 'admin' and viewer.sees_all))
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()  # 160 bits, RFC 4226's recommended length
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """What the enrolment's QR code holds: the otpauth:// URI authenticator apps read."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def totp_step(secret: str, code: str, after_step: int | None, now: float | None = None) -> int | None:
+    """The time-step a six-digit code is right for (this one, or one either side, for a clock a little off),
+    if it is later than `after_step`, the last one used: a code is good once. None when it is not."""
+    code = ''.join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(time.time() if now is None else now)
+    for step in (current - 1, current, current + 1):
+        if (after_step is None or step > after_step) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def new_recovery_codes() -> list[str]:
+    """Ten codes of 80 random bits each, written xxxx-xxxx-xxxx-xxxx (base32, lower case) to copy by hand."""
+    alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = ''.join(secrets.choice(alphabet) for _ in range(16))
+        codes.append('-'.join(raw[i:i + 4] for i in range(0, 16, 4)))
+    return codes
+
+
+def recovery_digest(code: str) -> bytes:
+    """What is stored of a recovery code: its SHA-256, of the code as typed without dashes, spaces or case."""
+    return hashlib.sha256(''.join(char for char in code.lower() if char.isalnum()).encode()).digest()
+
+
 # -- signing in -----------------------------------------------------------------------------------------
 
 SESSION_COOKIE = 'kiosk_hub_session'
@@ -63,6 +117,7 @@ SESSION_COOKIE = 'kiosk_hub_session'
 # client's, over a day, stops the guesser: one address can hold an account locked 75 minutes a day at most.
 ACCOUNT_LIMIT = (5, timedelta(minutes=15))
 CLIENT_LIMIT = (25, timedelta(hours=24))
+CODE_LIMIT = ACCOUNT_LIMIT  # wrong second-factor codes, counted apart from wrong passwords
 # scrypt takes a few tenths of a second of one core and 128 MiB: this many at once, and a sign-in that finds
 # them all busy is told to try again in a moment instead of queueing.
 HASHES_AT_ONCE = 4
@@ -167,3 +222,25 @@ class SignIns:
             async with self._connection() as conn:
                 await db.forgive_sign_in(conn, counted.seqs, email)
         return SignIn(ok=ok)
+
+    async def check_code(self, email: str, code: str, client: str) -> SignIn:
+        """Check a second-factor code (TOTP, or a recovery code, which is then spent) for a user whose password
+        was right, counted first like a password: against the client and against the account's codes."""
+        if self._refused_clients.get(client, 0.0) > time.monotonic():
+            await asyncio.sleep(REFUSED_PAUSE_SECONDS)
+            return SignIn(ok=False, checked=False)
+        async with self._connection() as conn:
+            counted = await db.count_code(conn, client, email, CLIENT_LIMIT, CODE_LIMIT)
+            if counted.refused_by is not None:
+                ok = False
+            elif (step := totp_step(counted.totp_secret, code, counted.totp_last_step)
+                  if counted.totp_secret else None) is not None:
+                ok = await db.use_totp_step(conn, email, step)
+            else:
+                ok = counted.totp_secret is not None and await db.use_recovery_code(conn, email,
+                                                                                    recovery_digest(code))
+            if ok:
+                await db.forgive_code(conn, counted.seqs, email)
+        if counted.refused_by is not None:
+            await asyncio.sleep(REFUSED_PAUSE_SECONDS)
+        return SignIn(ok=ok, checked=counted.refused_by is None)

@@ -54,6 +54,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     verb('disable-user', 'stop a user from signing in and end their sessions now',
          'the user can no longer sign in, and their open sessions end at once').add_argument('email')
     verb('enable-user', 'let a disabled user sign in again').add_argument('email')
+    verb('reset-two-factor', "take away a user's second factor (a lost phone) and end their sessions",
+         "take away a user's authenticator app and recovery codes, and end their sessions; if the hub requires "
+         'a second factor of them (require_2fa), they set up a new one at their next sign-in').add_argument('email')
     set_notify = verb('set-notify', "choose a user's mail: instant, a daily digest, or off",
                       "choose a user's mail: instant (soon after new sign-ups, at most one per "
                       'mail_instant_gap_seconds), daily (a digest at digest_hour) or off')
@@ -81,6 +84,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
          '--user for one of them').add_argument('--user', metavar='EMAIL', help='only this user')
 
 
+_REQUIRED = {'admin': 'admins set up an authenticator app at their first sign-in',
+             'all': 'every user sets up an authenticator app at their first sign-in',
+             'none': 'not required; anyone may turn it on'}
+
+
 def welcome(settings: HubSettings) -> str:
     """Where the hub is served, which database and mail server it uses (never a password), and how to get in."""
     from psycopg.conninfo import conninfo_to_dict
@@ -97,7 +105,8 @@ def welcome(settings: HubSettings) -> str:
                       f'  database: {shown}',
                       f'  mail: {mail}',
                       '  kiosks: kiosk hub add-kiosk NAME gives each kiosk its token (its KIOSK_SYNC_TOKEN)',
-                      '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)'))
+                      '  sign in: kiosk hub add-user EMAIL --role admin prints a one-time password (docs/hub.md)',
+                      f'  second factor: {_REQUIRED[settings.require_2fa]} (require_2fa)'))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -273,6 +282,10 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
                 return _fail(f'no user {args.email!r}')
             await db.audit(conn, 'cli', 'user_disabled' if disable else 'user_enabled', {'user': args.email.lower()})
             print(f'{args.email.lower()} {"disabled; their sessions have ended" if disable else "enabled"}')
+        elif args.hub_command == 'reset-two-factor':
+            if not await db.reset_second_factor(conn, args.email.lower(), 'cli'):
+                return _fail(f'no user {args.email!r}')
+            print(f'two-factor sign-in of {args.email.lower()} reset; their sessions have ended')
         elif args.hub_command == 'set-notify':
             if not await db.set_notify(conn, args.email.lower(), args.choice):
                 return _fail(f'no user {args.email!r}')

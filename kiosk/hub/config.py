@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -49,6 +49,9 @@ class HubSettings(LayeredSettings):
     change, an export); an open tab's once-a-minute check does not count"""
     session_max_hours: int = Field(12, ge=1, le=30 * 24)
     """a session ends this long after signing in, however busy"""
+    require_2fa: Literal['admin', 'all', 'none'] = 'admin'
+    """who must sign in with a second factor (a code from an authenticator app): `admin`s, `all` users, or `none`
+    required (anyone may still turn it on). One who must and has none is sent to set it up after their password"""
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     """networks of the reverse proxies whose `X-Forwarded-For` is believed, comma-separated (`127.0.0.1/32,
     10.0.0.0/8`); the sign-in throttle counts the first hop that is not one of them. Empty: the peer's address"""

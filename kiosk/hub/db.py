@@ -222,14 +222,17 @@ class Viewer:
     role: str
     programs: tuple[str, ...] = ()
     must_change_password: bool = False  # signed in with a one-time password: only the new-password page opens
+    second_factor: bool = False  # has turned on two-factor sign-in (TOTP)
 
     @property
     def sees_all(self) -> bool:
         return self.role == 'admin'
 
 
-async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str) -> None:
-    """A new user's password is one-time: it must be changed at the first sign-in."""
+async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str | None
+                   ) -> None:
+    """A new user's password is one-time: it must be changed at the first sign-in. Without one (the Users screen),
+    nobody can sign in as them until they choose theirs through a set-password link."""
     async with conn.transaction():
         await conn.execute('INSERT INTO users (email, role, password_hash, must_change_password) '
                            'VALUES (%s, %s, %s, true)', (email, role, password_hash))
@@ -277,12 +280,13 @@ async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     row = await (await conn.execute('''
-        SELECT u.email, u.role, u.must_change_password, coalesce(array_agg(p.program ORDER BY p.program)
-                                         FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
+        SELECT u.email, u.role, u.must_change_password, u.totp_secret IS NOT NULL AS second_factor,
+               coalesce(array_agg(p.program ORDER BY p.program) FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
         FROM users u LEFT JOIN user_programs p ON p.email = u.email
-        WHERE u.email = %s GROUP BY u.email, u.role, u.must_change_password
+        WHERE u.email = %s GROUP BY u.email
     ''', (email,))).fetchone()
-    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password']) if row else None
+    return Viewer(row['email'], row['role'], tuple(row['programs']), row['must_change_password'],
+                  row['second_factor']) if row else None
 
 
 @dataclass(frozen=True)
@@ -301,26 +305,37 @@ async def count_sign_in(conn: AsyncConnection, client: str, email: str, client_l
     only decays), and one refused by its client never reaches the account's count: an attacker stopped by
     address cannot keep an account locked.
     """
-    seqs: list[int] = []
     async with conn.transaction():
-        for scope, key, (limit, window) in (('client', client, client_limit), ('account', email, account_limit)):
-            await conn.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', (f'login:{scope}:{key}',))
-            row = await (await conn.execute('''
-                WITH recent AS (
-                    SELECT count(*) AS n FROM login_failures
-                    WHERE scope = %(scope)s AND key = %(key)s AND at > now() - %(window)s
-                ), counted AS (
-                    INSERT INTO login_failures (scope, key) SELECT %(scope)s, %(key)s FROM recent WHERE n < %(limit)s
-                    RETURNING seq
-                )
-                SELECT (SELECT seq FROM counted) AS seq
-            ''', {'scope': scope, 'key': key, 'window': window, 'limit': limit})).fetchone()
-            if row['seq'] is None:
-                return CountedSignIn(scope, None, tuple(seqs))  # no hash: a refused attempt checks none
-            seqs.append(row['seq'])
+        refused_by, seqs = await _count_failures(conn, (('client', client, client_limit),
+                                                        ('account', email, account_limit)))
+        if refused_by:
+            return CountedSignIn(refused_by, None, seqs)  # no hash: a refused attempt checks none
         row = await (await conn.execute('SELECT password_hash FROM users WHERE email = %s AND disabled_at IS NULL',
                                         (email,))).fetchone()
-    return CountedSignIn(None, row['password_hash'] if row else None, tuple(seqs))
+    return CountedSignIn(None, row['password_hash'] if row else None, seqs)
+
+
+async def _count_failures(conn: AsyncConnection, counts: tuple[tuple[str, str, tuple[int, timedelta]], ...]
+                          ) -> tuple[str | None, tuple[int, ...]]:
+    """Count one failure per (scope, key, limit) in order, inside the caller's transaction; stops at the first
+    scope over its limit and names it."""
+    seqs: list[int] = []
+    for scope, key, (limit, window) in counts:
+        await conn.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', (f'login:{scope}:{key}',))
+        row = await (await conn.execute('''
+            WITH recent AS (
+                SELECT count(*) AS n FROM login_failures
+                WHERE scope = %(scope)s AND key = %(key)s AND at > now() - %(window)s
+            ), counted AS (
+                INSERT INTO login_failures (scope, key) SELECT %(scope)s, %(key)s FROM recent WHERE n < %(limit)s
+                RETURNING seq
+            )
+            SELECT (SELECT seq FROM counted) AS seq
+        ''', {'scope': scope, 'key': key, 'window': window, 'limit': limit})).fetchone()
+        if row['seq'] is None:
+            return scope, tuple(seqs)
+        seqs.append(row['seq'])
+    return None, tuple(seqs)
 
 
 async def forgive_sign_in(conn: AsyncConnection, seqs: tuple[int, ...], email: str | None = None) -> None:
@@ -330,7 +345,10 @@ async def forgive_sign_in(conn: AsyncConnection, seqs: tuple[int, ...], email: s
 
 
 async def open_session(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
-    await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+    """A signed-in session; it is the user's last sign-in, which the Users screen shows."""
+    async with conn.transaction():
+        await conn.execute('INSERT INTO sessions (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+        await conn.execute('UPDATE users SET last_sign_in_at = now() WHERE email = %s', (email,))
 
 
 async def session_viewer(conn: AsyncConnection, id_sha256: bytes, idle_minutes: int, max_hours: int, *,
@@ -353,6 +371,213 @@ async def close_session(conn: AsyncConnection, id_sha256: bytes) -> str | None:
     row = await (await conn.execute('DELETE FROM sessions WHERE id_sha256 = %s RETURNING email',
                                     (id_sha256,))).fetchone()
     return row['email'] if row else None
+
+
+# -- the second factor: TOTP, recovery codes, and the sign-in's pending step ----------------------------
+
+@dataclass(frozen=True)
+class CountedCode:
+    refused_by: str | None  # 'client' or 'code' when that one is over its limit; None when the check may run
+    totp_secret: str | None
+    totp_last_step: int | None
+    seqs: tuple[int, ...]
+
+
+async def count_code(conn: AsyncConnection, client: str, email: str, client_limit: tuple[int, timedelta],
+                     code_limit: tuple[int, timedelta]) -> CountedCode:
+    """Count a second-factor code as failed before it is checked, like a password (count_sign_in), but against
+    the account's codes: a right password must not forgive wrong codes."""
+    async with conn.transaction():
+        refused_by, seqs = await _count_failures(conn, (('client', client, client_limit),
+                                                        ('code', email, code_limit)))
+        if refused_by:
+            return CountedCode(refused_by, None, None, seqs)
+        row = await (await conn.execute('SELECT totp_secret, totp_last_step FROM users '
+                                        'WHERE email = %s AND disabled_at IS NULL', (email,))).fetchone()
+    return CountedCode(None, row and row['totp_secret'], row and row['totp_last_step'], seqs)
+
+
+async def forgive_code(conn: AsyncConnection, seqs: tuple[int, ...], email: str) -> None:
+    """A right code takes back its count and the account's earlier wrong codes."""
+    await conn.execute("DELETE FROM login_failures WHERE seq = ANY(%s) OR (scope = 'code' AND key = %s)",
+                       (list(seqs), email))
+
+
+async def use_totp_step(conn: AsyncConnection, email: str, step: int) -> bool:
+    """Accept a code's time-step once: False when this step (or a later one) was used already."""
+    cursor = await conn.execute('UPDATE users SET totp_last_step = %(step)s WHERE email = %(email)s '
+                                'AND (totp_last_step IS NULL OR totp_last_step < %(step)s)',
+                                {'step': step, 'email': email})
+    return cursor.rowcount == 1
+
+
+async def use_recovery_code(conn: AsyncConnection, email: str, code_sha256: bytes) -> bool:
+    """Spend a recovery code: True once, then never again."""
+    cursor = await conn.execute('UPDATE recovery_codes SET used_at = now() '
+                                'WHERE email = %s AND code_sha256 = %s AND used_at IS NULL', (email, code_sha256))
+    return cursor.rowcount == 1
+
+
+async def recovery_codes_left(conn: AsyncConnection, email: str) -> int:
+    row = await (await conn.execute('SELECT count(*) AS n FROM recovery_codes WHERE email = %s AND used_at IS NULL',
+                                    (email,))).fetchone()
+    return row['n']
+
+
+async def turn_on_second_factor(conn: AsyncConnection, email: str, secret: str, step: int,
+                                recovery_sha256: list[bytes]) -> bool:
+    """Store the secret (its confirming code's step already used) and the recovery codes, audited; False when
+    the user has a second factor already (another tab turned it on first)."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET totp_secret = %s, totp_last_step = %s '
+                                    'WHERE email = %s AND totp_secret IS NULL', (secret, step, email))
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                           (email, recovery_sha256))
+        await audit(conn, email, 'two_factor_on')
+    return True
+
+
+async def replace_recovery_codes(conn: AsyncConnection, email: str, recovery_sha256: list[bytes]) -> bool:
+    """New recovery codes for a user whose second factor is on; the old ones stop working. Audited."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s AND totp_secret IS NOT NULL FOR UPDATE',
+                                     (email,))).fetchone() is None:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                           (email, recovery_sha256))
+        await audit(conn, email, 'recovery_codes_replaced')
+    return True
+
+
+async def reset_second_factor(conn: AsyncConnection, email: str, actor: str) -> bool:
+    """An admin takes away a user's second factor (a lost phone): their sessions end, and they enrol again at
+    their next sign-in if the hub requires it."""
+    async with conn.transaction():
+        cursor = await conn.execute('UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE email = %s',
+                                    (email,))
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+        await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        await audit(conn, actor, 'two_factor_reset', {'user': email})
+    return True
+
+
+async def open_challenge(conn: AsyncConnection, id_sha256: bytes, email: str) -> None:
+    await conn.execute('INSERT INTO sign_in_challenges (id_sha256, email) VALUES (%s, %s)', (id_sha256, email))
+
+
+async def challenge_email(conn: AsyncConnection, id_sha256: bytes, minutes: int) -> str | None:
+    """Whose right password waits for its code; None when there is no such challenge, or it is older than
+    `minutes`, or its user was disabled meanwhile."""
+    row = await (await conn.execute('''
+        SELECT c.email FROM sign_in_challenges c JOIN users u ON u.email = c.email
+        WHERE c.id_sha256 = %s AND c.created_at >= now() - make_interval(mins => %s) AND u.disabled_at IS NULL
+    ''', (id_sha256, minutes))).fetchone()
+    return row['email'] if row else None
+
+
+async def close_challenge(conn: AsyncConnection, id_sha256: bytes) -> None:
+    await conn.execute('DELETE FROM sign_in_challenges WHERE id_sha256 = %s', (id_sha256,))
+
+
+# -- the Users screen: everyone, their access, and set-password links ------------------------------------
+
+async def users_overview(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every user with role, programs, whether disabled, second factor, password, and last sign-in."""
+    return await (await conn.execute('''
+        SELECT u.email, u.role, u.disabled_at IS NOT NULL AS disabled, u.totp_secret IS NOT NULL AS second_factor,
+               u.password_hash IS NOT NULL AS has_password, u.last_sign_in_at,
+               coalesce(array_agg(p.program ORDER BY p.program) FILTER (WHERE p.program IS NOT NULL), '{}')
+                   AS programs
+        FROM users u LEFT JOIN user_programs p ON p.email = u.email
+        GROUP BY u.email ORDER BY u.email
+    ''')).fetchall()
+
+
+async def set_role(conn: AsyncConnection, email: str, role: str, actor: str) -> bool:
+    """Audited; from admin to coordinator is less access, so that user's sessions end."""
+    async with conn.transaction():
+        row = await (await conn.execute('SELECT role FROM users WHERE email = %s FOR UPDATE', (email,))).fetchone()
+        if row is None:
+            return False
+        await conn.execute('UPDATE users SET role = %s WHERE email = %s', (role, email))
+        lowered = row['role'] == 'admin' and role != 'admin'
+        if lowered:
+            await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        await audit(conn, actor, 'role_changed', {'user': email, 'role': role, 'from': row['role'],
+                                                  'sessions_ended': lowered})
+    return True
+
+
+async def set_programs(conn: AsyncConnection, email: str, programs: list[str], actor: str) -> bool:
+    """Audited; a program taken away is less access, so that user's sessions end."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s FOR UPDATE', (email,))).fetchone() is None:
+            return False
+        removed = [row['program'] for row in await (await conn.execute(
+            'DELETE FROM user_programs WHERE email = %s AND NOT program = ANY(%s) RETURNING program',
+            (email, programs))).fetchall()]
+        added = [row['program'] for row in await (await conn.execute('''
+            INSERT INTO user_programs (email, program) SELECT %s, unnest(%s::text[])
+            ON CONFLICT DO NOTHING RETURNING program
+        ''', (email, programs))).fetchall()]
+        if removed:
+            await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+        if removed or added:
+            await audit(conn, actor, 'programs_changed', {'user': email, 'added': sorted(added),
+                                                          'removed': sorted(removed), 'sessions_ended': bool(removed)})
+    return True
+
+
+async def create_password_link(conn: AsyncConnection, email: str, token_sha256: bytes, actor: str,
+                               mail: Mail | None) -> bool:
+    """A new set-password link replaces the user's unused ones; with `mail`, it is queued in the outbox in the
+    same transaction. Audited (never the token); False for an unknown user."""
+    async with conn.transaction():
+        if await (await conn.execute('SELECT 1 FROM users WHERE email = %s', (email,))).fetchone() is None:
+            return False
+        await conn.execute('DELETE FROM password_links WHERE email = %s AND used_at IS NULL', (email,))
+        await conn.execute('INSERT INTO password_links (token_sha256, email, created_by) VALUES (%s, %s, %s)',
+                           (token_sha256, email, actor))
+        if mail is not None:
+            await conn.execute('INSERT INTO mail_outbox (recipient, kind, message_id, subject, body) '
+                               'VALUES (%s, %s, %s, %s, %s)',
+                               (mail.recipient, mail.kind, mail.message_id, mail.subject, mail.body))
+        await audit(conn, actor, 'password_link_made', {'user': email, 'mailed': mail is not None})
+    return True
+
+
+async def password_link_email(conn: AsyncConnection, token_sha256: bytes, hours: int) -> str | None:
+    """Whose unused link this is, if it is younger than `hours` and its user is not disabled."""
+    row = await (await conn.execute('''
+        SELECT l.email FROM password_links l JOIN users u ON u.email = l.email
+        WHERE l.token_sha256 = %s AND l.used_at IS NULL AND l.created_at >= now() - make_interval(hours => %s)
+          AND u.disabled_at IS NULL
+    ''', (token_sha256, hours))).fetchone()
+    return row['email'] if row else None
+
+
+async def use_password_link(conn: AsyncConnection, token_sha256: bytes, hours: int, password_hash: str
+                            ) -> str | None:
+    """Spend the link and set its user's password, ending their sessions; audited. None when the link is
+    unknown, used, expired or its user disabled: nothing changes."""
+    async with conn.transaction():
+        row = await (await conn.execute('''
+            UPDATE password_links l SET used_at = now() FROM users u
+            WHERE l.token_sha256 = %s AND l.used_at IS NULL AND l.created_at >= now() - make_interval(hours => %s)
+              AND u.email = l.email AND u.disabled_at IS NULL
+            RETURNING l.email
+        ''', (token_sha256, hours))).fetchone()
+        if row is None:
+            return None
+        await set_password(conn, row['email'], password_hash)
+        await audit(conn, row['email'], 'password_set_by_link')
+    return row['email']
 
 
 # -- the coordinators' view of sign-ups (always scoped to the viewer) -----------------------------------
@@ -832,7 +1057,8 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
     """Sign-ups closed (enrolled, declined or duplicate) more than `retention_days` ago go; open ones are never touched.
 
     Forgotten idempotency keys, sessions that ended, old request counts, failed sign-ins that no longer
-    count and mail sent more than SENT_MAIL_DAYS ago go in the same nightly pass.
+    count, stale second-factor challenges and set-password links, and mail sent more than SENT_MAIL_DAYS ago
+    go in the same nightly pass.
     """
     async with conn.transaction():
         cursor = await conn.execute('''
@@ -846,6 +1072,8 @@ async def delete_closed_signups(conn: AsyncConnection, retention_days: int, sess
                            (session_idle_minutes, session_max_hours))
         await conn.execute('DELETE FROM login_failures WHERE at < now() - %s', (failures_window,))
         await conn.execute("DELETE FROM rate_requests WHERE at < now() - interval '1 minute'")
+        await conn.execute("DELETE FROM sign_in_challenges WHERE created_at < now() - interval '1 hour'")
+        await conn.execute("DELETE FROM password_links WHERE created_at < now() - interval '30 days'")
         # A sent mail is kept a while for the record (it may hold first names); then it goes.
         await conn.execute("DELETE FROM mail_outbox WHERE sent_at < now() - make_interval(days => %s)",
                            (SENT_MAIL_DAYS,))
@@ -1125,7 +1353,9 @@ async def claim_mail(conn: AsyncConnection, claimant: str, lease: timedelta, lim
 
 async def mark_sent(conn: AsyncConnection, mail_id: int, claimant: str) -> None:
     async with conn.transaction():
-        await conn.execute('UPDATE mail_outbox SET sent_at = now(), claimed_at = NULL, last_error = NULL '
+        # A set-password link's text is dropped once sent: the outbox must not keep a working link readable.
+        await conn.execute("UPDATE mail_outbox SET sent_at = now(), claimed_at = NULL, last_error = NULL, "
+                           "body = CASE WHEN kind = 'password_link' THEN '' ELSE body END "
                            'WHERE id = %s AND claimed_by = %s', (mail_id, claimant))
 
 

@@ -273,3 +273,13 @@ def failure(error: BaseException) -> str:
 
 def _plural(n: int, noun: str) -> str:
     return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
+def password_link_mail(settings: HubSettings, email: str, link: str, hours: int) -> db.Mail:
+    """The mail that carries a set-password link: to its user only, and saying who to ask if it was not expected."""
+    body = '\n'.join((
+        'An admin of the SLMPD Kiosk Hub made you a link to choose your password:', '', link, '',
+        f'It works once, for {hours} hours. After that, ask an admin for a new one.',
+        'If you did not expect this mail, do not use the link; tell your hub admin or IT.', ''))
+    return db.Mail(email, 'password_link', make_msgid('kiosk-hub', urlsplit(settings.public_url).hostname),
+                   'Kiosk hub: choose your password', body)

@@ -9,12 +9,11 @@ import uuid
 import httpx
 import psycopg
 
+from tests.support.accounts import PASSWORD, enrol, next_code, sign_in
 from tests.support.flood import one_record
 from tests.support.processes import add_kiosk, hub_command
 from tests.support.smtp import MailCatcher
 from tests.support.waiting import eventually
-
-PASSWORD = 'a long enough password'
 
 
 def mail_settings(smtp: MailCatcher) -> dict[str, str]:
@@ -39,14 +38,6 @@ def sync(hub, token: str, kiosk: str, count: int = 1) -> None:
     batch['signups'] = [{**batch['signups'][0], 'id': str(uuid.uuid4())} for _ in range(count)]
     answer = httpx.post(hub.signups_url, json=batch, headers={'Authorization': f'Bearer {token}'}, timeout=30)
     assert answer.status_code == 200, answer.text
-
-
-def sign_in(hub, email: str) -> str:
-    form = httpx.get(hub.url + '/login', timeout=10)
-    csrf = form.headers['set-cookie'].split('kiosk_hub_csrf=')[1].split(';')[0]
-    signed_in = httpx.post(hub.url + '/login', headers={'Cookie': f'kiosk_hub_csrf={csrf}'}, timeout=30,
-                           data={'email': email, 'password': PASSWORD, 'csrf': csrf})
-    return signed_in.headers['set-cookie'].split('kiosk_hub_session=')[1].split(';')[0]
 
 
 def outbox(database: str) -> list[dict]:
@@ -92,7 +83,8 @@ def test_two_hubs_mail_each_instant_user_once(database, hub_factory, smtp):
     assert {message['Subject'] for message in smtp.received} == {'Kiosk hub: 3 new sign-ups'}
 
     add_user(database, 'admin@slmpd.org', 'off', '--role', 'admin', signs_in=True)
-    admin = sign_in(hubs[1], 'admin@slmpd.org')
+    secret = enrol(database, 'admin@slmpd.org')
+    _, admin = sign_in(hubs[1].url, 'admin@slmpd.org', code=next_code(database, 'admin@slmpd.org', secret))
     for path in ('/kiosks', '/account'):  # what they show is in test_mail_screens.py (the user simulation)
         answer = httpx.get(hubs[1].url + path, headers={'Cookie': f'kiosk_hub_session={admin}'}, timeout=30)
         assert answer.status_code == 200 and '/login' not in str(answer.url) and 'My account' in answer.text

@@ -1,4 +1,5 @@
-"""The proxy examples in docs/hub.md log no socket query string: its client_id is a live coordinator page's key."""
+"""The proxy examples in docs/hub.md log no socket query string (its client_id is a live coordinator page's key) and
+no set-password link's token."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def test_the_nginx_example_logs_the_path_without_the_query_string():
     assert re.search(rf'access_log\s+\S+\s+{log_format.group(1)}\s*;', config)
 
 
-def test_the_caddy_example_deletes_the_client_id_from_the_logged_uri():
+def test_the_caddy_example_deletes_the_client_id_and_a_set_password_token_from_the_logged_uri():
     config = example('Behind HTTPS', '')
-    assert re.search(r'request>uri\s+query\s*\{\s*delete\s+client_id\s*\}', config)
+    deleted = re.search(r'request>uri\s+query\s*\{([^}]*)\}', config)
+    assert deleted and set(re.findall(r'delete\s+(\w+)', deleted.group(1))) == {'client_id', 'token'}

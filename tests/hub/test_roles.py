@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from tests.support.accounts import enrol, next_code, sign_in
 from tests.support.flood import one_record
 from tests.support.processes import hub_command
 
@@ -50,13 +51,10 @@ def test_the_hub_works_fully_as_the_runtime_role(runtime_url, database, hub_fact
     answer = httpx.post(hub.signups_url, json=one_record('role-lobby'), headers={'Authorization': f'Bearer {token}'},
                         timeout=30)
     assert answer.status_code == 200, answer.text
-    form = httpx.get(hub.url + '/login', timeout=10)
-    csrf = form.headers['set-cookie'].split('kiosk_hub_csrf=')[1].split(';')[0]
-    signed_in = httpx.post(hub.url + '/login', headers={'Cookie': f'kiosk_hub_csrf={csrf}'}, timeout=30,
-                           data={'email': 'desk@slmpd.org', 'password': 'a long enough password', 'csrf': csrf})
-    assert signed_in.headers['location'] == '/signups'
-    session = signed_in.headers['set-cookie'].split('kiosk_hub_session=')[1].split(';')[0]
-    for path in ('/signups', '/kiosks', '/activity', '/audit'):
+    secret = enrol(database, 'desk@slmpd.org')  # the second step writes as the runtime role too
+    landed, session = sign_in(hub.url, 'desk@slmpd.org', code=next_code(database, 'desk@slmpd.org', secret))
+    assert landed == '/signups'
+    for path in ('/signups', '/kiosks', '/activity', '/audit', '/users'):
         page = httpx.get(hub.url + path, headers={'Cookie': f'kiosk_hub_session={session}'}, timeout=30)
         assert page.status_code == 200 and '/login' not in str(page.url), path
     with psycopg.connect(database) as conn:

@@ -39,6 +39,7 @@ def test_the_hub_names_its_database_but_never_the_password(monkeypatch):
     assert 'database: kiosk_hub on db.internal' in said
     assert 's3cret-pass' not in said and 'hub:' not in said.split('database:')[1].split('\n')[0]
     assert 'kiosk hub add-user EMAIL --role admin' in said
+    assert 'second factor: admins set up an authenticator app at their first sign-in' in said
     assert 'mail: off (no smtp_url' in said
 
 

@@ -1,4 +1,5 @@
-"""My account: who I am here, and which mail the hub sends me (instant, a daily digest, or none)."""
+"""My account: who I am here, which mail the hub sends me (instant, a daily digest, or none), and my two-factor
+sign-in."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from nicegui import ui
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
+from kiosk.hub.pages.two_factor import enrolment, replace_recovery_codes
 
 CHOICES = {'instant': 'Instant: a mail soon after new sign-ups arrive (at most one every {gap} minutes)',
            'daily': 'Daily: one digest a day at {hour:02d}:00',
@@ -44,3 +46,27 @@ async def _screen(hub: Hub, session: Session) -> None:
 
     ui.radio(options, value=current, on_change=lambda event: save(event.value)).props('aria-label="Mail"')\
         .mark('notify')
+    await _two_factor(hub, session)
+
+
+async def _two_factor(hub: Hub, session: Session) -> None:
+    ui.html('<h2>Two-factor sign-in</h2>')
+    if session.viewer.second_factor:
+        async with hub.pool.connection() as conn:
+            left = await db.recovery_codes_left(conn, session.viewer.email)
+        ui.label(f'On: every sign-in asks for a code from your authenticator app. {left} unused recovery '
+                 f'code{"" if left == 1 else "s"} left. Lost your phone? An admin can reset it on the Users screen.')\
+            .mark('two-factor-on')
+        await replace_recovery_codes(hub, session)
+        return
+    ui.label('Off: your password alone signs you in. Turn it on, and a stolen password is not enough.')\
+        .mark('two-factor-off')
+    area = ui.column()
+
+    async def start() -> None:
+        button.delete()
+        with area:
+            await enrolment(hub, session)
+
+    button = ui.button('Set up two-factor sign-in', on_click=start, color=None).props('no-caps')\
+        .classes('hub-primary').mark('enrol-start')

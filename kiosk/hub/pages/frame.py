@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from kiosk.hub import db
-from kiosk.hub.auth import SESSION_COOKIE, token_digest
+from kiosk.hub.auth import SESSION_COOKIE, must_enrol, token_digest
 from kiosk.hub.db import Viewer
 from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
 SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/account', 'My account', False))
+           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/users', 'Users', True),
+           ('/account', 'My account', False))
 TITLES = {path: title for path, title, _ in SCREENS}
 ADMINS_ONLY = {path for path, _, admins_only in SCREENS if admins_only}
 
@@ -41,8 +42,9 @@ class Session:
         if not token:
             return None
         viewer = await live_viewer(hub, token, renew=True)
-        # A one-time password opens no screen: the sign-in sends its user to /password first.
-        return cls(hub, token, viewer) if viewer and not viewer.must_change_password else None
+        # A one-time password, or a second factor the hub requires and the user lacks, opens no screen: the
+        # sign-in sends its user to /password or /two-factor first.
+        return cls(hub, token, viewer) if viewer and landing(hub, viewer) == HOME else None
 
     async def renew(self) -> bool:
         viewer = await live_viewer(self.hub, self.token, renew=True)
@@ -62,6 +64,19 @@ class Session:
     async def audit(self, action: str, detail: dict | None = None) -> None:
         async with self.hub.pool.connection() as conn:
             await db.audit(conn, self.viewer.email, action, detail)
+
+
+HOME = '/signups'
+
+
+def landing(hub: Hub, viewer: Viewer) -> str:
+    """Where a signed-in user goes: their own password first if theirs is one-time, then the second factor if
+    the hub requires one they lack, and only then the screens."""
+    if viewer.must_change_password:
+        return '/password'
+    if must_enrol(viewer, hub.settings.require_2fa):
+        return '/two-factor'
+    return HOME
 
 
 async def open_screen(hub: Hub, request: Request, path: str) -> Session | RedirectResponse:

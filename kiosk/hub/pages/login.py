@@ -1,4 +1,7 @@
-"""Sign in and out: a plain HTML form, so the session cookie is set by an ordinary HTTP answer."""
+"""Sign in and out: plain HTML forms, so the session cookie is set by an ordinary HTTP answer.
+
+With a second factor, a right password opens no session: it opens a challenge (its id in a cookie of its
+own, for CHALLENGE_MINUTES), and the code's form opens the session."""
 
 from __future__ import annotations
 
@@ -13,15 +16,16 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kiosk.hub import db
-from kiosk.hub.auth import ACCOUNT_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
+from kiosk.hub import auth, db
+from kiosk.hub.auth import ACCOUNT_LIMIT, CODE_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import read_at_most
-from kiosk.hub.pages.frame import Session, live_viewer, page_head
+from kiosk.hub.pages.frame import HOME, Session, landing, live_viewer, page_head
 
 FORM_MAX_BYTES = 4096  # an email and a password; read as it arrives, like the kiosks' bodies
 CSRF_COOKIE = 'kiosk_hub_csrf'
-FORMS = ('/login', '/password')  # the pages whose form carries the token
+CHALLENGE_COOKIE = 'kiosk_hub_challenge'
+FORMS = ('/login', '/login/code', '/password', '/set-password')  # the pages whose form carries the token
 
 
 class FormToken:
@@ -59,14 +63,16 @@ def form_token_matches(connection: HTTPConnection, sent: str) -> bool:
 def register(hub: Hub) -> None:
     @ui.page('/')
     async def start(request: Request) -> RedirectResponse:
-        return RedirectResponse('/signups' if await Session.of(hub, request) else '/login', status_code=303)
+        return RedirectResponse(HOME if await Session.of(hub, request) else '/login', status_code=303)
 
     @ui.page('/login')
     async def login(request: Request, failed: bool = False, busy: bool = False, idle: bool = False,
-                    out: bool = False, expired: bool = False) -> RedirectResponse | None:
+                    out: bool = False, expired: bool = False, password_set: bool = False
+                    ) -> RedirectResponse | None:
         if (token := request.cookies.get(SESSION_COOKIE)) and \
-                (viewer := await live_viewer(hub, token, renew=False)) and viewer.must_change_password:
-            return RedirectResponse('/password', status_code=303)  # signed in, but a new password comes first
+                (viewer := await live_viewer(hub, token, renew=False)) and landing(hub, viewer) != HOME:
+            # signed in, but a new password or the second factor comes first
+            return RedirectResponse(landing(hub, viewer), status_code=303)
         page_head('Sign in')
         with ui.column().classes('hub-login items-stretch gap-4'):
             ui.html('<h1>SLMPD Kiosk Hub</h1>')
@@ -78,7 +84,8 @@ def register(hub: Hub) -> None:
                        f'{hub.settings.session_max_hours} hours since you signed in, or a change to your account. '
                        'Please sign in again.' if idle else
                        'You are signed out.' if out else
-                       'The sign-in form had expired. Please sign in again.' if expired else '')
+                       'The sign-in form had expired. Please sign in again.' if expired else
+                       'Your password is set. Sign in with it.' if password_set else '')
             if message:
                 ui.label(message).classes('hub-message').props('role=alert')
             with ui.element('form').props('method=post action=/login').classes('column gap-4'):
@@ -108,15 +115,73 @@ def register(hub: Hub) -> None:
                 async with hub.pool.connection() as conn:
                     await db.audit(conn, email or '(blank)', 'login_failed')
             return RedirectResponse('/login?failed=1', status_code=303)
+        async with hub.pool.connection() as conn:
+            viewer = await db.viewer(conn, email)
+            if viewer.second_factor:
+                challenge = new_session_id()
+                await db.open_challenge(conn, token_digest(challenge), email)
+        if viewer.second_factor:
+            answer = RedirectResponse('/login/code', status_code=303)
+            answer.set_cookie(CHALLENGE_COOKIE, challenge, httponly=True, secure=True, samesite='strict', path='/',
+                              max_age=auth.CHALLENGE_MINUTES * 60)
+            return answer
+        return await _signed_in(viewer, {})
+
+    async def _signed_in(viewer: db.Viewer, detail: dict) -> RedirectResponse:
         session = new_session_id()
         async with hub.pool.connection() as conn:
-            await db.open_session(conn, token_digest(session), email)
-            await db.audit(conn, email, 'login')
-            viewer = await db.viewer(conn, email)
-        answer = RedirectResponse('/password' if viewer and viewer.must_change_password else '/signups',
-                                  status_code=303)
+            await db.open_session(conn, token_digest(session), viewer.email)
+            await db.audit(conn, viewer.email, 'login', detail)
+        answer = RedirectResponse(landing(hub, viewer), status_code=303)
         answer.set_cookie(SESSION_COOKIE, session, httponly=True, secure=True, samesite='strict', path='/')
+        answer.delete_cookie(CHALLENGE_COOKIE, path='/', secure=True, httponly=True, samesite='strict')
         return answer
+
+    async def _challenged(request: Request) -> str | None:
+        if not (challenge := request.cookies.get(CHALLENGE_COOKIE)):
+            return None
+        async with hub.pool.connection() as conn:
+            return await db.challenge_email(conn, token_digest(challenge), auth.CHALLENGE_MINUTES)
+
+    @ui.page('/login/code')
+    async def code_form(request: Request, failed: bool = False) -> RedirectResponse | None:
+        if await _challenged(request) is None:
+            return RedirectResponse('/login?expired=1', status_code=303)
+        page_head('Sign in: your code')
+        with ui.column().classes('hub-login items-stretch gap-4'):
+            ui.html('<h1>Your sign-in code</h1>')
+            ui.label('Type the six-digit code your authenticator app shows for the SLMPD Kiosk Hub. '
+                     'Without your phone, type one of your recovery codes instead.')
+            if failed:
+                ui.label(f'That code is not right, or was used already. After {CODE_LIMIT[0]} wrong codes, wait '
+                         f'{CODE_LIMIT[1].seconds // 60} minutes before trying again.').classes('hub-message')\
+                    .props('role=alert')
+            with ui.element('form').props('method=post action=/login/code').classes('column gap-4'):
+                ui.element('input').props(f'type=hidden name=csrf value={request.state.csrf}')
+                ui.input('Code').props('name=code autocomplete=one-time-code outlined autofocus spellcheck=false')\
+                    .mark('code')
+                ui.button('Sign in', color=None).props('type=submit no-caps').classes('hub-primary').mark('send-code')
+            ui.link('Start again', '/login').classes('hub-link')
+        return None
+
+    @app.post('/login/code')
+    async def check_code(request: Request) -> RedirectResponse:
+        raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
+        form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
+        if not form_token_matches(request, (form.get('csrf') or [''])[0]) or \
+                (email := await _challenged(request)) is None:
+            return RedirectResponse('/login?expired=1', status_code=303)
+        client = client_address(request.client.host if request.client else None,
+                                request.headers.get('x-forwarded-for'), hub.settings.trusted_proxies)
+        attempt = await hub.sign_ins.check_code(email, (form.get('code') or [''])[0][:64], client)
+        if not attempt.ok:
+            async with hub.pool.connection() as conn:
+                await db.audit(conn, email, 'login_code_failed')
+            return RedirectResponse('/login/code?failed=1', status_code=303)
+        async with hub.pool.connection() as conn:
+            await db.close_challenge(conn, token_digest(request.cookies[CHALLENGE_COOKIE]))
+            viewer = await db.viewer(conn, email)
+        return await _signed_in(viewer, {'second_factor': True})
 
     @app.post('/logout')
     async def sign_out(request: Request) -> RedirectResponse:
