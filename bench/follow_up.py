@@ -7,9 +7,10 @@ one in twenty of the older (the overdue).
   (lock the user, count what arrived per program and kiosk, what still waits, the overdue and escalated counts),
   through `Mailer.queue_digests` for an admin and a coordinator, the outbox and the user's mark put back between
   rounds; baseline: a bare `count(*)` of every sign-up. Goal: the slowest round under 1 s.
-- The sign-ups list with the Overdue filter at 1,000,000 rows (`BENCH_LIST_ROWS`): p95 of a page (admin and
-  coordinator, first and deep keyset pages, with a kiosk), with the EXPLAIN (ANALYZE, BUFFERS) of its slowest view;
-  baseline: the bare `ORDER BY created_at DESC LIMIT 50` index scan. Goal: the hub's page goal (bench/hub.py).
+- The sign-ups list with the Overdue filter at 1,000,000 rows (`BENCH_LIST_ROWS`): p95 of a page and its badges
+  (admin and coordinator, first and deep keyset pages, with a kiosk), with the EXPLAIN (ANALYZE, BUFFERS) of its
+  slowest view (bench/hub.py's `list_page_figures`, as for the plain list); baseline: the bare
+  `ORDER BY created_at DESC LIMIT 50` index scan. Goal: the hub's page goal (bench/hub.py).
 
 `python -m bench.follow_up` runs it and prints, without writing bench/results.json; `make bench` records it.
 """
@@ -26,8 +27,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from bench.hub import GOAL_PAGE_P95_MS, scratch_database
-from kiosk.hub import db
+from bench.hub import ListView, list_page_figures, scratch_database
 from kiosk.hub.config import HubSettings
 from kiosk.hub.db import SignupFilter, Viewer
 from kiosk.hub.follow_up import FollowUp
@@ -111,52 +111,11 @@ def overdue_list(database: str) -> list[dict]:
     seed(database, LIST_ROWS, 60)  # a sign-up a minute, as bench/hub.py's list
     overdue_before = FollowUp.from_settings(HubSettings()).overdue_before(datetime.now(UTC))  # 2 business days
     overdue = SignupFilter(overdue_before=overdue_before)
-    views = [('admin, overdue', ADMIN, overdue, 0), ('admin, overdue, page 21', ADMIN, overdue, 20),
-             ('coordinator, overdue', COORDINATOR, overdue, 0),
-             ('coordinator, overdue, page 11', COORDINATOR, overdue, 10),
-             ('overdue at one kiosk', ADMIN, SignupFilter(kiosk='bench-10', overdue_before=overdue_before), 0)]
-
-    async def measure() -> tuple[dict[str, list[float]], list[float], dict[str, dict]]:
-        conn = await db.connect(database)
-        cursors = {}
-        for what, viewer, chosen, depth in views:  # where each deep page starts, found once, outside the timing
-            sql, params = db.page_query(viewer, chosen, None, None, depth * 50)
-            rows = await (await conn.execute(sql, params)).fetchall()
-            cursors[what] = (rows[-1]['created_at'], rows[-1]['id']) if rows else None
-        timings, bare = {what: [] for what, *_ in views}, []
-        for _ in range(15):
-            for what, viewer, chosen, _depth in views:
-                started = time.perf_counter()
-                await db.signups_page(conn, viewer, chosen, older_than=cursors[what])
-                timings[what].append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            await (await conn.execute('SELECT * FROM signups ORDER BY created_at DESC LIMIT 50')).fetchall()
-            bare.append((time.perf_counter() - started) * 1000)
-        plans = {}
-        for what, viewer, chosen, _depth in views:
-            sql, params = db.page_query(viewer, chosen, cursors[what], None, 51)
-            plan = await (await conn.execute('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' + sql, params)).fetchone()
-            plans[what] = plan['QUERY PLAN'][0]['Plan']
-        await conn.close()
-        return timings, bare, plans
-
-    timings, bare, plans = asyncio.run(measure())
-    everything = [ms for each in timings.values() for ms in each]
-    p95, bare_p95 = statistics.quantiles(everything, n=20)[-1], statistics.quantiles(bare, n=20)[-1]
-    slowest = max(timings, key=lambda what: statistics.median(timings[what]))
-    top = plans[slowest]
-    plan = (f'slowest view: {slowest}, its page plan costs {top["Total Cost"]:,.0f} and reads '
-            f'{top["Shared Hit Blocks"] + top["Shared Read Blocks"]:,} buffers')
-    for what, each in timings.items():
-        read = plans[what]['Shared Hit Blocks'] + plans[what]['Shared Read Blocks']
-        print(f'  {what}: median {statistics.median(each):.1f} ms, max {max(each):.1f} ms; '
-              f'plan cost {plans[what]["Total Cost"]:,.0f}, {read:,} buffers')
-    print(f'sign-ups list with the Overdue filter at {LIST_ROWS:,} rows: p95 {p95:.1f} ms over {len(everything)} '
-          f'pages (bare newest-50 index scan p95 {bare_p95:.1f} ms, ratio {p95 / bare_p95:.1f}); {plan}')
-    return [{'name': f'hub list page p95 with the Overdue filter at {LIST_ROWS:,} rows', 'figure': round(p95, 1),
-             'unit': 'ms', 'plan': plan, 'baseline': round(bare_p95, 1),
-             'baseline_name': 'bare ORDER BY created_at DESC LIMIT 50', 'ratio': round(p95 / bare_p95, 1),
-             'goal': f'< {GOAL_PAGE_P95_MS} ms', 'met': p95 < GOAL_PAGE_P95_MS}]
+    views: list[ListView] = [
+        ('admin, overdue', ADMIN, overdue, 0), ('admin, overdue, page 21', ADMIN, overdue, 20),
+        ('coordinator, overdue', COORDINATOR, overdue, 0), ('coordinator, overdue, page 11', COORDINATOR, overdue, 10),
+        ('overdue at one kiosk', ADMIN, SignupFilter(kiosk='bench-10', overdue_before=overdue_before), 0)]
+    return list_page_figures(database, views, f'with the Overdue filter at {LIST_ROWS:,} rows')
 
 
 def run() -> list[dict]:

@@ -100,7 +100,7 @@ class HubSettings(LayeredSettings):
     `follow_up_days`"""
     holidays: Annotated[tuple[date, ...], NoDecode] = ()
     """days that are not business days, in `timezone`, comma-separated (`2026-12-25,2027-01-01`); Saturdays and
-    Sundays never are"""
+    Sundays never are, so for a holiday on a weekend list the weekday the offices close instead"""
 
     @property
     def owner_url(self) -> str:

@@ -704,10 +704,12 @@ async def _count(conn: AsyncConnection, where: str, params: dict[str, Any]) -> t
 async def signups_export(conn: AsyncConnection, viewer: Viewer, chosen: SignupFilter, limit: int, *,
                          include_do_not_contact: bool = False) -> list[dict[str, Any]]:
     """Every row the filter finds, newest first, up to `limit` (the CSV and XLSX downloads); a sign-up marked
-    do-not-contact only when asked for, so a call list made from it leaves them out."""
+    do-not-contact only when asked for, so a call list made from it leaves them out, and then with `do_not_contact`
+    true, so the file itself says so."""
     where, params = _where(viewer, chosen)
     return await (await conn.execute(f'''
-        SELECT {_COLUMNS} FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
+        SELECT {_COLUMNS}, s.do_not_contact_at IS NOT NULL AS do_not_contact
+        FROM signups s WHERE {where} AND (%(with_dnc)s OR s.do_not_contact_at IS NULL)
         ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s
     ''', {**params, 'limit': limit, 'with_dnc': include_do_not_contact})).fetchall()
 
@@ -717,20 +719,31 @@ async def change_status(conn: AsyncConnection, viewer: Viewer, signup_id: str, s
     """One step of NEXT_STATUSES, with who and when; `duplicate_of` names the sign-up a `duplicate` repeats.
 
     False if this viewer may not see the sign-up, it is no longer in a status that leads there (somebody else
-    moved it first), or STATUS_RULES refuse it (do-not-contact; a duplicate of nothing the viewer may see): the
-    checks are in the UPDATE, so two desks cannot both win and a forged call changes nothing.
+    moved it first), or STATUS_RULES refuse it (do-not-contact; a duplicate of nothing the viewer may see, or of a
+    duplicate): the checks are in the UPDATE, so two desks cannot both win and a forged call changes nothing.
     """
     if status not in STATUSES:
         raise ValueError(f'unknown status {status!r}')
     if (status == 'duplicate') != (duplicate_of is not None):
         raise ValueError('a duplicate, and only a duplicate, names the sign-up it repeats')
     comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
+    one = _one(viewer, signup_id)
+    if one is None:  # not a uuid: a forged id, refused like one outside the viewer's programs
+        return False
+    params = {**one, 'status': status, 'comes_from': comes_from,
+              'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)}
     async with conn.transaction():
+        if duplicate_of is not None:
+            # Both rows, in one order, before the UPDATE reads the original: a second desk closing the original as
+            # a duplicate of this one waits here, and its UPDATE then sees this close (no pair closes each other).
+            await conn.execute(f'''
+                SELECT FROM signups s WHERE s.id IN (%(id)s, %(duplicate_of)s) AND {_SCOPE}
+                ORDER BY s.id FOR NO KEY UPDATE
+            ''', params)
         cursor = await conn.execute(f'''
             UPDATE signups s SET status = %(status)s, status_changed_at = now(), duplicate_of = %(duplicate_of)s
             WHERE s.id = %(id)s AND s.status = ANY(%(comes_from)s) AND {_SCOPE} AND {STATUS_RULES}
-        ''', {'status': status, 'id': signup_id, 'comes_from': comes_from, 'sees_all': viewer.sees_all,
-              'programs': list(viewer.programs), 'duplicate_of': None if duplicate_of is None else UUID(duplicate_of)})
+        ''', params)
         if cursor.rowcount != 1:
             return False
         await conn.execute('''
@@ -758,12 +771,13 @@ _DO_NOT_CONTACT_ELSEWHERE = f'o.id <> s.id AND o.do_not_contact_at IS NOT NULL A
 
 # What every UPDATE that sets a sign-up's status adds to its WHERE, beside the scope and the step (change_status,
 # and any bulk change: use it, do not restate it): a sign-up marked do-not-contact never moves to `contacted`, and
-# a duplicate repeats another sign-up of its own program that the viewer may see.
+# a duplicate repeats another sign-up of its own program that the viewer may see and that is not itself closed as a
+# duplicate (two sign-ups closed as each other's duplicate would leave the person with nobody to call them).
 # Parameters: status, duplicate_of (a uuid or None), sees_all, programs.
 STATUS_RULES = f'''(%(status)s <> 'contacted' OR s.do_not_contact_at IS NULL)
     AND (%(status)s <> 'duplicate' OR EXISTS (
         SELECT FROM signups o WHERE o.id = %(duplicate_of)s AND o.id <> s.id AND o.program = s.program
-                                AND {_OTHER_SCOPE}))'''
+                                AND o.status <> 'duplicate' AND {_OTHER_SCOPE}))'''
 
 
 def _one(viewer: Viewer, signup_id: str) -> dict[str, Any] | None:

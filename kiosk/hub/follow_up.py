@@ -63,6 +63,11 @@ class FollowUp:
                 day -= ONE_DAY
         return self.midnight(day)
 
+    def window_text(self, days: int | None = None) -> str:
+        """'2 business days': the follow-up window (or, given escalate_days, the escalation), as screens and mail
+        say it."""
+        return plural(self.days if days is None else days, 'business day')
+
     def escalated_before(self, now: datetime) -> datetime:
         return self.overdue_before(now, self.escalate_days)
 
@@ -85,11 +90,12 @@ def duration_text(span: timedelta) -> str:
     """'2 days 3 hours', '4 hours 12 minutes', 'less than a minute': for mail and the Activity page."""
     minutes = max(0, int(span.total_seconds() // 60))
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    parts = [_plural(days, 'day')] if days else []
-    parts += [_plural(hours, 'hour')] if hours else []
-    parts += [_plural(minutes, 'minute')] if minutes and not days else []
+    parts = [plural(days, 'day')] if days else []
+    parts += [plural(hours, 'hour')] if hours else []
+    parts += [plural(minutes, 'minute')] if minutes and not days else []
     return ' '.join(parts) or 'less than a minute'
 
 
-def _plural(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """'1 day', '3 days': for nouns whose plural takes an s."""
     return f'{n} {noun}{"" if n == 1 else "s"}'

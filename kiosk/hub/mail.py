@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.hub.config import HubSettings
-from kiosk.hub.follow_up import FollowUp, duration_text
+from kiosk.hub.follow_up import FollowUp, duration_text, plural
 
 log = logging.getLogger('kiosk.hub.mail')
 
@@ -122,7 +122,7 @@ class Mailer:
         received = sum(row['n'] for row in counts)
         since = cursor.since.astimezone(self.zone).strftime('%a %d %b %H:%M')
         scope = 'all programs' if cursor.viewer.sees_all else 'your programs'
-        lines = [f'{_plural(received, "new sign-up")} in {scope} since {since}.', '']
+        lines = [f'{plural(received, "new sign-up")} in {scope} since {since}.', '']
         for program in dict.fromkeys(row['program'] for row in counts):
             rows = [row for row in counts if row['program'] == program]
             lines.append(f'{self.programs.get(program, program)}: {sum(row["n"] for row in rows)}')
@@ -131,7 +131,7 @@ class Mailer:
             lines.append('')
         lines += self._assigned_lines(*assigned)
         if waiting['n']:
-            lines.append(f'{_plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
+            lines.append(f'{plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
                          f'has waited {duration_text(now - waiting["oldest"])}.')
         else:
             lines.append('None is still waiting for a first contact.')
@@ -149,8 +149,8 @@ class Mailer:
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
                   f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']
         if kind == 'instant':
-            subject = (f'Kiosk hub: {_plural(received, "new sign-up")}' if received else
-                       f'Kiosk hub: {_plural(assigned[0], "sign-up")} assigned to you')
+            subject = (f'Kiosk hub: {plural(received, "new sign-up")}' if received else
+                       f'Kiosk hub: {plural(assigned[0], "sign-up")} assigned to you')
             key = None
         else:
             overdue = sum(row['overdue'] for row in late.counts)
@@ -164,7 +164,7 @@ class Mailer:
     def _assigned_lines(self, assigned: int, names: Sequence[dict[str, Any]]) -> list[str]:
         if not assigned:
             return []
-        lines = [f'{_plural(assigned, "sign-up")} {"was" if assigned == 1 else "were"} assigned to you.']
+        lines = [f'{plural(assigned, "sign-up")} {"was" if assigned == 1 else "were"} assigned to you.']
         lines += [f'    {row["first_name"]} ({self.programs.get(row["program"], row["program"])})' for row in names]
         if names and assigned > len(names):
             lines.append(f'    and {assigned - len(names)} more')
@@ -176,13 +176,13 @@ class Mailer:
         overdue = [row for row in late.counts if row['overdue']]
         lines = ['']
         if overdue:
-            lines.append(f'Overdue (still new after {_plural(follow_up.days, "business day")}):')
+            lines.append(f'Overdue (still new after {follow_up.window_text()}):')
             lines += [f'    {self.programs.get(row["program"], row["program"])}: {row["overdue"]}' for row in overdue]
         else:
-            lines.append(f'None is overdue (still new after {_plural(follow_up.days, "business day")}).')
+            lines.append(f'None is overdue (still new after {follow_up.window_text()}).')
         escalated = [row for row in late.counts if row['escalated']]
         if late.escalation and escalated:
-            lines += ['', f'Escalated to admins (still new after {_plural(follow_up.escalate_days, "business day")}):']
+            lines += ['', f'Escalated to admins (still new after {follow_up.window_text(follow_up.escalate_days)}):']
             lines += [f'    {self.programs.get(row["program"], row["program"])}: {row["escalated"]}'
                       for row in escalated]
             if late.escalated_names:
@@ -269,10 +269,6 @@ def failure(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         return f'{type(error).__name__} {error.smtp_code}'
     return type(error).__name__
-
-
-def _plural(n: int, noun: str) -> str:
-    return f'{n} {noun}{"" if n == 1 else "s"}'
 
 
 def password_link_mail(settings: HubSettings, email: str, link: str, hours: int) -> db.Mail:

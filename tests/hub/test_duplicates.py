@@ -3,6 +3,7 @@ are scoped, a duplicate closes and reopens with its audit, and do-not-contact ho
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,39 @@ async def test_closing_as_a_duplicate_is_audited_and_reopens_like_the_other_clos
                        {'actor': 'pal@slmpd.org', 'detail': {'signup': repeat, 'status': 'contacted'}}]
 
 
+async def test_two_sign_ups_never_close_as_duplicates_of_each_other(conn):
+    """Each shows the other as a possible duplicate: closing both would leave the person with nobody to call."""
+    first, second = await store(conn, record('pal', 'Flo', 2, phone='+13145550414'),
+                                record('pal', 'Flo', 1, phone='+13145550414'))
+    assert await db.change_status(conn, PAL, second, 'duplicate', duplicate_of=first)
+    assert not await db.change_status(conn, ADMIN, first, 'duplicate', duplicate_of=second), 'a closed duplicate'
+    assert (await db.signup(conn, PAL, first))['status'] == 'new'
+
+
+async def test_two_desks_closing_a_pair_as_each_others_duplicate_at_once_close_only_one(database, pool):
+    """The second desk waits for the first and then sees its close: the check on the original is not a stale read."""
+    async with pool.connection() as conn:
+        first, second = await store(conn, record('pal', 'Gia', 2, phone='+13145550424'),
+                                    record('pal', 'Gia', 1, phone='+13145550424'))
+    async with pool.connection() as desk_one, pool.connection() as desk_two:
+        desk_two_pid = desk_two.info.backend_pid
+        async with desk_one.transaction():
+            assert await db.change_status(desk_one, PAL, second, 'duplicate', duplicate_of=first)
+            other_desk = asyncio.create_task(db.change_status(desk_two, PAL, first, 'duplicate', duplicate_of=second))
+            while not other_desk.done() and not await waits_for_a_lock(desk_one, desk_two_pid):
+                await asyncio.sleep(0.02)
+        assert not await other_desk
+        statuses = {row['id']: row['status'] for row in await (await desk_one.execute(
+            'SELECT id::text, status FROM signups WHERE id = ANY(%s::uuid[])', ([first, second],))).fetchall()}
+        await desk_one.execute('DELETE FROM signups WHERE id = ANY(%s::uuid[])', ([first, second],))
+    assert statuses == {first: 'new', second: 'duplicate'}
+
+
+async def waits_for_a_lock(conn, pid: int) -> bool:
+    row = await (await conn.execute('SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s', (pid,))).fetchone()
+    return row is not None and row['wait_event_type'] == 'Lock'
+
+
 async def test_retention_deletes_old_duplicates_and_a_deleted_original_leaves_its_duplicate_closed(conn):
     original, repeat = await store(conn, record('pal', 'Gus', 2, phone='+13145550505'),
                                    record('pal', 'Gus', 1, phone='+13145550505'))
@@ -179,4 +213,6 @@ async def test_one_sign_up_is_not_found_outside_the_viewers_programs_or_for_a_ma
     assert await db.signup(conn, ACADEMY, pal) is None
     assert await db.signup(conn, PAL, str(uuid.uuid4())) is None
     assert await db.signup(conn, PAL, 'not-a-uuid') is None
+    assert not await db.change_status(conn, PAL, 'not-a-uuid', 'contacted'), 'a forged id from the list: refused'
+    assert await db.change_status(conn, PAL, pal, 'contacted'), 'and the connection is still good'
     assert await db.status_history(conn, ACADEMY, pal) == []

@@ -17,6 +17,7 @@ from nicegui.testing.user_simulation import user_simulation
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE
 from tests.hub.test_mail_screens import HUB_MAIN, sessions  # noqa: F401 (fixture)
+from tests.support.simulation import downloaded, drawn
 
 CHICAGO = ZoneInfo('America/Chicago')
 
@@ -59,20 +60,26 @@ async def test_overdue_rows_are_flagged_and_the_overdue_filter_shows_only_them(s
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
         await user.open('/signups')
-        await user.should_see('3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
+        await drawn(user, '3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
         assert {row['name']: row['overdue'] for row in table_rows(user)} == {
             'Nora Recent': False, 'Olive Overdue': True, 'Cora Contacted': False}
         status = user.find(marker='filter-status').elements.pop()
         assert status.options['overdue'] == 'Overdue (new after 2 business days)'
         status.value = 'overdue'
         user.find(marker='apply').click()
-        await user.should_see('1 sign-up · page 1 of 1')
+        await drawn(user, '1 sign-up · page 1 of 1')
         assert [(row['name'], row['status'], row['overdue']) for row in table_rows(user)] == [
             ('Olive Overdue', 'new', True)]
+        user.find(marker='download').click()
+        assert 'Olive Overdue' in (await downloaded(user)).decode('utf-8-sig')
     with psycopg.connect(database) as conn:
         [(detail,)] = conn.execute("SELECT detail FROM audit_log WHERE action = 'view_signups' "
                                    "AND detail->>'overdue' = 'true'").fetchall()
+        [(exported,)] = conn.execute("SELECT detail FROM audit_log WHERE action = 'export'").fetchall()
     assert detail['status'] == 'new' and detail['shown'] == 1
+    assert exported == {'rows': 1, 'program': None, 'kiosk': None, 'status': 'new', 'assigned': None,
+                        'searched': False, 'overdue': True, 'format': 'csv', 'do_not_contact': False}, \
+        'what went out, not just how much'
 
 
 async def test_the_activity_page_shows_time_to_first_contact_per_program_and_month(sessions, seed):  # noqa: F811
@@ -85,16 +92,29 @@ async def test_the_activity_page_shows_time_to_first_contact_per_program_and_mon
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
         await user.open('/activity')
-        await user.should_see('Time to first contact')
-        await user.should_see(marker=f'contact-pal-{last_month:%Y-%m}')
+        await drawn(user, 'Time to first contact')
+        await drawn(user, marker=f'contact-pal-{last_month:%Y-%m}')
         shown = user.find(marker=f'contact-pal-{last_month:%Y-%m}').elements.pop()
         row = [label.text for label in shown.descendants() if isinstance(label, ui.label)]
         # Eva was never contacted, and her window ended weeks ago: a miss, and no time of her own.
         assert row == [f'{last_month:%B %Y}', 'Police Athletic League (PAL)', '3', '2', '2 hours',
                        '2 hours 48 minutes', '67% (2 of 3)']
-        await user.should_see('Within 2 business days')
+        await drawn(user, 'Within 2 business days')
         await user.should_not_see(marker=f'contact-hmca-{last_month:%Y-%m}')  # another program's
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["admin"]}'
         await user.open('/activity')
-        await user.should_see(marker=f'contact-hmca-{last_month:%Y-%m}')
+        await drawn(user, marker=f'contact-hmca-{last_month:%Y-%m}')
 
+
+
+async def test_a_one_day_window_reads_one_business_day(sessions, monkeypatch):  # noqa: F811
+    monkeypatch.setenv('KIOSK_HUB_FOLLOW_UP_DAYS', '1')
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
+        await user.open('/signups')
+        await drawn(user, 'sign-ups · page 1')
+        assert user.find(marker='filter-status').elements.pop().options['overdue'] == \
+            'Overdue (new after 1 business day)'
+        await user.open('/activity')
+        await drawn(user, 'Time to first contact')
+        await drawn(user, 'within 1 business day after the day it was made')

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from openpyxl import load_workbook
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
 from kiosk.hub.pages.signup import NOT_FOUND
+from tests.support.simulation import downloaded, drawn
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 
@@ -72,11 +74,11 @@ async def test_the_flagged_sign_up_shows_a_red_banner_and_offers_no_contacted(se
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["ana"]}')
-        await user.should_see(marker='dnc-banner')
-        await user.should_see('asked not to be called (marked by pal@slmpd.org')
-        await user.should_see('It cannot move to Contacted while it is marked do not contact.')
+        await drawn(user, marker='dnc-banner')
+        await drawn(user, 'asked not to be called (marked by pal@slmpd.org')
+        await drawn(user, 'It cannot move to Contacted while it is marked do not contact.')
         assert 'contacted' not in user.find(marker='new-status').elements.pop().options
-        await user.should_see('Possible duplicates')
+        await drawn(user, 'Possible duplicates')
         assert links(user)['Ana Again'] == f'/signups/{seeded["again"]}'
         await user.should_not_see('Ana Academy')
 
@@ -85,13 +87,13 @@ async def test_a_later_sign_up_with_the_same_phone_shows_the_flag_and_links_the_
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["again"]}')
-        await user.should_see('Do not contact: another sign-up with the same phone or email is marked')
-        await user.should_see(marker='duplicate-badge')
+        await drawn(user, 'Do not contact: another sign-up with the same phone or email is marked')
+        await drawn(user, marker='duplicate-badge')
         await user.should_not_see(marker='dnc-banner')
         assert links(user)['Ana First (Police Athletic League (PAL))'] == f'/signups/{seeded["ana"]}'
         assert links(user)['Ana First'] == f'/signups/{seeded["ana"]}', 'the duplicate, in its own list'
         await user.open(f'/signups/{seeded["bea"]}')
-        await user.should_see('Bea Alone')
+        await drawn(user, 'Bea Alone')
         await user.should_not_see('Possible duplicates')
         await user.should_not_see('Do not contact: another sign-up')
 
@@ -101,7 +103,7 @@ async def test_a_sign_up_outside_the_programs_is_not_found_like_one_that_does_no
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         for signup_id in (seeded['academy'], str(uuid.uuid4()), 'not-a-uuid'):
             await user.open(f'/signups/{signup_id}')
-            await user.should_see(NOT_FOUND)
+            await drawn(user, NOT_FOUND)
             await user.should_not_see('Ana Academy')
             await user.should_not_see('Details')
         for _ in range(50):  # each look is audited after it is drawn
@@ -116,15 +118,15 @@ async def test_marking_do_not_contact_and_closing_as_a_duplicate_on_the_page(see
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open(f'/signups/{seeded["again"]}')
-        await user.should_see(marker='new-status')
+        await drawn(user, marker='new-status')
         user.find(marker='new-status').click()
         user.find('Duplicate').click()
         user.find(marker='save-status').click()
-        await user.should_see('Status saved.')
-        await user.should_see(marker='duplicate-of-link')
+        await drawn(user, 'Status saved.')
+        await drawn(user, marker='duplicate-of-link')
         user.find(marker='dnc-reason').type('same family: asked not to be called')
         user.find(marker='dnc-set').click()
-        await user.should_see(marker='dnc-banner')
+        await drawn(user, marker='dnc-banner')
     with psycopg.connect(database) as conn:
         row = conn.execute('SELECT status, duplicate_of::text, do_not_contact_reason FROM signups WHERE id = %s',
                            (seeded['again'],)).fetchone()
@@ -134,11 +136,23 @@ async def test_marking_do_not_contact_and_closing_as_a_duplicate_on_the_page(see
                                                    ('do_not_contact_set', seeded['again'])]
 
 
+async def test_a_sign_up_closed_as_a_duplicate_is_listed_but_never_offered_as_an_original(seeded, conn):
+    pal = db.Viewer('pal@slmpd.org', 'coordinator', ('pal',))
+    assert await db.change_status(conn, pal, seeded['again'], 'duplicate', duplicate_of=seeded['ana'])
+    await conn.commit()
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
+        await user.open(f'/signups/{seeded["ana"]}')
+        await drawn(user, marker='duplicates')
+        await drawn(user, 'Duplicate · same phone')
+        await user.should_not_see(marker='new-status')  # flagged: not Contacted; and Ana Again is no original
+
+
 async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless_the_box_is_ticked(seeded, database):
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
         await user.open('/signups')
-        await user.should_see('3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
+        await drawn(user, '3 sign-ups')  # the page is drawn before its first query returns: wait for the rows
         rows = {row['name']: row for row in user.find(marker='signups').elements.pop().rows}
         assert set(rows) == {'Ana First', 'Ana Again', 'Bea Alone'}
         assert (rows['Ana First']['do_not_contact'], rows['Ana First']['duplicates']) == ('Do not contact', 1)
@@ -146,13 +160,49 @@ async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless
             ('Do not contact (same phone or email)', 1), 'the Academy sign-up of that phone counts for nothing'
         assert (rows['Bea Alone']['do_not_contact'], rows['Bea Alone']['duplicates']) == ('', 0)
         user.find(marker='download').click()
-        exported = list(csv.DictReader(io.StringIO((await user.download.next()).content.decode('utf-8-sig'))))
+        exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
         assert {row['name'] for row in exported} == {'Ana Again', 'Bea Alone'}
+        assert 'do_not_contact' not in exported[0], 'the same columns as ever when none is in the file'
         user.find(marker='include-do-not-contact').click()
         user.find(marker='download-xlsx').click()
-        sheet = load_workbook(io.BytesIO((await user.download.next()).content)).active
+        sheet = load_workbook(io.BytesIO(await downloaded(user))).active
         header = [cell.value for cell in sheet[1]]
-        names = {row[header.index('name')] for row in sheet.iter_rows(min_row=2, values_only=True)}
-        assert names == {'Ana First', 'Ana Again', 'Bea Alone'}
+        flagged = {row[header.index('name')]: row[header.index('do_not_contact')]
+                   for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert flagged == {'Ana First': True, 'Ana Again': False, 'Bea Alone': False}, 'a call list made from it says'
+        user.find(marker='download').click()
+        exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
+        assert {row['name']: row['do_not_contact'] for row in exported} == \
+            {'Ana First': 'yes', 'Ana Again': 'no', 'Bea Alone': 'no'}
     assert [(each['format'], each['do_not_contact'], each['rows']) for each in audited(database, seeded, 'export')] == \
-        [('csv', False, 2), ('xlsx', True, 3)]
+        [('csv', False, 2), ('xlsx', True, 3), ('csv', True, 3)]
+
+
+async def test_the_hub_keeps_answering_while_it_writes_a_large_download(seeded, database):
+    """A workbook of thousands of rows takes seconds to write: on the event loop, every other page would wait."""
+    with psycopg.connect(database) as conn:
+        conn.execute('''INSERT INTO signups (id, kiosk, program, created_at, name, participant_name, phone, email,
+                                             contact_method, age, note, language, body)
+                        SELECT gen_random_uuid(), 'lobby-a', 'pal', now() - make_interval(days => 1, mins => n),
+                               'Visitor ' || n, '', '+1314555' || lpad(n::text, 4, '0'), '', 'phone', NULL, '', 'en',
+                               '{}'
+                        FROM generate_series(1, 10000) AS n''')
+    stalls = []
+
+    async def watch_the_loop() -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            stalls.append(time.perf_counter() - before)
+
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
+        await user.open('/signups')
+        await drawn(user, 'sign-ups · page 1')
+        watcher = asyncio.create_task(watch_the_loop())
+        user.find(marker='download-xlsx').click()
+        content = await downloaded(user, seconds=120)
+        watcher.cancel()  # before reading the file back, which holds the loop itself
+        sheet = load_workbook(io.BytesIO(content), read_only=True).active
+        assert sum(1 for _ in sheet.iter_rows()) == 10003  # the header and every sign-up but the flagged one
+    assert max(stalls) < 1.0, f'the event loop stood still for {max(stalls):.1f} s'

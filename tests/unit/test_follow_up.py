@@ -95,3 +95,31 @@ def test_the_recent_months_start_on_a_first_and_end_today():
     days = days_of_recent_months(date(2027, 2, 10), 3)
     assert (days[0], days[-1], len(days)) == (date(2026, 12, 1), date(2027, 2, 10), 31 + 31 + 10)
     assert days_of_recent_months(date(2026, 12, 7), 1)[0] == date(2026, 12, 1)
+
+
+def test_across_the_clock_changes_the_window_ends_at_local_midnight():
+    """Sunday 14 March 2027 (clocks forward) and Sunday 7 November 2027 (back): a Friday sign-up is overdue from
+    Wednesday 00:00 local, whatever the offset, and the cut-off agrees with each hour's own deadline."""
+    for friday, wednesday in ((at(12, 17, month=3, year=2027), at(17, month=3, year=2027)),
+                              (at(5, 17, month=11, year=2027), at(10, month=11, year=2027))):
+        assert FOLLOW_UP.deadline(friday.date()) == wednesday and wednesday.utcoffset() != friday.utcoffset()
+        assert not is_overdue(friday, wednesday - timedelta(seconds=1)) and is_overdue(friday, wednesday)
+        for hours in range(0, 24 * 8):
+            now = (friday.astimezone(UTC) + timedelta(hours=hours)).astimezone(CHICAGO)
+            assert is_overdue(friday, now) == (FOLLOW_UP.deadline(friday.date()) <= now), now
+
+
+def test_over_the_year_end_holidays_and_weekends_are_both_skipped():
+    """Wednesday 30 December 2026: Thursday 31 counts, Friday 1 January is a holiday, then the weekend; the
+    window ends Monday 4 January in the evening."""
+    assert FOLLOW_UP.due_by(date(2026, 12, 30)) == date(2027, 1, 4)
+    assert FOLLOW_UP.overdue_before(at(5, 8, month=1, year=2027)) == at(31), 'made on the 30th or before: overdue'
+
+
+def test_a_holiday_on_a_weekend_adds_nothing_so_the_observed_day_is_the_one_to_list():
+    """Christmas 2027 is a Saturday; the office closes on Friday 24. Listing the 25th changes nothing."""
+    thursday = date(2027, 12, 23)
+    on_the_day = FollowUp(CHICAGO, frozenset({date(2027, 12, 25)}), days=2, escalate_days=5)
+    observed = FollowUp(CHICAGO, frozenset({date(2027, 12, 24)}), days=2, escalate_days=5)
+    assert on_the_day.due_by(thursday) == date(2027, 12, 27)
+    assert observed.due_by(thursday) == date(2027, 12, 28)

@@ -13,6 +13,7 @@ from kiosk.hub import db
 from kiosk.hub.follow_up import FollowUp, days_of_recent_months, duration_text
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import Session, screen
+from kiosk.hub.pages.table import cell, figures_table
 from kiosk.reports import week_starts
 
 CONTACT_MONTHS = 6
@@ -54,7 +55,7 @@ async def _first_contact(hub: Hub, session: Session, programs: dict[str, str]) -
     deadlines = follow_up.deadlines(days_of_recent_months(now.astimezone(follow_up.zone).date(), CONTACT_MONTHS))
     async with hub.pool.connection() as conn:
         rows = await db.first_contact_figures(conn, session.viewer, deadlines, now, hub.settings.timezone)
-    window = f'{follow_up.days} business day{"s" if follow_up.days != 1 else ""}'
+    window = follow_up.window_text()
     ui.html('<h2>Time to first contact</h2>')
     ui.label(f'From a sign-up to its first change of status, for sign-ups made in each of the last {CONTACT_MONTHS} '
              f'months. The median and the 90th percentile are of those contacted so far; "in time" means within '
@@ -63,19 +64,13 @@ async def _first_contact(hub: Hub, session: Session, programs: dict[str, str]) -
         ui.label('No sign-ups in these months.').mark('contact-empty')
         return
     headings = ('Month', 'Program', 'Sign-ups', 'Contacted', 'Median', '90th percentile', f'Within {window}')
-    with ui.element('table').classes('hub-figures').mark('first-contact'):
-        with ui.element('thead'), ui.element('tr'):
-            for heading in headings:
-                with ui.element('th').props('scope=col'):
-                    ui.label(heading)
-        with ui.element('tbody'):
-            for row in rows:
-                with ui.element('tr').mark(f'contact-{row["program"]}-{row["month"]:%Y-%m}'):
-                    for value in (f'{row["month"]:%B %Y}', programs.get(row['program'], row['program']),
-                                  f'{row["signups"]:,}', f'{row["contacted"]:,}', _span(row['median']),
-                                  _span(row['p90']), _share(row)):
-                        with ui.element('td'):
-                            ui.label(value)
+    with figures_table(headings, 'hub-figures', 'first-contact'):
+        for row in rows:
+            with ui.element('tr').mark(f'contact-{row["program"]}-{row["month"]:%Y-%m}'):
+                for value in (f'{row["month"]:%B %Y}', programs.get(row['program'], row['program']),
+                              f'{row["signups"]:,}', f'{row["contacted"]:,}', _span(row['median']),
+                              _span(row['p90']), _share(row)):
+                    cell(value)
 
 
 def _span(span: timedelta | None) -> str:

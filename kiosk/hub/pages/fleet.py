@@ -10,6 +10,7 @@ from nicegui import ui
 from kiosk.hub import db
 from kiosk.hub.hub import Hub
 from kiosk.hub.pages.frame import screen
+from kiosk.hub.pages.table import cell, figures_table
 
 HEADINGS = ('Kiosk', 'Last seen', 'Queued', 'Rejected', 'Warnings', 'Version', 'Content', 'Last sync success',
             'Sign-ups today', 'This week')
@@ -30,22 +31,17 @@ async def _screen(hub: Hub, viewer: db.Viewer) -> None:
         ui.label('Sign-up counts are for your programs only.')
     else:
         await _mail_status(hub, zone)
-    with ui.element('table').classes('hub-fleet').mark('fleet'):
-        with ui.element('thead'), ui.element('tr'):
-            for heading in HEADINGS:
-                with ui.element('th').props('scope=col'):
-                    ui.label(heading)
-        with ui.element('tbody'):
-            for row in rows:
-                quiet = row['stale'] and not row['revoked']
-                with ui.element('tr').classes('stale' if quiet else '').mark(f'kiosk-{row["name"]}'):
-                    _cell(row['name'] + (' (revoked)' if row['revoked'] else ''))
-                    _cell(_seen(row['last_seen'], zone) + (' — silent' if quiet else ''))
-                    for value in (row['queued'], row['rejected'], ', '.join(row['warnings']) or '—',
-                                  row['version'] or '—', (row['content_hash'] or '—')[:8],
-                                  _seen(datetime.fromisoformat(row['last_sync_success']), zone)
-                                  if row['last_sync_success'] else '—', row['today'], row['this_week']):
-                        _cell('—' if value is None else str(value))
+    with figures_table(HEADINGS, 'hub-fleet', 'fleet'):
+        for row in rows:
+            quiet = row['stale'] and not row['revoked']
+            with ui.element('tr').classes('stale' if quiet else '').mark(f'kiosk-{row["name"]}'):
+                cell(row['name'] + (' (revoked)' if row['revoked'] else ''))
+                cell(_seen(row['last_seen'], zone) + (' — silent' if quiet else ''))
+                for value in (row['queued'], row['rejected'], ', '.join(row['warnings']) or '—',
+                              row['version'] or '—', (row['content_hash'] or '—')[:8],
+                              _seen(datetime.fromisoformat(row['last_sync_success']), zone)
+                              if row['last_sync_success'] else '—', row['today'], row['this_week']):
+                    cell('—' if value is None else str(value))
 
 
 async def _mail_status(hub: Hub, zone: ZoneInfo) -> None:
@@ -64,11 +60,6 @@ async def _mail_status(hub: Hub, zone: ZoneInfo) -> None:
     else:
         ui.label(f'Mail: {outbox["waiting"]} waiting; last sent {_seen(outbox["last_sent"], zone)}.') \
             .mark('mail-status')
-
-
-def _cell(text: str) -> None:
-    with ui.element('td'):
-        ui.label(text)
 
 
 def _seen(moment: datetime | None, zone: ZoneInfo) -> str:

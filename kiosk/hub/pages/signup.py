@@ -72,8 +72,9 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
         return True
 
     def next_step(row: dict, duplicates: list[dict]) -> None:
+        originals = [other for other in duplicates if other['status'] != 'duplicate']  # as STATUS_RULES says
         choices = [status for status in NEXT_STATUSES[row['status']]
-                   if not (status == 'duplicate' and not duplicates)
+                   if not (status == 'duplicate' and not originals)
                    and not (status == 'contacted' and row['do_not_contact_at'])]
         with ui.card().classes('hub-editor').mark('next-step'):
             ui.label(f'Status: {row["status"].capitalize()}')
@@ -85,8 +86,8 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
                 new_status = ui.select({name: name.capitalize() for name in choices}, value=choices[0],
                                        label='New status').classes('min-w-[10rem]').mark('new-status')
                 original = ui.select({other['id']: f'{other["name"]}, {when(other["created_at"])}, '
-                                                   f'{program_name(other["program"])}' for other in duplicates},
-                                     value=duplicates[0]['id'] if duplicates else None, label='Duplicate of') \
+                                                   f'{program_name(other["program"])}' for other in originals},
+                                     value=originals[0]['id'] if originals else None, label='Duplicate of') \
                     .classes('min-w-[20rem]').mark('duplicate-of')
                 original.bind_visibility_from(new_status, 'value', value='duplicate')
                 note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')

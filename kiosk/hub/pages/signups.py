@@ -3,6 +3,7 @@ here: assigned, changed one or many at a time, anonymized by an admin. The filte
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -210,13 +211,22 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             rows = await db.signups_export(conn, session.viewer, state['filter'], EXPORT_LIMIT,
                                            include_do_not_contact=with_do_not_contact.value)
-        await session.audit('export', {'rows': len(rows), 'program': state['filter'].program, 'format': kind,
+        chosen_filter = state['filter']  # which sign-ups went out, as view_signups records it (never the search)
+        await session.audit('export', {'rows': len(rows), 'program': chosen_filter.program,
+                                       'kiosk': chosen_filter.kiosk, 'status': chosen_filter.status,
+                                       'assigned': chosen_filter.assigned, 'searched': bool(chosen_filter.search),
+                                       'overdue': chosen_filter.overdue_before is not None, 'format': kind,
                                        'do_not_contact': with_do_not_contact.value})
         name = f'signups-{datetime.now(zone).strftime("%Y%m%d-%H%M")}.{kind}'
+        # With do-not-contact sign-ups in it, the file says which they are: a call list is made from it.
+        columns = (*EXPORT_COLUMNS, 'do_not_contact') if with_do_not_contact.value else EXPORT_COLUMNS
+        # Off the event loop: a workbook of 100,000 rows takes a minute to write, and every other page would wait.
         if kind == 'xlsx':
-            ui.download.content(to_xlsx(rows, hub.settings.timezone, EXPORT_COLUMNS), name, XLSX_TYPE)
+            content = await asyncio.to_thread(to_xlsx, rows, hub.settings.timezone, columns)
+            ui.download.content(content, name, XLSX_TYPE)
         else:
-            ui.download.content(to_csv(rows, hub.settings.timezone, EXPORT_COLUMNS).encode(), name, 'text/csv')
+            text = await asyncio.to_thread(to_csv, rows, hub.settings.timezone, columns)
+            ui.download.content(text.encode(), name, 'text/csv')
 
     # `display: contents`: a wrapper for the layout's sake only, so the screen behind a question can be made inert.
     with ui.element('div').style('display: contents') as screen_behind:
@@ -226,7 +236,7 @@ async def _screen(hub: Hub, session: Session) -> None:
                 .mark('filter-program')
             kiosk = ui.select({ANY: 'All kiosks', **{name: name for name in kiosks}}, value=view.get('kiosk', ANY),
                               label='Kiosk').classes('min-w-[12rem]').mark('filter-kiosk')
-            statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.days} business days)',
+            statuses = {'new': 'New', OVERDUE: f'Overdue (new after {follow_up.window_text()})',
                         **{name: name.capitalize() for name in STATUSES}}
             status = ui.select({ANY: 'Any status', **statuses}, value=view.get('status', ANY), label='Status') \
                 .classes('min-w-[10rem]').mark('filter-status')
