@@ -155,6 +155,9 @@ def list_pages(database: str) -> list[dict]:
                    now() - make_interval(mins => n), 'Visitor ' || n, '',
                    '+1314555' || lpad((n %% 10000)::text, 4, '0'), '', 'phone', NULL, '', 'en', '{}'
             FROM generate_series(1, %s) AS n''', (LIST_ROWS,))
+        # One PAL sign-up in twenty is the coordinator's own ("Mine"); the rest are nobody's ("Unassigned").
+        conn.execute('''UPDATE signups SET assigned_to = 'pal@slmpd.org', assigned_by = 'chief@slmpd.org',
+                                          assigned_at = now() WHERE name LIKE '%%13' ''')
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute('VACUUM ANALYZE signups')  # as autovacuum would have by then: index-only counts
     admin, coordinator = Viewer('chief@slmpd.org', 'admin'), Viewer('pal@slmpd.org', 'coordinator', ('pal',))
@@ -164,7 +167,9 @@ def list_pages(database: str) -> list[dict]:
         ('coordinator, page 21', coordinator, SignupFilter(), 20),
         ('status and kiosk, page 4', admin, SignupFilter(status='new', kiosk='bench-7'), 3),
         ("search 'Visitor 4242'", admin, SignupFilter(search='Visitor 4242'), 0),
-        ("coordinator search '555-0123'", coordinator, SignupFilter(search='555-0123'), 0)]
+        ("coordinator search '555-0123'", coordinator, SignupFilter(search='555-0123'), 0),
+        ('coordinator, mine, page 4', coordinator, SignupFilter(assigned='me'), 3),
+        ('coordinator, unassigned new', coordinator, SignupFilter(assigned='nobody', status='new'), 0)]
     return list_page_figures(database, views, f'at {LIST_ROWS:,} rows')
 
 

@@ -594,6 +594,7 @@ class SignupFilter:
     until: datetime | None = None
     search: str | None = None  # a name or a phone number, or part of one
     overdue_before: datetime | None = None  # only overdue ones: still new, made before this (follow_up.py)
+    assigned: str | None = None  # 'me' (the viewer's own), 'nobody' (unassigned), or None for either
 
 
 def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
@@ -601,7 +602,8 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
     params = {'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'program': chosen.program,
               'kiosk': chosen.kiosk, 'status': chosen.status, 'since': chosen.since, 'until': chosen.until,
               'name': f'%{chosen.search.strip()}%' if chosen.search and chosen.search.strip() else None,
-              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'overdue_before': chosen.overdue_before}
+              'phone': f'%{digits}%' if len(digits) >= 3 else None, 'overdue_before': chosen.overdue_before,
+              'assigned': chosen.assigned, 'me': viewer.email}
     return f'''{_SCOPE}
         AND (%(program)s::text IS NULL OR s.program = %(program)s)
         AND (%(kiosk)s::text IS NULL OR s.kiosk = %(kiosk)s)
@@ -611,7 +613,9 @@ def _where(viewer: Viewer, chosen: SignupFilter) -> tuple[str, dict[str, Any]]:
         AND (%(name)s::text IS NULL OR s.name ILIKE %(name)s OR s.participant_name ILIKE %(name)s
              OR (%(phone)s::text IS NOT NULL AND s.phone LIKE %(phone)s))
         AND (%(overdue_before)s::timestamptz IS NULL
-             OR (s.status = 'new' AND s.created_at < %(overdue_before)s))''', params
+             OR (s.status = 'new' AND s.created_at < %(overdue_before)s))
+        AND (%(assigned)s::text IS NULL OR (%(assigned)s = 'me' AND s.assigned_to = %(me)s)
+             OR (%(assigned)s = 'nobody' AND s.assigned_to IS NULL))''', params
 
 
 @dataclass(frozen=True)
@@ -627,7 +631,8 @@ class SignupPage:
 # says "about" and shows the planner's estimate, which reads no rows.
 EXACT_COUNT_LIMIT = 1_000
 _COLUMNS = '''s.id::text, s.kiosk, s.program, s.created_at, s.received_at, s.name, s.participant_name, s.phone,
-              s.email, s.contact_method, s.age, s.note, s.language, s.status, s.status_changed_at'''
+              s.email, s.contact_method, s.age, s.note, s.language, s.status, s.status_changed_at, s.assigned_to,
+              s.anonymized_at'''
 Cursor = tuple[datetime, str]  # (created_at, id) of a row: where a page starts or ends
 
 
@@ -884,6 +889,175 @@ async def clear_do_not_contact(conn: AsyncConnection, viewer: Viewer, signup_id:
     return True
 
 
+# -- working the list: assignment, changes to many sign-ups at once, anonymizing (always scoped to the viewer) --
+
+Target = list[str] | SignupFilter
+"""The sign-ups an action is for: the ids picked on the page, or every one a filter finds. A filter runs the
+list's own `_where` here, on the server: "all matching" is never a list of ids from the browser."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What an action did: the ids it changed, and how many of its target it left as they were."""
+
+    ids: list[str]
+    skipped: int  # in the viewer's programs and the target, but not a status that leads there, or the assignee
+    # does not hold the sign-up's program, or it was so already
+
+
+def _target(viewer: Viewer, target: Target) -> tuple[str, dict[str, Any]]:
+    """The WHERE of an action: the viewer's programs always, and then the picked ids or the list's filter.
+
+    An id outside the viewer's programs matches nothing, whoever sent it; one that is no uuid is dropped.
+    """
+    if isinstance(target, SignupFilter):
+        return _where(viewer, target)
+    return f'{_SCOPE} AND s.id = ANY(%(ids)s::uuid[])', {
+        'sees_all': viewer.sees_all, 'programs': list(viewer.programs), 'ids': [i for i in target if _is_uuid(i)]}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+async def count_target(conn: AsyncConnection, viewer: Viewer, target: Target) -> int:
+    """Exactly how many sign-ups an action would look at: what its confirmation says."""
+    where, params = _target(viewer, target)
+    return (await (await conn.execute(f'SELECT count(*) AS n FROM signups s WHERE {where}', params)).fetchone())['n']
+
+
+async def change_statuses(conn: AsyncConnection, viewer: Viewer, target: Target, status: str, note: str = ''
+                          ) -> Changed:
+    """One step of NEXT_STATUSES for every sign-up of `target` that is in a status leading to `status` and that
+    STATUS_RULES allow (never `contacted` for a do-not-contact one); the rest are skipped. Each changed one gets its
+    status-history row (all with the same note) and its audit row, in one statement whose UPDATE holds the viewer's
+    scope: two desks cannot both move a row, and a forged id moves none.
+    """
+    if status not in STATUSES:
+        raise ValueError(f'unknown status {status!r}')
+    if status == 'duplicate':
+        raise ValueError('a duplicate names the sign-up it repeats: one at a time (change_status)')
+    where, params = _target(viewer, target)
+    comes_from = [before for before, after in NEXT_STATUSES.items() if status in after]
+    # The list's filter has a `status` of its own, so the rules' new status goes by another name here.
+    rules = STATUS_RULES.replace('%(status)s', '%(new_status)s')
+    async with conn.transaction():
+        row = await (await conn.execute(f'''
+            WITH changed AS (
+                UPDATE signups s SET status = %(new_status)s::text, status_changed_at = now()
+                WHERE {where} AND s.status = ANY(%(comes_from)s::text[]) AND {rules}
+                RETURNING s.id
+            ), history AS (
+                INSERT INTO status_changes (signup_id, status, changed_by, note)
+                SELECT id, %(new_status)s::text, %(actor)s::text, %(note)s::text FROM changed
+            ), audited AS (
+                INSERT INTO audit_log (actor, action, detail)
+                SELECT %(actor)s::text, 'status_change',
+                       jsonb_build_object('signup', id::text, 'status', %(new_status)s::text, 'bulk', true)
+                FROM changed
+            )
+            SELECT array(SELECT id::text FROM changed ORDER BY id) AS ids,
+                   (SELECT count(*) FROM signups s WHERE {where}) AS matched
+        ''', {**params, 'new_status': status, 'comes_from': comes_from, 'actor': viewer.email, 'note': note,
+              'duplicate_of': None})).fetchone()
+    return Changed(row['ids'], row['matched'] - len(row['ids']))
+
+
+async def assign(conn: AsyncConnection, viewer: Viewer, target: Target, assignee: str | None) -> Changed:
+    """Give the sign-ups of `target` to `assignee` (None: to nobody), one audit row each.
+
+    Only where the assignee holds the sign-up's program (an admin, or a coordinator of it) and is not disabled,
+    and only in the assigner's own programs: both are checked in the UPDATE, row by row; the rest are skipped.
+    """
+    where, params = _target(viewer, target)
+    async with conn.transaction():
+        row = await (await conn.execute(f'''
+            WITH changed AS (
+                UPDATE signups s SET assigned_to = %(assignee)s::text, assigned_by = %(actor)s::text,
+                                     assigned_at = now()
+                WHERE {where} AND s.assigned_to IS DISTINCT FROM %(assignee)s::text
+                  AND (%(assignee)s::text IS NULL OR EXISTS (
+                        SELECT FROM users u WHERE u.email = %(assignee)s::text AND u.disabled_at IS NULL
+                          AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p
+                                                           WHERE p.email = u.email AND p.program = s.program))))
+                RETURNING s.id
+            ), audited AS (
+                INSERT INTO audit_log (actor, action, detail)
+                SELECT %(actor)s::text, 'assign', jsonb_build_object('signup', id::text, 'assignee', %(assignee)s::text)
+                FROM changed
+            )
+            SELECT array(SELECT id::text FROM changed ORDER BY id) AS ids,
+                   (SELECT count(*) FROM signups s WHERE {where}) AS matched
+        ''', {**params, 'assignee': assignee, 'actor': viewer.email})).fetchone()
+    return Changed(row['ids'], row['matched'] - len(row['ids']))
+
+
+async def assignable_users(conn: AsyncConnection, viewer: Viewer) -> list[str]:
+    """Who the page offers as an assignee: enabled admins, and coordinators of at least one of the viewer's
+    programs (of any, for an admin). Whether they hold each sign-up's own program is `assign`'s check."""
+    return [row['email'] for row in await (await conn.execute('''
+        SELECT u.email FROM users u
+        WHERE u.disabled_at IS NULL
+          AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p WHERE p.email = u.email
+                                             AND (%(sees_all)s OR p.program = ANY(%(programs)s))))
+        ORDER BY u.email
+    ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()]
+
+
+PERSONAL_FIELDS = ('name', 'participant_name', 'phone', 'email', 'note')
+
+
+async def anonymize(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> bool:
+    """Replace a sign-up's personal fields, in its columns and in the body kept as the kiosk sent it; program,
+    kiosk, dates, age, language and status stay for the statistics. Admins only (in the UPDATE). The notes of
+    its status history and any conflict kept for it (a copy of the personal data) go too. Audited.
+
+    False when the viewer is no admin, the id is unknown, or it was anonymized already.
+    """
+    if not _is_uuid(signup_id):
+        return False
+    blank = {field: '' for field in PERSONAL_FIELDS}
+    async with conn.transaction():
+        cursor = await conn.execute('''
+            UPDATE signups s SET name = '', participant_name = '', phone = '', email = '', note = '',
+                                 body = s.body || %(blank)s, anonymized_at = now()
+            WHERE s.id = %(id)s::uuid AND %(sees_all)s AND s.anonymized_at IS NULL
+        ''', {'blank': Jsonb(blank), 'id': signup_id, 'sees_all': viewer.sees_all})
+        if cursor.rowcount != 1:
+            return False
+        await conn.execute("UPDATE status_changes SET note = '' WHERE signup_id = %s::uuid", (signup_id,))
+        await conn.execute('DELETE FROM signup_conflicts WHERE signup_id = %s::uuid', (signup_id,))
+        await audit(conn, viewer.email, 'anonymize', {'signup': signup_id})
+    return True
+
+
+async def anonymized_among(conn: AsyncConnection, ids: list[str]) -> set[str]:
+    """Which of these ids were anonymized: ingest answers a later copy of one as stored and keeps nothing of it."""
+    cursor = await conn.execute('SELECT id::text FROM signups WHERE id = ANY(%s::uuid[]) AND anonymized_at IS NOT NULL',
+                                (ids,))
+    return {row['id'] for row in await cursor.fetchall()}
+
+
+# -- each user's default view of the list ---------------------------------------------------------------
+
+async def default_view(conn: AsyncConnection, email: str) -> dict[str, str]:
+    """The list's query this user opens /signups with ({} for none): filters only, never a search."""
+    row = await (await conn.execute('SELECT default_view FROM users WHERE email = %s', (email,))).fetchone()
+    return (row and row['default_view']) or {}
+
+
+async def save_default_view(conn: AsyncConnection, email: str, view: dict[str, str]) -> None:
+    """Keep `view` ({} forgets it) as this user's default, audited."""
+    async with conn.transaction():
+        await conn.execute('UPDATE users SET default_view = %s WHERE email = %s',
+                           (Jsonb(view) if view else None, email))
+        await audit(conn, email, 'default_view_saved', view)
+
+
 # -- audit and upkeep -----------------------------------------------------------------------------------
 
 async def audit(conn: AsyncConnection, actor: str, action: str, detail: dict[str, Any] | None = None) -> None:
@@ -1128,6 +1302,19 @@ async def escalated_first_names(conn: AsyncConnection, viewer: Viewer, escalated
 def _mail_params(cursor: MailCursor) -> dict[str, Any]:
     return {'sees_all': cursor.viewer.sees_all, 'programs': list(cursor.viewer.programs), 'since': cursor.since,
             'until': cursor.until}
+
+
+async def assigned_in_window(conn: AsyncConnection, cursor: MailCursor, names_limit: int) -> tuple[int, list[dict]]:
+    """How many sign-ups someone else assigned to the user in the cursor's window (still theirs, still in their
+    programs), and (first name, program) of up to `names_limit` of them, oldest assignment first: for mail_names."""
+    rows = await (await conn.execute(f'''
+        SELECT split_part(btrim(s.name), ' ', 1) AS first_name, s.program, count(*) OVER () AS n FROM signups s
+        WHERE {_SCOPE} AND s.assigned_to = %(email)s AND s.assigned_by <> %(email)s
+          AND s.assigned_at > %(since)s AND s.assigned_at <= %(until)s
+        ORDER BY s.assigned_at, s.id LIMIT greatest(%(limit)s, 1)
+    ''', {**_mail_params(cursor), 'email': cursor.viewer.email, 'limit': names_limit})).fetchall()
+    return (rows[0]['n'] if rows else 0), [{'first_name': row['first_name'], 'program': row['program']}
+                                            for row in rows[:names_limit]]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 A batch is stored in one transaction. A record whose id is already stored with the same content is a
 duplicate (the kiosk's answer got lost and it sent again): fine. The same id with other content is a
-conflict: kept aside for an admin, never written over the original. The answer names each id under
-`accepted`, `duplicates` or `conflicts`. Replies never quote a record's values: they are personal data.
+conflict: kept aside for an admin, never written over the original, unless the stored one was anonymized:
+then the copy is dropped and answered as a duplicate, so the personal data never comes back. The answer names
+each id under `accepted`, `duplicates` or `conflicts`. Replies never quote a record's values: they are personal
+data.
 """
 
 from __future__ import annotations
@@ -215,6 +217,9 @@ class Receiver:
         others = [record for record in records if record['id'] not in accepted]
         stored = await db.stored_bodies(conn, [record['id'] for record in others]) if others else {}
         conflicts = [record for record in others if stored.get(record['id']) != record]
+        if conflicts:  # an anonymized sign-up's later copy is answered as stored, and nothing of it is kept
+            anonymized = await db.anonymized_among(conn, [record['id'] for record in conflicts])
+            conflicts = [record for record in conflicts if record['id'] not in anonymized]
         if conflicts:
             await db.store_conflicts(conn, kiosk, conflicts)
             await db.audit(conn, kiosk, 'ingest_conflict', {'ids': [record['id'] for record in conflicts]})

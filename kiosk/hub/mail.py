@@ -36,7 +36,8 @@ SETTLE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)
 CLAIM_BATCH = 1  # one at a time: a claim's lease need only outlast its own SMTP conversation, never a batch's
 NAMES_LIMIT = 50  # first names in one mail, with mail_names; the rest are counted
-WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive, at most one every {gap}',
+WHY = {'instant': 'you chose "instant": a mail soon after sign-ups arrive or are assigned to you, at most one '
+                   'every {gap}',
        'daily': 'you chose "daily": one digest a day at {hour:02d}:00'}
 
 
@@ -89,11 +90,13 @@ class Mailer:
                 return False
             counts = await db.received_counts(conn, cursor)
             waiting = await db.still_new(conn, cursor)
-            if not counts and (kind == 'instant' or not waiting['n']):
+            names_limit = NAMES_LIMIT if self.settings.mail_names else 0
+            assigned = await db.assigned_in_window(conn, cursor, names_limit)
+            if not counts and not assigned[0] and (kind == 'instant' or not waiting['n']):
                 return False
             names = await db.received_first_names(conn, cursor, NAMES_LIMIT) if self.settings.mail_names else []
             late = await self._late(conn, cursor.viewer, now) if kind == 'daily' else Late()
-            mail = self.compose(kind, cursor, counts, waiting, names, late, now)
+            mail = self.compose(kind, cursor, counts, waiting, names, late, now, assigned)
             return await db.queue_mail(conn, cursor, mail)
 
     async def _late(self, conn: AsyncConnection, viewer: db.Viewer, now: datetime) -> Late:
@@ -107,9 +110,11 @@ class Mailer:
         return Late(counts, escalation=True, escalated_names=names)
 
     def compose(self, kind: str, cursor: db.MailCursor, counts: Sequence[dict[str, Any]], waiting: dict[str, Any],
-                names: Sequence[dict[str, Any]], late: Late | None = None, now: datetime | None = None) -> db.Mail:
-        """The mail's text: counts per program and kiosk, what still waits (and, in a digest, is overdue or
-        escalated), the link, and why it was sent.
+                names: Sequence[dict[str, Any]], late: Late | None = None, now: datetime | None = None,
+                assigned: tuple[int, Sequence[dict[str, Any]]] = (0, ())) -> db.Mail:
+        """The mail's text: counts per program and kiosk, what was assigned to the user (how many; first names only
+        with mail_names), what still waits (and, in a digest, is overdue or escalated), the link, and why it was
+        sent.
 
         No name or phone number unless mail_names: mail leaves the hub's access control and stays in inboxes.
         """
@@ -124,6 +129,7 @@ class Mailer:
             lines += [f'    at {row["kiosk"]}: {row["n"]}' for row in rows]
         if counts:
             lines.append('')
+        lines += self._assigned_lines(*assigned)
         if waiting['n']:
             lines.append(f'{plural(waiting["n"], "sign-up")} still new (nobody has contacted them yet); the oldest '
                          f'has waited {duration_text(now - waiting["oldest"])}.')
@@ -143,7 +149,8 @@ class Mailer:
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
                   f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']
         if kind == 'instant':
-            subject = f'Kiosk hub: {plural(received, "new sign-up")}'
+            subject = (f'Kiosk hub: {plural(received, "new sign-up")}' if received else
+                       f'Kiosk hub: {plural(assigned[0], "sign-up")} assigned to you')
             key = None
         else:
             overdue = sum(row['overdue'] for row in late.counts)
@@ -153,6 +160,15 @@ class Mailer:
         domain = urlsplit(settings.public_url).hostname
         return db.Mail(cursor.viewer.email, kind, make_msgid('kiosk-hub', domain), subject, '\n'.join(lines) + '\n',
                        key)
+
+    def _assigned_lines(self, assigned: int, names: Sequence[dict[str, Any]]) -> list[str]:
+        if not assigned:
+            return []
+        lines = [f'{plural(assigned, "sign-up")} {"was" if assigned == 1 else "were"} assigned to you.']
+        lines += [f'    {row["first_name"]} ({self.programs.get(row["program"], row["program"])})' for row in names]
+        if names and assigned > len(names):
+            lines.append(f'    and {assigned - len(names)} more')
+        return [*lines, '']
 
     def _late_lines(self, late: Late) -> list[str]:
         """Overdue per program; for admins, escalated per program (and first names with mail_names)."""

@@ -77,8 +77,9 @@ async def test_overdue_rows_are_flagged_and_the_overdue_filter_shows_only_them(s
                                    "AND detail->>'overdue' = 'true'").fetchall()
         [(exported,)] = conn.execute("SELECT detail FROM audit_log WHERE action = 'export'").fetchall()
     assert detail['status'] == 'new' and detail['shown'] == 1
-    assert exported == {'rows': 1, 'program': None, 'kiosk': None, 'status': 'new', 'searched': False,
-                        'overdue': True, 'format': 'csv', 'do_not_contact': False}, 'what went out, not just how much'
+    assert exported == {'rows': 1, 'program': None, 'kiosk': None, 'status': 'new', 'assigned': None,
+                        'searched': False, 'overdue': True, 'format': 'csv', 'do_not_contact': False}, \
+        'what went out, not just how much'
 
 
 async def test_the_activity_page_shows_time_to_first_contact_per_program_and_month(sessions, seed):  # noqa: F811

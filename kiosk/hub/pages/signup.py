@@ -149,7 +149,9 @@ Text = Callable[..., str]
 
 def _details(row: dict, program_name: Text, when: Text) -> None:
     status = row['status'].capitalize()
-    fields = [('Name', row['name']), ('Program', program_name(row['program'])), ('Status', status),
+    name = f'(anonymized {when(row["anonymized_at"])})' if row['anonymized_at'] else row['name']
+    fields = [('Name', name), ('Program', program_name(row['program'])), ('Status', status),
+              ('Assigned to', row['assigned_to'] or 'nobody'),
               ('Made', when(row['created_at'])), ('Received', when(row['received_at'])), ('Kiosk', row['kiosk']),
               ('Child', row['participant_name']), ('Age', '' if row['age'] is None else str(row['age'])),
               ('Phone', friendly(row['phone']) if row['phone'] else ''), ('Email', row['email']),
