@@ -278,7 +278,7 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
             print(f'password set for {args.email.lower()}; their sessions have ended')
         elif args.hub_command in ('disable-user', 'enable-user'):
             disable = args.hub_command == 'disable-user'
-            if not await db.set_disabled(conn, args.email.lower(), disable):
+            if not await db.set_disabled(conn, args.email.lower(), disable, 'cli'):
                 return _fail(f'no user {args.email!r}')
             await db.audit(conn, 'cli', 'user_disabled' if disable else 'user_enabled', {'user': args.email.lower()})
             print(f'{args.email.lower()} {"disabled; their sessions have ended" if disable else "enabled"}')

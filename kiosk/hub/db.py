@@ -264,18 +264,39 @@ async def rehash_password(conn: AsyncConnection, email: str, old_hash: str, new_
                            (new_hash, email, old_hash))
 
 
-async def set_disabled(conn: AsyncConnection, email: str, disabled: bool) -> bool:
-    """Disabling ends every session of that user at once; a disabled user cannot sign in."""
+async def set_disabled(conn: AsyncConnection, email: str, disabled: bool, actor: str) -> bool:
+    """Disabling ends every session of that user at once and frees their sign-ups; a disabled user cannot sign in."""
     async with conn.transaction():
         cursor = await conn.execute('UPDATE users SET disabled_at = CASE WHEN %s THEN now() END WHERE email = %s',
                                     (disabled, email))
         await _end_sessions_and_failures(conn, email)
+        await _release_assignments(conn, email, actor)
     return cursor.rowcount == 1
 
 
 async def _end_sessions_and_failures(conn: AsyncConnection, email: str) -> None:
     await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
     await conn.execute("DELETE FROM login_failures WHERE scope = 'account' AND key = %s", (email,))
+
+
+async def _release_assignments(conn: AsyncConnection, email: str, actor: str) -> None:
+    """Sign-ups assigned to a user who no longer holds their program (disabled, a program or the admin role taken
+    away) go back to Unassigned, one audit row each: otherwise they would be nobody's, under neither Mine nor
+    Unassigned. "Holds" is `assign`'s rule."""
+    await conn.execute('''
+        WITH released AS (
+            UPDATE signups s SET assigned_to = NULL, assigned_by = %(actor)s, assigned_at = now()
+            WHERE s.assigned_to = %(email)s AND NOT EXISTS (
+                SELECT FROM users u WHERE u.email = %(email)s AND u.disabled_at IS NULL
+                  AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p
+                                                   WHERE p.email = u.email AND p.program = s.program)))
+            RETURNING s.id
+        )
+        INSERT INTO audit_log (actor, action, detail)
+        SELECT %(actor)s, 'assign',
+               jsonb_build_object('signup', id::text, 'assignee', NULL, 'released_from', %(email)s::text)
+        FROM released
+    ''', {'email': email, 'actor': actor})
 
 
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
@@ -509,6 +530,7 @@ async def set_role(conn: AsyncConnection, email: str, role: str, actor: str) -> 
         lowered = row['role'] == 'admin' and role != 'admin'
         if lowered:
             await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+            await _release_assignments(conn, email, actor)
         await audit(conn, actor, 'role_changed', {'user': email, 'role': role, 'from': row['role'],
                                                   'sessions_ended': lowered})
     return True
@@ -528,6 +550,7 @@ async def set_programs(conn: AsyncConnection, email: str, programs: list[str], a
         ''', (email, programs))).fetchall()]
         if removed:
             await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
+            await _release_assignments(conn, email, actor)
         if removed or added:
             await audit(conn, actor, 'programs_changed', {'user': email, 'added': sorted(added),
                                                           'removed': sorted(removed), 'sessions_ended': bool(removed)})

@@ -144,7 +144,7 @@ async def test_lowering_access_ends_the_users_sessions_and_raising_it_does_not(c
     await db.set_programs(conn, 'moving@slmpd.org', ['pal'], 'chief@slmpd.org')
     assert not await session_lives(), 'a program taken away'
     await db.open_session(conn, token_digest('moving-tab'), 'moving@slmpd.org')
-    assert await db.set_disabled(conn, 'moving@slmpd.org', True)
+    assert await db.set_disabled(conn, 'moving@slmpd.org', True, 'chief@slmpd.org')
     assert not await session_lives(), 'disabled'
     audit = await (await conn.execute("SELECT actor, action, detail FROM audit_log "
                                       "WHERE detail->>'user' = 'moving@slmpd.org' ORDER BY seq")).fetchall()

@@ -62,15 +62,32 @@ async def test_a_sign_up_is_assigned_only_to_a_user_who_holds_its_program_and_on
     assert (await db.assign(conn, PAL, [ana], 'nobody@slmpd.org')).ids == [], 'no such user'
     assert (await db.assign(conn, PAL, [ana], ADMIN.email)).ids == [ana], 'an admin holds every program'
     assert (await db.assign(conn, ADMIN, [carl], ACADEMY.email)).ids == [carl]
-    await db.set_disabled(conn, ACADEMY.email, True)
+    await db.set_disabled(conn, ACADEMY.email, True, 'chief@slmpd.org')
     assert (await db.assign(conn, ADMIN, [carl], ADMIN.email)).ids == [carl]
     assert (await db.assign(conn, ADMIN, [carl], ACADEMY.email)).ids == [], 'a disabled user gets nothing'
     assert (await db.assign(conn, PAL, [ana], None)).ids == [ana], 'unassigned'
     assert await audited(conn, 'assign', [ana, carl]) == [
         {'signup': ana, 'assignee': ADMIN.email}, {'signup': carl, 'assignee': ACADEMY.email},
+        {'signup': carl, 'assignee': None, 'released_from': ACADEMY.email},  # disabled: back to Unassigned
         {'signup': carl, 'assignee': ADMIN.email}, {'signup': ana, 'assignee': None}]
     row = await (await conn.execute('SELECT assigned_to, assigned_by FROM signups WHERE id = %s', (carl,))).fetchone()
     assert row == {'assigned_to': ADMIN.email, 'assigned_by': ADMIN.email}
+
+
+async def test_a_user_who_loses_a_program_or_the_admin_role_gives_its_sign_ups_back_to_unassigned(conn, signups):
+    """Otherwise they would be nobody's: under neither Mine nor Unassigned for anyone."""
+    ana, bea, carl = signups['Ana'], signups['Bea'], signups['Carl']
+    await conn.execute("INSERT INTO user_programs (email, program) VALUES (%s, 'pal')", (ACADEMY.email,))
+    assert (await db.assign(conn, ADMIN, [ana, carl], ACADEMY.email)).ids == sorted([ana, carl])
+    assert (await db.assign(conn, ADMIN, [bea], ADMIN.email)).ids == [bea]
+    assert await db.set_programs(conn, ACADEMY.email, ['citizens-academy'], ADMIN.email)
+    assert await names(conn, PAL, SignupFilter(assigned='nobody')) == ['Ana Pal', 'Dee Pal']
+    assigned = {row['id']: row['assigned_to'] for row in await (await conn.execute(
+        'SELECT id::text, assigned_to FROM signups WHERE id = ANY(%s::uuid[])', ([ana, bea, carl],))).fetchall()}
+    assert assigned == {ana: None, bea: ADMIN.email, carl: ACADEMY.email}, 'only the program taken away is released'
+    assert await db.set_role(conn, ADMIN.email, 'coordinator', 'other-admin@slmpd.org')
+    bea_now = await (await conn.execute('SELECT assigned_to FROM signups WHERE id = %s', (bea,))).fetchone()
+    assert bea_now == {'assigned_to': None}, 'an admin made a coordinator of nothing holds no sign-up'
 
 
 async def test_mine_and_unassigned_filter_the_list_and_the_list_shows_the_assignee(conn, signups):

@@ -176,7 +176,7 @@ def _actions(user: dict, me: str, change: Change, send_link: SendLink, allowed: 
 
 
 async def _set_disabled(conn: AsyncConnection, email: str, disabled: bool, actor: str) -> None:
-    if await db.set_disabled(conn, email, disabled):
+    if await db.set_disabled(conn, email, disabled, actor):
         await db.audit(conn, actor, 'user_disabled' if disabled else 'user_enabled', {'user': email})
 
 
