@@ -1052,9 +1052,10 @@ async def start_rollout(conn: AsyncConnection, version: int, stage: str) -> None
 
 async def newest_rollout(conn: AsyncConnection) -> dict[str, Any] | None:
     """The newest version's rollout (None when nothing is published, or the newest predates rollouts), with the
-    database's clock as `now`, so every hub process measures the soak alike."""
+    database's clock as `now` (the wall clock, not the transaction's start), so every hub process measures the soak
+    alike."""
     return await (await conn.execute('''
-        SELECT r.*, v.targets, v.note, now() AS now
+        SELECT r.*, v.targets, v.note, clock_timestamp() AS now
         FROM (SELECT * FROM content_versions ORDER BY version DESC LIMIT 1) v
         JOIN content_rollouts r ON r.version = v.version
     ''')).fetchone()
@@ -1081,7 +1082,7 @@ async def set_canaries_healthy(conn: AsyncConnection, version: int, healthy: boo
     """The soak runs from the first check that found every canary healthy, and starts again after one that did not."""
     await conn.execute('''
         UPDATE content_rollouts
-        SET canaries_healthy_since = CASE WHEN %s THEN coalesce(canaries_healthy_since, now()) END
+        SET canaries_healthy_since = CASE WHEN %s THEN coalesce(canaries_healthy_since, clock_timestamp()) END
         WHERE version = %s
     ''', (healthy, version))
 

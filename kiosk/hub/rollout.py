@@ -9,6 +9,7 @@ a newer version is published. Only the newest version's rollout moves; an older 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from psycopg import AsyncConnection
@@ -72,20 +73,20 @@ async def advance(conn: AsyncConnection, soak_minutes: float, silent_minutes: in
 
 
 async def pause(conn: AsyncConnection, by: str) -> int:
-    return await _step(conn, by, 'pause', db.pause_rollout, 'rollout_paused', 'is not running (already paused, '
-                       'aborted, or long done)')
+    return await _step(conn, by, 'pause', db.pause_rollout, 'rollout_paused')
 
 
 async def resume(conn: AsyncConnection, by: str) -> int:
     return await _step(conn, by, 'resume', lambda conn, version, _by: db.resume_rollout(conn, version),
-                       'rollout_resumed', 'is not paused')
+                       'rollout_resumed')
 
 
 async def abort(conn: AsyncConnection, by: str) -> int:
-    return await _step(conn, by, 'abort', db.abort_rollout, 'rollout_aborted', 'was aborted already')
+    return await _step(conn, by, 'abort', db.abort_rollout, 'rollout_aborted')
 
 
-async def _step(conn: AsyncConnection, by: str, verb: str, change, action: str, refusal: str) -> int:
+async def _step(conn: AsyncConnection, by: str, verb: str, change: Callable[..., Awaitable[bool]],
+                action: str) -> int:
     """Pause, resume or abort the newest version's rollout, audited; its version, or RolloutError."""
     async with conn.transaction():
         await db.lock_rollouts(conn)
@@ -93,7 +94,9 @@ async def _step(conn: AsyncConnection, by: str, verb: str, change, action: str, 
         if rollout is None:
             raise RolloutError(f'nothing to {verb}: no version has been published with a rollout')
         if not await change(conn, rollout['version'], by):
-            raise RolloutError(f'the rollout of version {rollout["version"]} {refusal}')
+            state = 'was aborted: publish a new version to move on' if rollout['aborted_at'] else \
+                'is paused already' if rollout['paused_at'] else 'is not paused'
+            raise RolloutError(f'the rollout of version {rollout["version"]} {state}')
         await db.audit(conn, by, action, {'version': rollout['version']})
     return rollout['version']
 
