@@ -64,7 +64,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
          'its public key, which each kiosk trusts with `sudo kiosk trust-key KEY`')
     publish = verb('publish', 'publish a programs file as the next content version',
                    'check a programs file with the kiosk\'s own model (as `kiosk check` does), sign it as version N+1 '
-                   '(the first is 1) and store it; kiosks fetch it at their next poll')
+                   '(the first is 1) and store it; kiosks fetch it at their next poll, the canary kiosks first '
+                   '(`kiosk hub rollout`)')
     publish.add_argument('file', type=Path, metavar='FILE', help='the programs.toml to publish')
     publish.add_argument('--note', required=True, metavar='TEXT', help='what changed (the release note, audited)')
     publish.add_argument('--target', action='append', default=[], metavar='KIOSK',
