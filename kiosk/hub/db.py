@@ -708,6 +708,8 @@ async def fleet(conn: AsyncConnection, viewer: Viewer, stale_minutes: int, timez
                k.canary, {_REPORTED.format('content_version')} AS content_version,
                {_REPORTED.format('content_staged')} AS content_staged, h.body->>'content_error' AS content_error,
                (SELECT max(v.version) FROM content_versions v WHERE {_TARGETED}) AS content_newest,
+               (SELECT count(*) FROM content_versions v
+                WHERE {_TARGETED} AND v.version > {_REPORTED.format('content_version')}) AS content_behind,
                (SELECT max(v.version) FROM content_versions v LEFT JOIN content_rollouts r ON r.version = v.version
                 WHERE {_TARGETED} AND {_ALLOWED}) AS content_served,
                count(s.id) FILTER (WHERE s.received_at >= local.today) AS today,

@@ -54,8 +54,8 @@ async def _screen(hub: Hub, session: Session) -> None:
 
 
 def content_state(row: dict) -> str:
-    """What the kiosk's own last heartbeat says it runs: current, staged, behind by N (and whether the rollout holds
-    it back), or failed with the kiosk's reason."""
+    """What the kiosk's own last heartbeat says it runs: current, staged, behind by N (the versions published for it
+    since; and whether the rollout holds it back), or failed with the kiosk's reason."""
     if row['content_version'] is None:
         return 'not reported'
     runs, newest = int(row['content_version']), row['content_newest'] or 0
@@ -67,7 +67,7 @@ def content_state(row: dict) -> str:
     if runs >= newest:
         return f'{text}, current'
     held = (row['content_served'] or 0) <= runs
-    return f'{text}, behind by {newest - runs}' + (' (the rollout has not reached it)' if held else '')
+    return f'{text}, behind by {row["content_behind"]}' + (' (the rollout has not reached it)' if held else '')
 
 
 def _canary_cell(hub: Hub, session: Session, row: dict) -> None:
