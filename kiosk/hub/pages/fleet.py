@@ -123,20 +123,17 @@ async def _rollout_panel(hub: Hub, session: Session) -> None:
                 ui.button('Resume the rollout', on_click=lambda: step(rollout.resume), color=None) \
                     .props('no-caps').classes('hub-primary')
             if status.stage != 'aborted':
-                async def abort_confirmed() -> None:
-                    confirm.close()
-                    await step(rollout.abort)
-
-                with ui.dialog() as confirm, ui.card():
-                    ui.label(f'Abort the rollout of version {status.version}? No other kiosk will get it; the kiosks '
-                             'that have it keep it until a new version is published.')
-                    with ui.row():
-                        ui.button('Abort the rollout', on_click=abort_confirmed, color=None).props('no-caps') \
-                            .classes('hub-primary')
-                        ui.button('Keep it going', on_click=confirm.close, color=None).props('no-caps') \
-                            .classes('hub-secondary')
-                ui.button('Abort the rollout…', on_click=confirm.open, color=None).props('no-caps') \
-                    .classes('hub-secondary')
+                ui.button('Abort the rollout…', on_click=lambda: confirm.set_visibility(True), color=None) \
+                    .props('no-caps').classes('hub-secondary')
+        if status.stage != 'aborted':  # asked in the page, not in a dialog: nothing floats over the fleet
+            with ui.row().classes('hub-message items-center gap-4') as confirm:
+                ui.label(f'Abort the rollout of version {status.version}? No other kiosk will get it; the kiosks '
+                         'that have it keep it until a new version is published.')
+                ui.button('Abort the rollout', on_click=lambda: step(rollout.abort), color=None).props('no-caps') \
+                    .classes('hub-primary')
+                ui.button('Keep it going', on_click=lambda: confirm.set_visibility(False), color=None) \
+                    .props('no-caps').classes('hub-secondary')
+            confirm.set_visibility(False)
 
 
 async def _mail_status(hub: Hub, zone: ZoneInfo) -> None:
