@@ -1,4 +1,5 @@
-"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, the screens, nightly retention and mail."""
+"""Wires the hub: the database pool for the app's lifetime, the kiosks' API, the screens, nightly retention, mail
+and the content rollout's steps."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.content import load_catalog
-from kiosk.hub import db
+from kiosk.hub import db, rollout
 from kiosk.hub.api_schema import openapi
 from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
@@ -100,6 +101,15 @@ def create(settings: HubSettings) -> Hub:
                       misfire_grace_time=6 * 3600)
     if settings.smtp_url:
         schedule_mail(scheduler, Mailer(settings, pool, hub.programs))
+
+    async def advance_rollout() -> None:
+        """Every hub process runs it; the advisory lock and the stage guard make each step happen once."""
+        async with pool.connection() as conn:
+            step = await rollout.advance(conn, settings.rollout_soak_minutes, settings.stale_minutes)
+        if step in ('to_all', 'soak_restarted'):
+            log.info('content rollout: %s', step.replace('_', ' '))
+
+    scheduler.add_job(advance_rollout, IntervalTrigger(seconds=settings.rollout_check_seconds), id='rollout')
 
     async def start() -> None:
         await pool.open(wait=True, timeout=60)

@@ -67,7 +67,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
          'its public key, which each kiosk trusts with `sudo kiosk trust-key KEY`')
     publish = verb('publish', 'publish a programs file as the next content version',
                    'check a programs file with the kiosk\'s own model (as `kiosk check` does), sign it as version N+1 '
-                   '(the first is 1) and store it; kiosks fetch it at their next poll')
+                   '(the first is 1) and store it; kiosks fetch it at their next poll, the canary kiosks first '
+                   '(`kiosk hub rollout`)')
     publish.add_argument('file', type=Path, metavar='FILE', help='the programs.toml to publish')
     publish.add_argument('--note', required=True, metavar='TEXT', help='what changed (the release note, audited)')
     publish.add_argument('--target', action='append', default=[], metavar='KIOSK',
@@ -79,6 +80,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                   'on the kiosk `kiosk content apply FILE` takes it')
     export.add_argument('version', type=int, metavar='VERSION')
     export.add_argument('output', type=Path, metavar='FILE')
+    set_canary = verb('set-canary', 'mark a kiosk as a canary (it gets new content first), or not',
+                      'a canary kiosk gets each new content version first; the others get it once every canary has '
+                      'run it with no error for rollout_soak_minutes')
+    set_canary.add_argument('name')
+    set_canary.add_argument('choice', choices=['on', 'off'])
+    verb('rollout', "see, pause, resume or abort the newest content version's rollout",
+         "status: which kiosks get the newest version and how the canaries are doing; pause: nobody who does not "
+         "have it yet gets it; resume; abort: nobody else ever gets it (publish again to move on)") \
+        .add_argument('action', choices=['status', 'pause', 'resume', 'abort'])
     verb('send-digest', 'queue and send the daily digests now (for IT and tests)',
          "queue today's digest for every user who chose daily (at most one a day each) and send the outbox; "
          '--user for one of them').add_argument('--user', metavar='EMAIL', help='only this user')
@@ -135,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         return _keygen(settings)
     if args.hub_command in ('publish', 'export-content'):
         return asyncio.run(_content(settings, args))
+    if args.hub_command == 'rollout':
+        return asyncio.run(_rollout(settings, args.action))
     if args.hub_command == 'send-digest':
         return asyncio.run(_send_digest(settings, args.user.lower() if args.user else None))
     return asyncio.run(_manage(settings, args))
@@ -210,7 +222,8 @@ async def _content(settings: HubSettings, args: argparse.Namespace) -> int:
             version, sha256 = await publish(conn, read_signing_key(settings.signing_key_file),
                                             args.file.read_bytes(), source=str(args.file), note=args.note,
                                             published_by='cli',
-                                            targets=args.target or None, activate_at=args.activate_at)
+                                            targets=args.target or None, activate_at=args.activate_at,
+                                            soak_minutes=settings.rollout_soak_minutes)
         except FileNotFoundError:
             return _fail(f'{args.file}: file not found; nothing was published')
         except ContentError as error:
@@ -223,7 +236,32 @@ async def _content(settings: HubSettings, args: argparse.Namespace) -> int:
     finally:
         await conn.close()
     print(f'published version {version} (sha256 {sha256[:12]}) for '
-          f'{", ".join(args.target) if args.target else "every kiosk"}: kiosks take it at their next poll')
+          f'{", ".join(args.target) if args.target else "every kiosk"}: kiosks take it at their next poll, the '
+          'canary kiosks first (`kiosk hub rollout status`)')
+    return 0
+
+
+async def _rollout(settings: HubSettings, action: str) -> int:
+    from kiosk.hub import db, rollout
+
+    db.migrate_if_owner(settings.owner_url)
+    conn = await db.connect(settings.database_url)
+    try:
+        if action == 'status':
+            status = await rollout.status(conn, settings.rollout_soak_minutes, settings.stale_minutes)
+            print('\n'.join(status.lines()) if status else 'no content version has been published with a rollout')
+            return 0
+        try:
+            version = await {'pause': rollout.pause, 'resume': rollout.resume, 'abort': rollout.abort}[action](
+                conn, 'cli')
+        except rollout.RolloutError as error:
+            return _fail(str(error))
+    finally:
+        await conn.close()
+    print({'pause': f'the rollout of version {version} is paused: kiosks that do not have it keep what they run',
+           'resume': f'the rollout of version {version} goes on',
+           'abort': f'the rollout of version {version} is aborted: nobody else gets it; the kiosks that have it keep '
+                    'it until a new version is published (to go back, publish the old content again)'}[action])
     return 0
 
 
@@ -256,6 +294,12 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
                 return _fail(f'no active kiosk named {args.name!r}')
             await db.audit(conn, 'cli', 'kiosk_rotated', {'kiosk': args.name})
             print(f'new token for {args.name} (the old one works for {settings.token_grace_days} more days):\n{token}')
+        elif args.hub_command == 'set-canary':
+            canary = args.choice == 'on'
+            if not await db.set_canary(conn, args.name, canary):
+                return _fail(f'no active kiosk named {args.name!r}')
+            await db.audit(conn, 'cli', 'kiosk_canary', {'kiosk': args.name, 'canary': canary})
+            print(f'kiosk {args.name} is {"a canary: it gets new content first" if canary else "no longer a canary"}')
         elif args.hub_command == 'add-user':
             password = new_token()[:20]
             try:

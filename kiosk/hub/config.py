@@ -58,6 +58,11 @@ class HubSettings(LayeredSettings):
     signing_key_file: Path = Path('/etc/kiosk/hub-signing.key')
     """the Ed25519 private key that signs published content (`kiosk hub keygen` writes it, 0600); outside the
     database, so a copy of the database cannot sign"""
+    rollout_soak_minutes: float = Field(30, ge=0, le=30 * 24 * 60)
+    """a new content version goes to the canary kiosks first, and to every kiosk once each canary has run it with
+    no error for this long (a fraction is allowed: 0.5 is 30 seconds); 0, or no canary kiosk: every kiosk at once"""
+    rollout_check_seconds: float = Field(60, ge=1, le=3600)
+    """how often the hub checks the canaries and moves a rollout on"""
     token_grace_days: int = Field(7, ge=0, le=365)
     """how long a rotated-out kiosk token still works"""
     timezone: str = 'America/Chicago'

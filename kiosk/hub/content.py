@@ -23,10 +23,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build
 from kiosk.content import parse_catalog
-from kiosk.hub import db
+from kiosk.hub import db, rollout
+from kiosk.hub.config import HubSettings
 from kiosk.hub.ingest import kiosk_for_bearer
 
 NOTE_MAX = 500
+DEFAULT_SOAK_MINUTES = HubSettings.model_fields['rollout_soak_minutes'].default
 
 
 class PublishError(Exception):
@@ -62,8 +64,9 @@ def read_signing_key(path: Path) -> Ed25519PrivateKey:
 
 async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes, *, note: str, published_by: str,
                   targets: list[str] | None = None, activate_at: datetime | None = None,
-                  source: str = PROGRAMS) -> tuple[int, str]:
-    """Check, sign and store the programs file as the next version (the first is 1), audited; (version, sha256)."""
+                  source: str = PROGRAMS, soak_minutes: float = DEFAULT_SOAK_MINUTES) -> tuple[int, str]:
+    """Check, sign and store the programs file as the next version (the first is 1) and start its rollout (pass
+    the hub's `rollout_soak_minutes`), audited; (version, sha256)."""
     note = note.strip()
     if not note or len(note) > NOTE_MAX:
         raise PublishError(f'a release note is required (1 to {NOTE_MAX} characters): say what changed')
@@ -76,6 +79,7 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
         await db.audit(conn, published_by, 'content_published',
                        {'version': version, 'sha256': sha256, 'note': note, 'targets': targets or 'all',
                         'activate_at': activate_at.isoformat() if activate_at else None})
+        await rollout.start(conn, version, targets, soak_minutes, published_by)
     return version, sha256
 
 
@@ -91,7 +95,7 @@ class Delivery:
 
 async def newest_for_kiosk(pool: AsyncConnectionPool, authorization: str | None,
                            if_none_match: str | None) -> Delivery:
-    """The newest bundle meant for the token's kiosk; 304 when the kiosk has it, 204 when nothing is published."""
+    """The newest bundle the rollouts allow the token's kiosk; 304 when the kiosk has it, 204 when there is none."""
     async with pool.connection() as conn:
         kiosk = await kiosk_for_bearer(conn, authorization)
         if kiosk is None:

@@ -1144,13 +1144,20 @@ async def fleet(conn: AsyncConnection, viewer: Viewer, stale_minutes: int, timez
                (h.body->>'queued')::integer AS queued, (h.body->>'rejected')::integer AS rejected,
                coalesce(h.body->'warnings', '[]') AS warnings, h.body->>'version' AS version,
                h.body->>'content_hash' AS content_hash, h.body->>'last_sync_success' AS last_sync_success,
+               k.canary, {_REPORTED.format('content_version')} AS content_version,
+               {_REPORTED.format('content_staged')} AS content_staged, h.body->>'content_error' AS content_error,
+               (SELECT max(v.version) FROM content_versions v WHERE {_TARGETED}) AS content_newest,
+               (SELECT count(*) FROM content_versions v
+                WHERE {_TARGETED} AND v.version > {_REPORTED.format('content_version')}) AS content_behind,
+               (SELECT max(v.version) FROM content_versions v LEFT JOIN content_rollouts r ON r.version = v.version
+                WHERE {_TARGETED} AND {_ALLOWED}) AS content_served,
                count(s.id) FILTER (WHERE s.received_at >= local.today) AS today,
                count(s.id) FILTER (WHERE s.received_at >= local.this_week) AS this_week
         FROM kiosks k CROSS JOIN local
         LEFT JOIN heartbeats h ON h.kiosk = k.name
         LEFT JOIN signups s ON s.kiosk = k.name AND s.received_at >= least(local.today, local.this_week)
                                AND {_SCOPE}
-        GROUP BY k.name, k.revoked_at, h.received_at, h.body
+        GROUP BY k.name, k.revoked_at, k.canary, h.received_at, h.body
         ORDER BY k.name
     ''', {'tz': timezone, 'stale': stale_minutes, 'sees_all': viewer.sees_all,
           'programs': list(viewer.programs)})).fetchall()
@@ -1436,15 +1443,144 @@ async def insert_content_version(conn: AsyncConnection, version: int, bundle: by
     ''', (version, bundle, sha256, note, published_by, targets, activate_at))
 
 
+# What a kiosk's last heartbeat says it runs, and has staged: a kiosk that has a version keeps being served it,
+# whatever its rollout does later. Read only when it is a number: the heartbeat's extra fields are any plain JSON.
+_REPORTED = "CASE WHEN jsonb_typeof(h.body->'{0}') = 'number' THEN (h.body->>'{0}')::numeric END"
+_HAS_IT = f"greatest({_REPORTED.format('content_version')}, {_REPORTED.format('content_staged')}) >= v.version"
+# Which versions may go to kiosk k (heartbeat h) under their rollout r, among those it is targeted by: one with no
+# rollout (published before rollouts), one neither paused nor aborted that has reached this kiosk's stage, or one
+# the kiosk has already.
+_TARGETED = '(v.targets IS NULL OR k.name = ANY(v.targets))'
+_ALLOWED = f'''(r.version IS NULL
+                 OR (r.paused_at IS NULL AND r.aborted_at IS NULL AND (r.stage = 'all' OR k.canary))
+                 OR {_HAS_IT})'''
+
+
 async def newest_content_for(conn: AsyncConnection, kiosk: str) -> dict[str, Any] | None:
-    """The newest version meant for this kiosk: its number and hash only, so a 304 never reads a bundle."""
-    return await (await conn.execute('''
-        SELECT version, sha256 FROM content_versions
-        WHERE targets IS NULL OR %s = ANY(targets)
-        ORDER BY version DESC LIMIT 1
+    """The newest version this kiosk may have under the rollouts: its number and hash only, so a 304 never reads a
+    bundle."""
+    return await (await conn.execute(f'''
+        SELECT v.version, v.sha256
+        FROM content_versions v
+        JOIN kiosks k ON k.name = %s
+        LEFT JOIN content_rollouts r ON r.version = v.version
+        LEFT JOIN heartbeats h ON h.kiosk = k.name
+        WHERE {_TARGETED} AND {_ALLOWED}
+        ORDER BY v.version DESC LIMIT 1
     ''', (kiosk,))).fetchone()
 
 
 async def content_bundle(conn: AsyncConnection, version: int) -> bytes | None:
     row = await (await conn.execute('SELECT bundle FROM content_versions WHERE version = %s', (version,))).fetchone()
     return bytes(row['bundle']) if row else None
+
+
+# -- the staged rollout of content: canaries first, then every kiosk -----------------------------------------
+
+async def lock_rollouts(conn: AsyncConnection) -> None:
+    """Inside a transaction: one rollout step at a time across every hub process (a scheduler tick, an admin's
+    pause); the lock ends with the transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('content_rollouts'))")
+
+
+async def set_canary(conn: AsyncConnection, kiosk: str, canary: bool) -> bool:
+    cursor = await conn.execute('UPDATE kiosks SET canary = %s WHERE name = %s AND revoked_at IS NULL',
+                                (canary, kiosk))
+    return cursor.rowcount == 1
+
+
+async def canaries_for(conn: AsyncConnection, targets: list[str] | None) -> list[str]:
+    """The active canary kiosks among `targets` (None: every kiosk)."""
+    rows = await (await conn.execute('''
+        SELECT name FROM kiosks
+        WHERE canary AND revoked_at IS NULL AND (%(targets)s::text[] IS NULL OR name = ANY(%(targets)s::text[]))
+        ORDER BY name
+    ''', {'targets': targets})).fetchall()
+    return [row['name'] for row in rows]
+
+
+async def start_rollout(conn: AsyncConnection, version: int, stage: str) -> None:
+    await conn.execute('''
+        INSERT INTO content_rollouts (version, stage, to_all_at)
+        VALUES (%(version)s, %(stage)s, CASE WHEN %(stage)s = 'all' THEN now() END)
+    ''', {'version': version, 'stage': stage})
+
+
+async def newest_rollout(conn: AsyncConnection) -> dict[str, Any] | None:
+    """The newest version's rollout (None when nothing is published, or the newest predates rollouts), with the
+    database's clock as `now` (the wall clock, not the transaction's start), so every hub process measures the soak
+    alike."""
+    return await (await conn.execute('''
+        SELECT r.*, v.targets, v.note, clock_timestamp() AS now
+        FROM (SELECT * FROM content_versions ORDER BY version DESC LIMIT 1) v
+        JOIN content_rollouts r ON r.version = v.version
+    ''')).fetchone()
+
+
+async def canary_health(conn: AsyncConnection, version: int, targets: list[str] | None,
+                        silent_minutes: int) -> list[dict[str, Any]]:
+    """Each canary meant to get `version`: what its last heartbeat says it runs, its error, and whether it is healthy
+    on it (runs exactly this version, no error, and heard from within `silent_minutes`)."""
+    return await (await conn.execute(f'''
+        SELECT k.name, h.received_at, {_REPORTED.format('content_version')} AS content_version,
+               h.body->>'content_error' AS content_error,
+               coalesce({_REPORTED.format('content_version')} = %(version)s
+                        AND h.body->>'content_error' IS NULL
+                        AND h.received_at > now() - make_interval(mins => %(silent)s), false) AS healthy
+        FROM kiosks k LEFT JOIN heartbeats h ON h.kiosk = k.name
+        WHERE k.canary AND k.revoked_at IS NULL
+          AND (%(targets)s::text[] IS NULL OR k.name = ANY(%(targets)s::text[]))
+        ORDER BY k.name
+    ''', {'version': version, 'targets': targets, 'silent': silent_minutes})).fetchall()
+
+
+async def set_canaries_healthy(conn: AsyncConnection, version: int, healthy: bool) -> None:
+    """The soak runs from the first check that found every canary healthy, and starts again after one that did not."""
+    await conn.execute('''
+        UPDATE content_rollouts
+        SET canaries_healthy_since = CASE WHEN %s THEN coalesce(canaries_healthy_since, clock_timestamp()) END
+        WHERE version = %s
+    ''', (healthy, version))
+
+
+async def rollout_to_all(conn: AsyncConnection, version: int) -> bool:
+    """Only from the canary stage, and never while paused or aborted (the guard, should two steps race)."""
+    cursor = await conn.execute('''
+        UPDATE content_rollouts SET stage = 'all', to_all_at = now()
+        WHERE version = %s AND stage = 'canary' AND paused_at IS NULL AND aborted_at IS NULL
+    ''', (version,))
+    return cursor.rowcount == 1
+
+
+async def pause_rollout(conn: AsyncConnection, version: int, by: str) -> bool:
+    cursor = await conn.execute('''
+        UPDATE content_rollouts SET paused_at = now(), paused_by = %s
+        WHERE version = %s AND paused_at IS NULL AND aborted_at IS NULL
+    ''', (by, version))
+    return cursor.rowcount == 1
+
+
+async def resume_rollout(conn: AsyncConnection, version: int) -> bool:
+    cursor = await conn.execute('''
+        UPDATE content_rollouts SET paused_at = NULL, paused_by = NULL
+        WHERE version = %s AND paused_at IS NOT NULL AND aborted_at IS NULL
+    ''', (version,))
+    return cursor.rowcount == 1
+
+
+async def abort_rollout(conn: AsyncConnection, version: int, by: str) -> bool:
+    cursor = await conn.execute('''
+        UPDATE content_rollouts SET aborted_at = now(), aborted_by = %s, paused_at = NULL, paused_by = NULL
+        WHERE version = %s AND aborted_at IS NULL
+    ''', (by, version))
+    return cursor.rowcount == 1
+
+
+async def kiosks_running(conn: AsyncConnection, version: int) -> tuple[int, int]:
+    """(active kiosks whose last heartbeat runs `version` or newer, active kiosks)."""
+    row = await (await conn.execute(f'''
+        SELECT count(*) FILTER (WHERE {_REPORTED.format('content_version')} >= %s) AS running, count(*) AS kiosks
+        FROM kiosks k LEFT JOIN heartbeats h ON h.kiosk = k.name
+        WHERE k.revoked_at IS NULL
+    ''', (version,))).fetchone()
+    return row['running'], row['kiosks']
