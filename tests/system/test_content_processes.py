@@ -104,7 +104,8 @@ def test_kill_9_at_each_step_of_the_switch_leaves_the_old_or_the_new_version(kio
     _, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     assert shown(kiosk) == NEW
-    assert sorted(entry.name for entry in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json']
+    assert sorted(entry.name for entry in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json',
+                                                              'switch.json']
 
 
 def test_trust_key_writes_the_key_the_kiosk_then_uses(kiosk_factory, tmp_path):
