@@ -36,7 +36,7 @@ def prepare_screens(catalog: Catalog, speech: SpeechCache | None, *, qr_codes: b
                 for action in qr_actions(shown, language, upcoming):
                     try:
                         qr_svg(action.payload)
-                    except DataOverflowError as error:  # more than a code can hold
+                    except (ValueError, DataOverflowError) as error:  # more than a code holds (qrcode 8: ValueError)
                         log.error('could not prepare a QR code for %s: %s', shown.slug, error)
             texts.append((program_text(shown, language, upcoming[0] if upcoming else None), language))
     if speech is None:
