@@ -17,8 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.bundle import PROGRAMS, build, public_key_text
+from kiosk.config import LANGUAGES
+from kiosk.content import parse_catalog
 from kiosk.paths import ASSETS_DIR
 from kiosk.published import PAUSE_ENV
+from kiosk.speech import SpeechCache, espeak, program_text
 from tests.support.processes import KioskProcess
 from tests.support.waiting import eventually
 
@@ -205,3 +208,20 @@ def test_a_stop_that_was_asked_for_is_not_a_crash(kiosk, tmp_path):
     kiosk.kill()
     kiosk.start()
     assert shown(kiosk) == NEW and 'failed' not in status_of(kiosk)
+
+
+@pytest.mark.skipif(espeak() is None, reason='espeak-ng is not installed')
+def test_kiosk_content_apply_makes_the_changed_speech_before_the_pointer_moves(kiosk, tmp_path):
+    """Stopped just after preparing: the new title's speech is on disk and the old content still runs."""
+    apply = kiosk_command(kiosk, 'content', 'apply', str(bundle_file(tmp_path, 1, NEW)), **{PAUSE_ENV: 'prepared'})
+    line = apply.stderr.readline()
+    assert 'paused at prepared' in line, line + apply.stderr.read()
+    try:
+        speech = SpeechCache(kiosk.data_dir / 'speech', 130)
+        program = parse_catalog(titled(NEW), 'new').by_slug['citizens-academy']
+        for language in LANGUAGES:
+            assert speech.path(speech.name_for(program_text(program, language, None), language)) is not None
+        assert not (kiosk.data_dir / 'content' / 'active').exists() and shown(kiosk) == OLD
+    finally:
+        os.kill(apply.pid, signal.SIGKILL)
+        apply.wait(timeout=15)
