@@ -128,8 +128,9 @@ def test_a_published_version_that_breaks_a_screen_is_given_up_and_the_hub_hears_
     published = hub_command(database, 'publish', str(path), '--note', 'longer directions')
     assert published.returncode == 0, published.stderr
     version = int(published.stdout.split()[2])
-    beat = eventually(lambda: (body := heartbeat(database, name)).get('content_error') and body, seconds=90,
-                      what='a heartbeat that reports the failure')
+    # Earlier tests' versions, signed with other keys, may be refused first: wait for this one's failure.
+    beat = eventually(lambda: ((body := heartbeat(database, name)).get('content_error') or '').startswith(
+        'apply_failed') and body, seconds=90, what='a heartbeat that reports the failure')
     assert beat['content_error'] == (f'apply_failed: version {version}: the screen /program/outreach failed to '
                                      'render; back on the factory content') and beat['content_version'] == 0
     assert first_title(kiosk) == OLD
