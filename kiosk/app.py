@@ -12,7 +12,7 @@ from nicegui import Client, app, background_tasks, run, ui
 
 from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
-from kiosk.config import Settings
+from kiosk.config import LANGUAGES, Settings
 from kiosk.confirm import CHECK_HEADER
 from kiosk.export import clear_leftovers
 from kiosk.jobs import KioskScheduler
@@ -136,8 +136,9 @@ def keep_only_current_speech(kiosk: Kiosk) -> None:
 def root(kiosk: Kiosk) -> None:
     """One page load is one visit: all per-visitor state lives in this call and dies with it."""
     kiosk = kiosk.for_visit()
-    visit = Visit(language=kiosk.settings.language,
-                  counts_views=CHECK_HEADER not in ui.context.client.request.headers)
+    checked_in = ui.context.client.request.headers.get(CHECK_HEADER)  # the server's own check after a switch
+    visit = Visit(language=checked_in if checked_in in LANGUAGES else kiosk.settings.language,
+                  counts_views=checked_in is None)
     routes = {
         '/': attract.screen,
         '/home': home.screen,

@@ -3,7 +3,8 @@ confirmed, or the screen that fails is the reason to go back (PublishedContent.f
 
 A real page load is the honest check: it runs the very page code, with the server's settings, and a screen that
 raises shows the calm "something went wrong" screen (kiosk/pages/components/screens.py), which is what is looked
-for, in both languages. The loads also fill the server's QR code cache for the new content.
+for. Each screen is loaded in each language (the check's header names it, and no view is counted). The loads
+also fill the server's QR code cache for the new content.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from kiosk.content import Catalog
 from kiosk.i18n import t
 
 CHECK_TIMEOUT_SECONDS = 30
-CHECK_HEADER = 'X-Kiosk-Screen-Check'  # these loads are not visitors: no view is counted
+LANGUAGE_NAMES = {'en': 'English', 'es': 'Spanish'}
+CHECK_HEADER = 'X-Kiosk-Screen-Check'  # its value is the language to render in; these loads count no views
 
 
 class CannotCheck(Exception):
@@ -33,17 +35,18 @@ def screen_paths(catalog: Catalog) -> list[str]:
 
 
 async def broken_screen(base_url: str, catalog: Catalog) -> str | None:
-    """Why a screen of `catalog` fails to render (its path and what happened), or None when all load."""
+    """Why a screen of `catalog` fails to render (its path, language and what happened), or None when all load."""
     failures = [t('screen_error', language) for language in LANGUAGES]
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=CHECK_TIMEOUT_SECONDS,
-                                     headers={CHECK_HEADER: '1'}) as client:
-            for path in screen_paths(catalog):
-                response = await client.get(path)
-                if response.status_code != 200:
-                    return f'the screen {path} answered HTTP {response.status_code}'
-                if any(failure in response.text for failure in failures):
-                    return f'the screen {path} failed to render'
+        async with httpx.AsyncClient(base_url=base_url, timeout=CHECK_TIMEOUT_SECONDS) as client:
+            for language in LANGUAGES:
+                for path in screen_paths(catalog):
+                    response = await client.get(path, headers={CHECK_HEADER: language})
+                    where = f'the screen {path} in {LANGUAGE_NAMES[language]}'
+                    if response.status_code != 200:
+                        return f'{where} answered HTTP {response.status_code}'
+                    if any(failure in response.text for failure in failures):
+                        return f'{where} failed to render'
     except httpx.TransportError as error:
         raise CannotCheck(f'the server did not answer ({type(error).__name__})') from error
     return None

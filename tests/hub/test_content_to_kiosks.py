@@ -131,7 +131,7 @@ def test_a_published_version_that_breaks_a_screen_is_given_up_and_the_hub_hears_
     # Earlier tests' versions, signed with other keys, may be refused first: wait for this one's failure.
     beat = eventually(lambda: ((body := heartbeat(database, name)).get('content_error') or '').startswith(
         'apply_failed') and body, seconds=90, what='a heartbeat that reports the failure')
-    assert beat['content_error'] == (f'apply_failed: version {version}: the screen /program/outreach failed to '
-                                     'render; back on the factory content') and beat['content_version'] == 0
+    assert beat['content_error'] == (f'apply_failed: version {version}: the screen /program/outreach in English '
+                                     'failed to render; back on the factory content') and beat['content_version'] == 0
     assert first_title(kiosk) == OLD
     assert 'last_hub_contact' in (kiosk.data_dir / 'content' / 'state.json').read_text()

@@ -22,6 +22,7 @@ from kiosk.content import parse_catalog
 from kiosk.paths import ASSETS_DIR
 from kiosk.published import PAUSE_ENV
 from kiosk.speech import SpeechCache, espeak, program_text
+from kiosk.view_counts import ViewCounter
 from tests.support.processes import KioskProcess
 from tests.support.waiting import eventually
 
@@ -173,8 +174,8 @@ def test_a_bundle_that_breaks_a_screen_is_given_up_by_the_kiosk_itself(kiosk, tm
     eventually(lambda: shown(kiosk) == OLD, seconds=90, what='the factory content back on the screen')
     status = status_of(kiosk)
     assert 'runs: the factory content' in status
-    assert 'failed: version 1 (the screen /program/outreach failed to render); never tried again' in status
-    assert 'apply_failed: version 1: the screen /program/outreach failed to render' in status
+    assert 'failed: version 1 (the screen /program/outreach in English failed to render); never tried again' in status
+    assert 'apply_failed: version 1: the screen /program/outreach in English failed to render' in status
     again = kiosk_command(kiosk, 'content', 'apply', str(path))
     _, err = again.communicate(timeout=60)
     assert again.returncode == 1 and 'version 1 failed on this kiosk before' in err
@@ -225,3 +226,17 @@ def test_kiosk_content_apply_makes_the_changed_speech_before_the_pointer_moves(k
     finally:
         os.kill(apply.pid, signal.SIGKILL)
         apply.wait(timeout=15)
+
+
+def test_a_screen_broken_only_in_spanish_is_caught_and_the_check_counts_no_views(kiosk, tmp_path):
+    """The Spanish meeting title goes into the Spanish calendar code only: English renders, Spanish cannot."""
+    path = tmp_path / 'content-1.tar'
+    path.write_bytes(build({PROGRAMS: titled(NEW).replace(
+        b'summary_es = "Reuni\xc3\xb3n Comunitaria de SLMPD"',
+        b'summary_es = "Reuni\xc3\xb3n Comunitaria de SLMPD. ' + b'Entre por la puerta lateral. ' * 100 + b'"', 1)},
+        1, KEY))
+    apply = kiosk_command(kiosk, 'content', 'apply', str(path))
+    assert apply.wait(timeout=60) == 0
+    eventually(lambda: shown(kiosk) == OLD, seconds=90, what='the factory content back on the screen')
+    assert 'apply_failed: version 1: the screen /program/outreach in Spanish failed to render' in status_of(kiosk)
+    assert ViewCounter(kiosk.data_dir).load() == {}
