@@ -293,6 +293,8 @@ class PublishedContent:
     def note_start(self) -> int | None:
         """At each server start, before anything is shown: count it, and fall back after the second crash within
         CONFIRM_WINDOW_SECONDS of a switch. The version given up, or None."""
+        if self.last_switch() is None:  # nothing switched yet: the data dir is left as it is
+            return None
         with self._locked():
             record = self._open_switch()
             if record is None:
@@ -310,6 +312,8 @@ class PublishedContent:
 
     def note_clean_stop(self) -> None:
         """A stop that was asked for (systemctl stop or restart) is not a crash."""
+        if self.last_switch() is None:
+            return
         with self._locked():
             if (record := self._open_switch()) is not None:
                 record.clean_stop = True
