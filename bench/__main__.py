@@ -14,13 +14,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import browser, catch_up, console, content_poll, follow_up, hub, renderer, save_latency
+from bench import browser, catch_up, console, content_poll, content_switch, follow_up, hub, renderer, save_latency
 from bench.report import update_page
 
 RESULTS = Path(__file__).with_name('results.json')
 SUITES = {'startup': browser.startup, 'browser': browser.run, 'renderer': renderer.run, 'catch_up': catch_up.run,
           'save_latency': save_latency.run, 'console': console.run, 'hub': hub.run,
-          'follow_up': follow_up.run, 'content_poll': content_poll.run}
+          'follow_up': follow_up.run, 'content_poll': content_poll.run, 'content_switch': content_switch.run}
 
 
 def main(names: list[str]) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
-from datetime import UTC, datetime
 
 from fastapi import Response
 from fastapi.responses import FileResponse
@@ -15,6 +13,7 @@ from nicegui import Client, app, background_tasks, run, ui
 from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
 from kiosk.config import LANGUAGES, Settings
+from kiosk.confirm import CHECK_HEADER
 from kiosk.export import clear_leftovers
 from kiosk.jobs import KioskScheduler
 from kiosk.kiosk import Kiosk
@@ -26,11 +25,11 @@ from kiosk.pages.components.screens import KioskPages
 from kiosk.pages.components.speaker import Speaker
 from kiosk.paths import ASSETS_DIR
 from kiosk.pin import StaffPin
+from kiosk.prepare import prepare_screens
 from kiosk.published import PublishedContent
-from kiosk.qr import qr_actions, qr_svg
 from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
-from kiosk.speech import SpeechCache, espeak, home_text, program_text
+from kiosk.speech import SpeechCache, espeak
 from kiosk.storage.store import SignupStore
 from kiosk.sync import Syncer
 from kiosk.view_counts import ViewCounter
@@ -42,6 +41,7 @@ WARM_UP_DELAY_SECONDS = 3
 
 def create(settings: Settings) -> Kiosk:
     content = PublishedContent.for_settings(settings)
+    content.note_start()  # the second crash within 2 minutes of a switch puts the previous version back
     catalog = content.current().catalog  # the published version that runs, else the factory file
     store = SignupStore(settings.data_dir)
     store.open()  # before serving: recovers from whatever the last shutdown (or power cut) left behind
@@ -49,14 +49,16 @@ def create(settings: Settings) -> Kiosk:
     syncer = Syncer(settings, store)
     printer = SlipPrinter(settings.printer, settings.printer_columns) if settings.printer else None
     # The kiosk is bound below, before the scheduler starts and long before its first heartbeat.
-    scheduler = KioskScheduler(syncer, store, content, printer, report=lambda: kiosk.report())
     speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate) if settings.speech and espeak() else None
+    scheduler = KioskScheduler(syncer, store, content, printer, report=lambda: kiosk.report(),
+                               prepare=lambda catalog: prepare_screens(catalog, speech))
     kiosk = Kiosk(settings=settings, catalog=catalog, content=content, store=store, syncer=syncer, jobs=scheduler,
                   pin=StaffPin(settings.data_dir), audit=AuditLog(settings.data_dir),
                   view_counts=ViewCounter(settings.data_dir), speech=speech, printer=printer,
                   screen=ScreenWatch(settings.screen_missing_seconds))
     app.on_startup(kiosk.jobs.start)
     app.on_shutdown(kiosk.jobs.shutdown)
+    app.on_shutdown(content.note_clean_stop)  # a stop that was asked for is not a crash
     if os.environ.get('NOTIFY_SOCKET'):  # run by systemd (Type=notify): say when `/` is served
         app.on_startup(lambda: background_tasks.create(announce_ready(lambda: _serves_root(settings)),
                                                        name='sd_notify'))
@@ -117,35 +119,26 @@ async def _serves_root(settings: Settings) -> bool:
 
 
 async def warm_up(kiosk: Kiosk) -> None:
-    """Just after start-up, not during it: every QR code and spoken text ready before a visitor asks."""
+    """Just after start-up, not during it: every QR code and spoken text ready before a visitor asks, stale speech
+    dropped; then the screens of a version switched to while the server was down (or just before a crash) are
+    checked."""
     await asyncio.sleep(WARM_UP_DELAY_SECONDS)
-    await run.io_bound(prepare_screens, kiosk.for_visit())
+    await run.io_bound(keep_only_current_speech, kiosk.for_visit())
+    await kiosk.jobs.confirm_switch()
 
 
-def prepare_screens(kiosk: Kiosk) -> None:
-    """Render each program's QR codes and, with speech on, every text it can read aloud; drop stale speech."""
-    now = datetime.now(UTC)
-    texts = [(home_text(kiosk.catalog, language), language) for language in LANGUAGES]
-    for shown in kiosk.catalog.program:
-        upcoming = shown.meetings.next_meetings(now, 1) if shown.meetings else []
-        for language in LANGUAGES:
-            for action in qr_actions(shown, language, upcoming):
-                qr_svg(action.payload)
-            texts.append((program_text(shown, language, upcoming[0] if upcoming else None), language))
-    if kiosk.speech is None:
-        return
-    try:
-        names = {kiosk.speech.render(text, language) for text, language in texts}
-    except (OSError, subprocess.SubprocessError) as error:
-        log.error('could not prepare speech: %s', error)
-        return
-    kiosk.speech.keep_only(names)
+def keep_only_current_speech(kiosk: Kiosk) -> None:
+    names = prepare_screens(kiosk.catalog, kiosk.speech)
+    if kiosk.speech is not None and names is not None:
+        kiosk.speech.keep_only(names)
 
 
 def root(kiosk: Kiosk) -> None:
     """One page load is one visit: all per-visitor state lives in this call and dies with it."""
     kiosk = kiosk.for_visit()
-    visit = Visit(language=kiosk.settings.language)
+    checked_in = ui.context.client.request.headers.get(CHECK_HEADER)  # the server's own check after a switch
+    visit = Visit(language=checked_in if checked_in in LANGUAGES else kiosk.settings.language,
+                  counts_views=checked_in is None)
     routes = {
         '/': attract.screen,
         '/home': home.screen,

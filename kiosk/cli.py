@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -123,7 +124,7 @@ def _content(settings: Settings, action: str, file: Path | None) -> int:
     try:
         with file.open('rb') as opened:
             data = opened.read(MAX_BUNDLE_BYTES + 1)  # open_bundle refuses more; a huge file is never read whole
-        bundle, switched = content.apply(data)
+        bundle, switched = content.apply(data, prepare=_speech_preparer(settings))
     except (BundleError, NoTrustedKey) as error:
         print(f'kiosk: {file}: refused: {error}; the kiosk keeps showing what it showed', file=sys.stderr)
         return 1
@@ -138,6 +139,18 @@ def _content(settings: Settings, action: str, file: Path | None) -> int:
     return 0
 
 
+def _speech_preparer(settings: Settings):
+    """The speech files a new version needs, made before the switch; the QR codes live in the server's memory,
+    and its check of every screen right after the switch makes them."""
+    from kiosk.prepare import prepare_screens
+    from kiosk.speech import SpeechCache, espeak
+
+    if not (settings.speech and espeak()):
+        return None
+    speech = SpeechCache(settings.data_dir / 'speech', settings.speech_rate)
+    return lambda catalog: prepare_screens(catalog, speech, qr_codes=False)
+
+
 def content_status(content: PublishedContent) -> str:
     """What runs, what waits, the floor and the last refusal: for IT at a shell, in plain lines."""
     active, staged, state = content.current(), content.staged(), content.state()
@@ -148,8 +161,15 @@ def content_status(content: PublishedContent) -> str:
     trusted = 'yes' if content.key else 'no (published content is ignored: sudo kiosk trust-key KEY)'
     lines = [f'runs: {runs}', f'staged: {waiting}', f'floor: {content.floor()} (a bundle must be above it)',
              f'kept: {", ".join(map(str, content.versions())) or "none"}', f'trusted key: {trusted}']
+    if (switch := content.last_switch()) is not None and switch.version == active.version:
+        lines.append(f'switched: {datetime.fromtimestamp(switch.at, UTC).isoformat(timespec="seconds")}, screens '
+                     f'{"checked" if switch.confirmed else "not checked yet"}')
+    for version, reason in sorted(content.failed().items()):
+        lines.append(f'failed: version {version} ({reason}); never tried again')
     if state.last_error:
         lines.append(f'last refused ({state.last_error_at}): {state.last_error}')
+    if state.last_hub_contact:
+        lines.append(f'hub last reached: {state.last_hub_contact}')
     return '\n'.join(lines)
 
 

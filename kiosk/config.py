@@ -67,6 +67,9 @@ class Settings(LayeredSettings):
     content_poll_seconds: float = Field(300, ge=5, le=86400)
     """how often the kiosk asks the hub for newer content (with jitter, and after every successful sync pass);
     needs `sync_url`"""
+    content_stale_days: float = Field(30, gt=0)
+    """days without an answer from the hub to a content poll before the staff console and /healthz say
+    `content_stale` (a quiet warning: the visitor's screen never changes because of it)"""
     language: Language = 'en'
     """language each visit starts in (`en` or `es`)"""
     timezone: str = 'America/Chicago'

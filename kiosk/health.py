@@ -7,6 +7,7 @@ from typing import Any
 
 from kiosk import version
 from kiosk.pin import StaffPin
+from kiosk.published import PublishedContent
 from kiosk.screen import ScreenWatch
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
@@ -17,14 +18,26 @@ SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
 SYNC_FAILING_CAPS = 2  # ... or this many backoff caps (2 x 30 min by default) of failing without a success
 
 
+QUIET_WARNINGS = {'sync_off', 'content_stale'}  # offline is normal: the kiosk works as it should
 PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
 
 
+def content_stale(content: PublishedContent, syncer: Syncer) -> bool:
+    """The hub has not answered a content poll for `content_stale_days`: the kiosk may be showing old content.
+
+    Only for a kiosk that polls (a sync endpoint and a trusted key) and has reached the hub at least once.
+    """
+    if not syncer.configured or content.key is None:
+        return False
+    days = content.stale_days()
+    return days is not None and days >= syncer.settings.content_stale_days
+
+
 def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = None, pin: StaffPin | None = None,
-           screen: ScreenWatch | None = None) -> dict[str, Any]:
+           screen: ScreenWatch | None = None, content: PublishedContent | None = None) -> dict[str, Any]:
     """`printer` is None when none is configured; its state is the last one seen, never asked for here.
 
-    Without `pin` or `screen` (the domain's own tests), nothing is said about them.
+    Without `pin`, `screen` or `content` (the domain's own tests), nothing is said about them.
     """
     printer_state = printer.state if printer else None
     counts = store.counts()
@@ -50,8 +63,10 @@ def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = Non
         warnings.append('pin_unset')  # staff cannot open the console: no export, no retry, no view of problems
     if screen:
         warnings.extend(screen.warnings())
+    if content and content_stale(content, syncer):
+        warnings.append('content_stale')
     return {
-        'status': 'ok' if set(warnings) <= {'sync_off'} else 'warning',
+        'status': 'ok' if set(warnings) <= QUIET_WARNINGS else 'warning',
         'queued': counts['queued'],
         'synced': counts['synced'],
         'rejected': counts['rejected'],

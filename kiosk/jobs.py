@@ -1,5 +1,6 @@
-"""Background jobs on one APScheduler: sync every interval, published content (polled, and switched when due),
-and nightly upkeep (retention of synced and rejected records, archive rotation).
+"""Background jobs on one APScheduler: sync every interval, published content (polled, prepared and switched when
+due, then its screens checked: confirmed or given up), and nightly upkeep (retention of synced and rejected
+records, archive rotation).
 
 The scheduler needs a running event loop, so the app starts it on start-up, never at import.
 """
@@ -17,6 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from kiosk.bundle import MAX_BUNDLE_BYTES, BundleError
 from kiosk.config import Settings
+from kiosk.confirm import CannotCheck, broken_screen
+from kiosk.content import Catalog
 from kiosk.published import PublishedContent
 from kiosk.slip import SlipPrinter
 from kiosk.storage.store import SignupStore
@@ -69,8 +72,11 @@ def nightly_upkeep(store: SignupStore, settings: Settings, now: datetime | None 
 
 class KioskScheduler:
     def __init__(self, syncer: Syncer, store: SignupStore, content: PublishedContent | None = None,
-                 printer: SlipPrinter | None = None, *, report: Callable[[], dict]) -> None:
-        """`report` is the kiosk's health report (blocking), which every heartbeat carries with `content`'s."""
+                 printer: SlipPrinter | None = None, *, report: Callable[[], dict],
+                 prepare: Callable[[Catalog], object] | None = None) -> None:
+        """`report` is the kiosk's health report (blocking), which every heartbeat carries with `content`'s;
+        `prepare` makes a new version's QR codes and speech before the switch (blocking)."""
+        self.prepare = prepare
         self.syncer = syncer
         self.report = report
         self.store = store
@@ -134,6 +140,8 @@ class KioskScheduler:
         try:
             known = await asyncio.to_thread(self.content.known_etags)
             status, bundle = await self.syncer.fetch_content(known, MAX_BUNDLE_BYTES)
+            if status in (200, 204, 304):
+                await asyncio.to_thread(self.content.note_hub_contact)
             if status == 200 and bundle is not None:
                 try:
                     await asyncio.to_thread(self.content.accept, bundle)
@@ -148,10 +156,31 @@ class KioskScheduler:
             self._polling = False
 
     async def _activate_due(self) -> None:
+        """Switch when due, then check the screens of a version not yet confirmed (switched here, or by
+        `kiosk content apply`)."""
         try:
-            await asyncio.to_thread(self.content.activate_due)
+            await asyncio.to_thread(self.content.activate_due, self.prepare)
         except Exception:
             log.exception('content switch failed')
+        await self.confirm_switch()
+
+    async def confirm_switch(self) -> None:
+        """Load every screen of a version just switched to: confirm it, or go back to the one before."""
+        if self.content is None or (version := await asyncio.to_thread(self.content.unconfirmed)) is None:
+            return
+        try:
+            catalog = await asyncio.to_thread(lambda: self.content.current().catalog)
+            reason = await broken_screen(self.syncer.settings.local_url, catalog)
+        except CannotCheck as error:
+            log.warning('content: version %d not checked yet: %s', version, error)
+            return
+        except Exception:
+            log.exception('content: version %d could not be checked', version)
+            return
+        if reason is None:
+            await asyncio.to_thread(self.content.confirm, version)
+        else:
+            await asyncio.to_thread(self.content.fall_back, version, reason)
 
     async def _nightly(self) -> None:
         try:

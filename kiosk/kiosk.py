@@ -48,4 +48,4 @@ class Kiosk:
 
     def report(self) -> dict:
         """The health report of /healthz, the heartbeat and the staff console (blocking: it reads the store)."""
-        return health(self.store, self.syncer, self.printer, self.pin, self.screen)
+        return health(self.store, self.syncer, self.printer, self.pin, self.screen, self.content)

@@ -20,6 +20,7 @@ class Visit:
     last_touch: float = field(default_factory=time.monotonic)
     staff_unlocked: bool = False
     viewed: set[str] = field(default_factory=set)  # programs already counted in this visit's view counts
+    counts_views: bool = True  # False for the server's own page loads after a switch (kiosk/confirm.py)
 
     def touch(self) -> None:
         self.last_touch = time.monotonic()

@@ -23,7 +23,8 @@ def screen(kiosk: Kiosk, visit: Visit, speaker: Speaker, slug: str) -> None:
     if program is None:
         ui.navigate.to('/home')
         return
-    if program.count_views and slug not in visit.viewed:  # once per visit: a redraw is not a new look
+    # once per visit: a redraw is not a new look
+    if program.count_views and visit.counts_views and slug not in visit.viewed:
         visit.viewed.add(slug)
         today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
         background_tasks.create(run.io_bound(kiosk.view_counts.count, program.slug, today), name='count view')

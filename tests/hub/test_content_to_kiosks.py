@@ -107,3 +107,31 @@ def test_a_download_cut_half_way_leaves_nothing_and_the_next_poll_takes_it(hub_f
         assert sorted(entry.name for entry in root.iterdir() if entry.name[0].isdigit()) == [version]
     finally:
         proxy.stop()
+
+
+def test_a_published_version_that_breaks_a_screen_is_given_up_and_the_hub_hears_apply_failed(
+        hub_factory, kiosk_factory, database, tmp_path, monkeypatch):
+    """The outreach meeting's location passes every check but is too long for its calendar QR code: the kiosk
+    switches, loads each screen, finds the outreach screen broken, goes back, and says so in its heartbeat."""
+    monkeypatch.setenv('KIOSK_HUB_SIGNING_KEY_FILE', str(tmp_path / 'hub-signing.key'))
+    public_key = hub_command(database, 'keygen').stdout.strip().split()[-1]
+    hub = hub_factory()
+    name = f'lobby-{uuid.uuid4().hex[:6]}'
+    kiosk = kiosk_factory(kiosk_id=name, sync_url=hub.signups_url, sync_token=add_kiosk(database, name),
+                          sync_interval_seconds='1', content_public_key=public_key)
+    path = tmp_path / 'broken.toml'
+    long = b'Five Star Senior Center, 2832 Arsenal St, St. Louis, MO. ' + b'Enter by the side door. ' * 120
+    path.write_bytes((ASSETS_DIR / 'programs.toml').read_bytes()
+                     .replace(b'title = "Citizens Academy"', b'title = "Published at the hub"', 1)
+                     .replace(b'location = "Five Star Senior Center, 2832 Arsenal St, St. Louis, MO"',
+                              b'location = "' + long + b'"', 1))
+    published = hub_command(database, 'publish', str(path), '--note', 'longer directions')
+    assert published.returncode == 0, published.stderr
+    version = int(published.stdout.split()[2])
+    # Earlier tests' versions, signed with other keys, may be refused first: wait for this one's failure.
+    beat = eventually(lambda: ((body := heartbeat(database, name)).get('content_error') or '').startswith(
+        'apply_failed') and body, seconds=90, what='a heartbeat that reports the failure')
+    assert beat['content_error'] == (f'apply_failed: version {version}: the screen /program/outreach in English '
+                                     'failed to render; back on the factory content') and beat['content_version'] == 0
+    assert first_title(kiosk) == OLD
+    assert 'last_hub_contact' in (kiosk.data_dir / 'content' / 'state.json').read_text()

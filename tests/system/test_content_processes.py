@@ -17,8 +17,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.bundle import PROGRAMS, build, public_key_text
+from kiosk.config import LANGUAGES
+from kiosk.content import parse_catalog
 from kiosk.paths import ASSETS_DIR
 from kiosk.published import PAUSE_ENV
+from kiosk.speech import SpeechCache, espeak, program_text
+from kiosk.view_counts import ViewCounter
 from tests.support.processes import KioskProcess
 from tests.support.waiting import eventually
 
@@ -104,7 +108,8 @@ def test_kill_9_at_each_step_of_the_switch_leaves_the_old_or_the_new_version(kio
     _, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     assert shown(kiosk) == NEW
-    assert sorted(entry.name for entry in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json']
+    assert sorted(entry.name for entry in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json',
+                                                              'switch.json']
 
 
 def test_trust_key_writes_the_key_the_kiosk_then_uses(kiosk_factory, tmp_path):
@@ -143,3 +148,95 @@ def test_a_version_waits_for_its_activate_at_on_the_kiosks_own_clock(kiosk_facto
     assert 'staged: version 1, from 2026-12-10T06:00:00-06:00' in status
     eventually(lambda: shown(kiosk) == NEW, seconds=90, what='the new title once 06:00 has passed')
     assert kiosk.process.poll() is None
+
+
+def unscannable_location() -> bytes:
+    """Valid content (the check has no limit on a meeting's location) whose outreach screen cannot render: the
+    calendar QR code would need more than the largest QR code holds."""
+    long = b'Five Star Senior Center, 2832 Arsenal St, St. Louis, MO. ' + b'Enter by the side door. ' * 120
+    return titled(NEW).replace(b'location = "Five Star Senior Center, 2832 Arsenal St, St. Louis, MO"',
+                               b'location = "' + long + b'"', 1)
+
+
+def status_of(kiosk: KioskProcess) -> str:
+    out, _ = kiosk_command(kiosk, 'content', 'status').communicate(timeout=60)
+    return out
+
+
+def test_a_bundle_that_breaks_a_screen_is_given_up_by_the_kiosk_itself(kiosk, tmp_path):
+    """The bundle passes every check, runs, and the server's own load of each screen finds the outreach screen
+    broken: the kiosk goes back to what it showed, says apply_failed, and never takes that version again."""
+    path = tmp_path / 'content-1.tar'
+    path.write_bytes(build({PROGRAMS: unscannable_location()}, 1, KEY))
+    apply = kiosk_command(kiosk, 'content', 'apply', str(path))
+    out, err = apply.communicate(timeout=60)
+    assert apply.returncode == 0 and 'version 1 verified and running' in out, err
+    eventually(lambda: shown(kiosk) == OLD, seconds=90, what='the factory content back on the screen')
+    status = status_of(kiosk)
+    assert 'runs: the factory content' in status
+    assert 'failed: version 1 (the screen /program/outreach in English failed to render); never tried again' in status
+    assert 'apply_failed: version 1: the screen /program/outreach in English failed to render' in status
+    again = kiosk_command(kiosk, 'content', 'apply', str(path))
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 1 and 'version 1 failed on this kiosk before' in err
+    assert shown(kiosk) == OLD
+    page = httpx.get(kiosk.url + '/program/outreach', timeout=10).text
+    assert 'Five Star Senior Center' in page and 'something went wrong' not in page
+
+
+def test_a_kiosk_killed_twice_within_two_minutes_of_a_switch_comes_back_on_the_previous_version(kiosk, tmp_path):
+    for version, title in [(1, OLD + ' (v1)'), (2, NEW)]:
+        apply = kiosk_command(kiosk, 'content', 'apply', str(bundle_file(tmp_path, version, title)))
+        assert apply.wait(timeout=60) == 0
+    assert shown(kiosk) == NEW
+    kiosk.kill()
+    kiosk.start()
+    assert shown(kiosk) == NEW  # one crash may be anything
+    kiosk.kill()
+    kiosk.start()
+    page = httpx.get(kiosk.url + '/', timeout=10).text
+    assert f'"{OLD} (v1) ·' in page and NEW not in page
+    status = status_of(kiosk)
+    assert 'runs: version 1' in status
+    assert 'apply_failed: version 2: the server crashed 2 times within 2 minutes of the switch' in status
+
+
+def test_a_stop_that_was_asked_for_is_not_a_crash(kiosk, tmp_path):
+    apply = kiosk_command(kiosk, 'content', 'apply', str(bundle_file(tmp_path, 1, NEW)))
+    assert apply.wait(timeout=60) == 0
+    kiosk.kill(signal.SIGTERM)  # systemctl restart
+    kiosk.start()
+    kiosk.kill()
+    kiosk.start()
+    assert shown(kiosk) == NEW and 'failed' not in status_of(kiosk)
+
+
+@pytest.mark.skipif(espeak() is None, reason='espeak-ng is not installed')
+def test_kiosk_content_apply_makes_the_changed_speech_before_the_pointer_moves(kiosk, tmp_path):
+    """Stopped just after preparing: the new title's speech is on disk and the old content still runs."""
+    apply = kiosk_command(kiosk, 'content', 'apply', str(bundle_file(tmp_path, 1, NEW)), **{PAUSE_ENV: 'prepared'})
+    line = apply.stderr.readline()
+    assert 'paused at prepared' in line, line + apply.stderr.read()
+    try:
+        speech = SpeechCache(kiosk.data_dir / 'speech', 130)
+        program = parse_catalog(titled(NEW), 'new').by_slug['citizens-academy']
+        for language in LANGUAGES:
+            assert speech.path(speech.name_for(program_text(program, language, None), language)) is not None
+        assert not (kiosk.data_dir / 'content' / 'active').exists() and shown(kiosk) == OLD
+    finally:
+        os.kill(apply.pid, signal.SIGKILL)
+        apply.wait(timeout=15)
+
+
+def test_a_screen_broken_only_in_spanish_is_caught_and_the_check_counts_no_views(kiosk, tmp_path):
+    """The Spanish meeting title goes into the Spanish calendar code only: English renders, Spanish cannot."""
+    path = tmp_path / 'content-1.tar'
+    path.write_bytes(build({PROGRAMS: titled(NEW).replace(
+        b'summary_es = "Reuni\xc3\xb3n Comunitaria de SLMPD"',
+        b'summary_es = "Reuni\xc3\xb3n Comunitaria de SLMPD. ' + b'Entre por la puerta lateral. ' * 100 + b'"', 1)},
+        1, KEY))
+    apply = kiosk_command(kiosk, 'content', 'apply', str(path))
+    assert apply.wait(timeout=60) == 0
+    eventually(lambda: shown(kiosk) == OLD, seconds=90, what='the factory content back on the screen')
+    assert 'apply_failed: version 1: the screen /program/outreach in Spanish failed to render' in status_of(kiosk)
+    assert ViewCounter(kiosk.data_dir).load() == {}

@@ -343,3 +343,36 @@ async def test_sync_now_sends_at_once_despite_the_backoff(endpoint_in_trouble, u
     assert [record['name'] for record in receiver.received.values()] == ['Fay Waiting']
     assert SignupStore(isolated_settings).counts()['synced'] == 1
     assert AuditLog(isolated_settings).last()[0]['action'] == 'sync_now'
+
+
+@pytest.fixture
+def hub_unreached_for_40_days(isolated_settings, monkeypatch):
+    """A kiosk that polls a hub (sync endpoint and trusted key) whose last answer is stored as 40 days ago."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.bundle import public_key_text
+    from tests.support.ports import free_port
+
+    monkeypatch.setenv('KIOSK_SYNC_URL', f'http://127.0.0.1:{free_port()}/api/v1/signups')  # nobody answers
+    monkeypatch.setenv('KIOSK_SYNC_TOKEN', 'token')
+    monkeypatch.setenv('KIOSK_CONTENT_PUBLIC_KEY', public_key_text(Ed25519PrivateKey.generate()))
+    content = isolated_settings / 'content'
+    content.mkdir(parents=True, mode=0o700)
+    contact = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec='seconds')
+    (content / 'state.json').write_text(f'{{"last_hub_contact": "{contact}"}}')
+    StaffPin(isolated_settings).set(PIN)
+
+
+async def test_content_unrefreshed_for_30_days_is_a_quiet_warning_for_staff_only(hub_unreached_for_40_days,
+                                                                                  user: User):
+    await user.open('/')
+    await user.should_see('Citizens Academy')
+    await user.should_not_see('The hub has not been reached', retries=3)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url='http://test') as client:
+        report = (await client.get('/healthz')).json()
+    assert 'content_stale' in report['warnings'] and report['status'] == 'ok', 'offline is normal'
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='warning-content_stale', retries=30)
+    await user.should_see('The hub has not been reached for a long time: this kiosk shows the last content it '
+                          'received. Visitors are not affected.')

@@ -49,13 +49,13 @@ def test_an_applied_bundle_runs_and_leaves_exactly_its_files_private(content, tm
     _, switched = content.apply(bundle(1, 'Citizens Police Academy'))
     assert switched and content.current().version == 1 and first_title(content) == 'Citizens Police Academy'
     root = tmp_path / 'content'
-    assert sorted(path.name for path in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json']
+    assert sorted(path.name for path in root.iterdir()) == ['1', 'active', 'content.lock', 'floor.json', 'switch.json']
     assert sorted(path.name for path in (root / '1').iterdir()) == ['bundle.sha256', 'manifest.json',
                                                                      'manifest.sig', 'programs.toml']
     assert (root / 'active').read_text() == '1\n' and content.floor() == 1
     for path in [root, root / '1']:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
-    for path in [root / 'active', root / 'floor.json', *(root / '1').iterdir()]:
+    for path in [root / 'active', root / 'floor.json', root / 'switch.json', *(root / '1').iterdir()]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
@@ -122,3 +122,70 @@ def test_the_key_comes_from_the_setting_else_the_file(tmp_path):
     other = Ed25519PrivateKey.generate()
     chosen = settings.model_copy(update={'content_public_key': public_key_text(other)})
     assert public_key_text(trusted_key(chosen)) == public_key_text(other)
+
+
+def test_the_second_crash_within_two_minutes_of_a_switch_puts_the_previous_version_back(content, clock, tmp_path):
+    content.apply(bundle(1, 'Good'))
+    clock[0] += 600  # version 1 has run for a while: its own window has closed
+    content.apply(bundle(2, 'Crashes'))
+    assert content.note_start() is None and first_title(content) == 'Crashes'  # one crash: it may be a fluke
+    clock[0] += 30
+    assert content.note_start() == 2
+    assert first_title(content) == 'Good' and (tmp_path / 'content' / 'active').read_text() == '1\n'
+    assert content.failed() == {2: 'the server crashed 2 times within 2 minutes of the switch'}
+    error = content.report()['content_error']
+    assert error.startswith('apply_failed: version 2: the server crashed 2 times') and 'back on version 1' in error
+    assert content.staged() is None and content.activate_due() is None  # never switched to again
+    with pytest.raises(BundleError, match='version 2 failed on this kiosk before'):
+        content.apply(bundle(2, 'Crashes'))
+    assert first_title(content) == 'Good'
+    content.apply(bundle(3, 'Fixed'))
+    assert first_title(content) == 'Fixed' and content.state().last_error is None
+    assert content.failed() == {2: 'the server crashed 2 times within 2 minutes of the switch'}
+
+
+def test_starts_after_the_window_or_after_a_clean_stop_are_not_crashes(content, clock):
+    content.apply(bundle(1, 'Steady'))
+    content.note_clean_stop()
+    assert content.note_start() is None  # systemctl restart: asked for
+    assert content.note_start() is None  # one crash
+    clock[0] += 121
+    assert content.note_start() is None and first_title(content) == 'Steady'  # two minutes have passed
+    assert content.failed() == {}
+
+
+def test_the_first_published_version_falls_back_to_the_factory_content(content, tmp_path):
+    content.apply(bundle(1, 'Broken'))
+    assert content.unconfirmed() == 1
+    assert content.fall_back(1, 'the screen /program/citizens-academy failed to render')
+    assert first_title(content) == 'Citizens Academy' and content.current().version == 0
+    assert not (tmp_path / 'content' / 'active').exists() and content.unconfirmed() is None
+    assert content.report()['content_error'] == ('apply_failed: version 1: the screen /program/citizens-academy '
+                                                 'failed to render; back on the factory content')
+    assert not content.fall_back(1, 'again')
+
+
+def test_a_confirmed_version_is_not_checked_again(content):
+    content.apply(bundle(1, 'Fine'))
+    content.confirm(1)
+    assert content.unconfirmed() is None and content.last_switch().confirmed
+
+
+def test_a_new_version_is_prepared_before_the_pointer_moves(content, tmp_path):
+    seen = []
+
+    def prepare(catalog):
+        seen.append((catalog.program[0].en.title, (tmp_path / 'content' / 'active').exists()))
+
+    content.apply(bundle(1, 'Prepared first'), prepare)
+    assert seen == [('Prepared first', False)] and first_title(content) == 'Prepared first'
+
+
+def test_content_goes_stale_after_days_without_the_hub(content, clock):
+    assert content.stale_days() is None  # never reached: nothing to say
+    content.note_hub_contact()
+    clock[0] += 1800
+    content.note_hub_contact()  # within the hour: not rewritten
+    assert content.stale_days() == pytest.approx(1800 / 86400)
+    clock[0] += 30 * 86400
+    assert content.stale_days() > 30
