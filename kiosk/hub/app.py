@@ -28,7 +28,8 @@ from kiosk.hub.content import newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
-from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, signup
+from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, preview, signup
+from kiosk.hub.pages import content as content_page
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -42,6 +43,9 @@ CONTENT_SECURITY_POLICY = '; '.join((
     "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"))
 SECURITY_HEADERS = {'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer',
                     'x-content-type-options': 'nosniff'}
+# The Content page shows the kiosk's screens for a draft in frames of the hub's own pages, and only there.
+FRAMED_BY_THE_HUB = {**SECURITY_HEADERS, 'content-security-policy': CONTENT_SECURITY_POLICY.replace(
+    "frame-ancestors 'none'", "frame-ancestors 'self'")}
 PAGE_MIDDLEWARE = (RedirectWithPrefixMiddleware, SetCacheControlMiddleware, GZipMiddleware)
 HSTS = 'max-age=31536000'  # a year; not includeSubDomains: the department's other hosts are not ours to bind
 
@@ -58,7 +62,7 @@ class SecurityHeaders:
         if scope['type'] != 'http':
             await self.app(scope, receive, send)
             return
-        headers = dict(SECURITY_HEADERS)
+        headers = dict(FRAMED_BY_THE_HUB if scope['path'] == preview.PATH else SECURITY_HEADERS)
         if self._over_tls(scope):
             headers['strict-transport-security'] = HSTS
 
@@ -149,7 +153,8 @@ def create(settings: HubSettings) -> Hub:
     # Quasar's navigation progress bar has role=progressbar but no name; axe rightly flags that.
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
-    for screen in (login, password, signups_page, signup, fleet, activity, conflicts, audit, account):
+    for screen in (login, password, signups_page, signup, fleet, activity, conflicts, audit, content_page, preview,
+                   account):
         screen.register(hub)
     return hub
 

@@ -15,10 +15,19 @@ from kiosk.hub.db import Viewer
 from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
-SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/account', 'My account', False))
+ADMINS, PUBLISHERS = frozenset({'admin'}), frozenset({'admin', 'publisher'})
+STAFF, EVERYONE = frozenset({'admin', 'coordinator'}), frozenset({'admin', 'coordinator', 'publisher'})
+# Each screen with the roles that may open it: a publisher edits what the kiosks say and sees no sign-up.
+SCREENS = (('/signups', 'Sign-ups', STAFF), ('/kiosks', 'Kiosks', STAFF), ('/activity', 'Activity', STAFF),
+           ('/conflicts', 'Conflicts', ADMINS), ('/audit', 'Audit log', ADMINS), ('/content', 'Content', PUBLISHERS),
+           ('/account', 'My account', EVERYONE))
 TITLES = {path: title for path, title, _ in SCREENS}
-ADMINS_ONLY = {path for path, _, admins_only in SCREENS if admins_only}
+OPEN_TO = {path: roles for path, _, roles in SCREENS}
+
+
+def first_screen(role: str) -> str:
+    """Where a role lands: the first screen it may open (Sign-ups for staff, Content for a publisher)."""
+    return next(path for path, _, roles in SCREENS if role in roles)
 
 
 class Session:
@@ -65,13 +74,13 @@ class Session:
 
 
 async def open_screen(hub: Hub, request: Request, path: str) -> Session | RedirectResponse:
-    """The session of a screen being loaded, or where to go instead: the sign-in, or Sign-ups for a coordinator
-    who asks for an admins' screen."""
+    """The session of a screen being loaded, or where to go instead: the sign-in, or the first screen of the
+    viewer's role when the role may not open this one."""
     session = await Session.of(hub, request)
     if session is None:
         return RedirectResponse('/login', status_code=303)
-    if path in ADMINS_ONLY and not session.viewer.sees_all:
-        return RedirectResponse('/signups', status_code=303)
+    if session.viewer.role not in OPEN_TO.get(path, EVERYONE):
+        return RedirectResponse(first_screen(session.viewer.role), status_code=303)
     return session
 
 
@@ -115,14 +124,15 @@ def frame(session: Session, title: str, current: str) -> Iterator[None]:
     with ui.header().classes('hub-header items-center'):
         ui.label('SLMPD Kiosk Hub').classes('hub-brand')
         with ui.element('nav').props('aria-label="Screens"').classes('row gap-2'):
-            for path, name, admin_only in SCREENS:
-                if admin_only and not viewer.sees_all:
+            for path, name, roles in SCREENS:
+                if viewer.role not in roles:
                     continue
                 link = ui.link(name, path).classes('hub-nav')
                 if path == current:
                     link.props('aria-current=page')
         ui.space()
-        who = 'admin' if viewer.sees_all else f'coordinator: {", ".join(viewer.programs) or "no programs yet"}'
+        who = viewer.role if viewer.role != 'coordinator' else \
+            f'coordinator: {", ".join(viewer.programs) or "no programs yet"}'
         ui.label(f'{viewer.email} ({who})').classes('hub-who')
         with ui.element('form').props('method=post action=/logout'):
             ui.button('Sign out', color=None).props('type=submit flat no-caps').classes('hub-signout')
