@@ -224,7 +224,7 @@ class ContentForm:
             element.mark(mark)
 
     def _field(self, element: Any, loc: Loc, mark: str | None) -> None:
-        self.fields[loc] = element
+        self.fields[loc] = element.without_auto_validation()  # its error is the draft's check, set in check()
         if mark:
             element.mark(mark)
 
