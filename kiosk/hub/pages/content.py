@@ -302,10 +302,10 @@ class ContentForm:
                  'two panels. Save the draft to see your changes here. Nothing sent from a preview is kept.')
         self.preview_choice = {'screen': '/', 'lang': 'en'}
         with ui.row().classes('gap-4 items-center'):
-            self.screen_select = ui.select(self._screens(), value='/', label='Screen',
+            self.screen_select = ui.select(self._screens(), value='/', label='Screen to preview',
                                            on_change=lambda event: self._show_preview(screen=event.value)) \
                 .props('outlined').classes('min-w-[20rem]').mark('preview-screen')
-            ui.select({'en': 'English', 'es': 'Spanish'}, value='en', label='Language',
+            ui.select({'en': 'English', 'es': 'Spanish'}, value='en', label='Preview language',
                       on_change=lambda event: self._show_preview(lang=event.value)) \
                 .props('outlined').classes('min-w-[10rem]').mark('preview-language')
         self.frames: list[ui.element] = []
