@@ -76,10 +76,12 @@ def test_a_publisher_edits_in_spanish_previews_at_800x480_and_publishes(page, hu
             [(1, 'words@slmpd.org')]
 
 
-def test_a_sign_up_sent_from_a_preview_is_never_kept(page, hub, database):  # noqa: F811
+def test_a_sign_up_sent_from_a_preview_is_never_kept_and_only_the_preview_may_be_framed(page, hub, database):  # noqa: F811
     sign_in(page, hub, 'words@slmpd.org')
     page.wait_for_url('**/content')
-    page.goto(hub.url + '/preview?screen=/program/hmca/signup&lang=en')
+    assert "frame-ancestors 'none'" in page.goto(hub.url + '/content').headers['content-security-policy']
+    answer = page.goto(hub.url + '/preview?screen=/program/hmca/signup&lang=en')
+    assert "frame-ancestors 'self'" in answer.headers['content-security-policy'], 'only the Content page frames it'
     page.get_by_label('Your name').fill('Pat Preview')
     page.get_by_label('Phone number').fill('314-555-0134')
     page.get_by_role('button', name='Phone call').click()
