@@ -146,14 +146,17 @@ async def save_draft(conn: AsyncConnection, data: dict, saved_by: str) -> dateti
     return saved_at
 
 
-async def publish_draft(conn: AsyncConnection, key: Ed25519PrivateKey, *, note: str,
-                        published_by: str) -> tuple[int, str]:
+async def publish_draft(conn: AsyncConnection, key: Ed25519PrivateKey, *, note: str, published_by: str,
+                        expected: str | None = None) -> tuple[int, str]:
     """Publish the saved draft as the next version through publish() (the path `kiosk hub publish` takes); a draft
-    with a problem is refused. The draft is then done with: the page starts again from what was published."""
+    with a problem is refused, and so is one that is not `expected` (someone else saved theirs meanwhile). The draft
+    is then done with: the page starts again from what was published."""
     async with conn.transaction():
-        saved = await db.content_draft(conn)
+        saved = await db.content_draft(conn, lock=True)
         if saved is None:
             raise PublishError('there is no saved draft to publish')
+        if expected is not None and saved['programs'] != expected:
+            raise PublishError(f'{saved["saved_by"]} saved another draft meanwhile: open the page again to see it')
         problems = draft_problems(tomllib.loads(saved['programs']))
         if problems:
             raise PublishError(f'the draft has {len(problems)} problem(s): fix them first')

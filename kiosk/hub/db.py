@@ -1008,9 +1008,11 @@ async def content_bundle(conn: AsyncConnection, version: int) -> bytes | None:
 
 # -- the content draft: one for the whole hub, edited on the Content page -------------------------------------
 
-async def content_draft(conn: AsyncConnection) -> dict[str, Any] | None:
-    """The current draft: programs (the TOML text), saved_by, saved_at; None when nobody has saved one."""
-    return await (await conn.execute('SELECT programs, saved_by, saved_at FROM content_draft')).fetchone()
+async def content_draft(conn: AsyncConnection, *, lock: bool = False) -> dict[str, Any] | None:
+    """The current draft: programs (the TOML text), saved_by, saved_at; None when nobody has saved one. `lock`
+    (inside a transaction) holds it until the end, so nobody saves over the draft being published."""
+    return await (await conn.execute('SELECT programs, saved_by, saved_at FROM content_draft'
+                                     + (' FOR UPDATE' if lock else ''))).fetchone()
 
 
 async def save_content_draft(conn: AsyncConnection, programs: str, saved_by: str) -> datetime:

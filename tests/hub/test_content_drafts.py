@@ -15,8 +15,7 @@ from kiosk.hub import content, db
 from kiosk.hub.auth import token_digest
 from kiosk.hub.db import SignupFilter
 from tests.support.flood import one_record
-
-pytestmark = pytest.mark.asyncio
+from tests.support.processes import hub_command
 
 
 def factory() -> dict:
@@ -113,3 +112,25 @@ async def test_the_role_check_takes_publisher_and_nothing_unknown(conn):
     await db.add_user(conn, 'words@slmpd.org', 'publisher', [], 'no-password')
     with pytest.raises(Exception, match='users_role_check'):
         await db.add_user(conn, 'who@slmpd.org', 'editor', [], 'no-password')
+
+
+async def test_a_draft_saved_by_someone_else_meanwhile_is_not_published_in_its_place(conn):
+    key = Ed25519PrivateKey.generate()
+    mine = with_https(factory())
+    mine['program'][0]['en']['title'] = 'Mine'
+    await content.save_draft(conn, mine, 'editor@slmpd.org')
+    theirs = with_https(factory())
+    theirs['program'][0]['en']['title'] = 'Theirs'
+    await content.save_draft(conn, theirs, 'other@slmpd.org')
+    with pytest.raises(content.PublishError, match='saved another draft meanwhile'):
+        await content.publish_draft(conn, key, note='mine', published_by='editor@slmpd.org',
+                                    expected=content.programs_toml(mine))
+    assert await db.lock_content_versions(conn) == 0
+
+
+def test_add_user_takes_the_publisher_role_and_no_programs_for_it(database):
+    added = hub_command(database, 'add-user', 'words-cli@slmpd.org', '--role', 'publisher')
+    assert added.returncode == 0, added.stderr
+    assert 'added (publisher)' in added.stdout
+    refused = hub_command(database, 'add-user', 'words2@slmpd.org', '--role', 'publisher', '--program', 'pal')
+    assert refused.returncode != 0 and '--program is for coordinators: a publisher sees no sign-ups' in refused.stderr

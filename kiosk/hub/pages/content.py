@@ -363,7 +363,8 @@ class ContentForm:
             key = content.read_signing_key(self.hub.settings.signing_key_file)
             async with self.hub.pool.connection() as conn:
                 version, _ = await content.publish_draft(conn, key, note=self.note.value,
-                                                         published_by=self.session.viewer.email)
+                                                         published_by=self.session.viewer.email,
+                                                         expected=programs_toml(self.data))
                 self.start = await current_draft(conn)
         except PublishError as error:
             self.outcome.text = f'Not published: {error}'
