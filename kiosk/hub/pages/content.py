@@ -55,11 +55,16 @@ class ContentForm:
         self.data: dict[str, Any] = start.data
         self.fields: dict[Loc, Any] = {}  # location of a value -> the element that shows its problems
         self.meeting_dates: dict[int, ui.label] = {}
+        self.put_aside: dict[tuple[int, str], dict | None] = {}  # age limits or meetings turned off on this page
         self.unsaved = False
 
     # -- the page ----------------------------------------------------------------------------------------------
 
     def show(self) -> None:
+        with ui.column().classes('hub-content w-full gap-4'):
+            self._show()
+
+    def _show(self) -> None:
         self.status = ui.label().props('role=status').mark('draft-status')
         self._status()
         ui.label('Each field is checked as you type, by the same rules `kiosk check` applies on a kiosk; a problem '
@@ -116,7 +121,7 @@ class ContentForm:
             self.optional_group(program, 'age', NEW_AGE, 'Age limits', index, self.age_fields)
             with ui.row().classes('gap-6 w-full no-wrap'):
                 for language in ('en', 'es'):
-                    with ui.column().classes('col gap-1').props(f'lang={language}'):
+                    with ui.column().classes('col gap-1 hub-words').props(f'lang={language}'):
                         self.words(program.setdefault(language, {}), (*at, language), language, index)
             self.optional_group(program, 'meetings', NEW_MEETINGS, 'Meetings (announced on the attract screen)',
                                 index, self.meeting_fields)
@@ -159,10 +164,10 @@ class ContentForm:
         at: Loc = ('program', index, key)
 
         def turn(on: bool) -> None:
-            if on:
-                program[key] = copy.deepcopy(program.get(f'_{key}_off') or template)
+            if on:  # back as it was when turned off on this page, else a starting point
+                program[key] = self.put_aside.pop((index, key), None) or copy.deepcopy(template)
             else:
-                program.pop(key, None)
+                self.put_aside[(index, key)] = program.pop(key, None)
             self.changed()
             self.form.refresh()
 
@@ -191,7 +196,7 @@ class ContentForm:
             self.changed()
 
         element = (ui.textarea if textarea else ui.input)(label, value=shown, on_change=write) \
-            .props('outlined autogrow' if textarea else 'outlined').classes('w-full' if textarea else 'min-w-[16rem]')
+            .props('outlined autogrow' if textarea else 'outlined').classes('w-full' if textarea else 'hub-field')
         self._field(element, loc, mark)
 
     def number(self, holder: dict, key: str, loc: Loc, label: str, *, mark: str | None = None) -> None:
@@ -202,7 +207,7 @@ class ContentForm:
                 holder[key] = int(event.value) if float(event.value).is_integer() else event.value
             self.changed()
 
-        element = ui.number(label, value=holder.get(key), on_change=write).props('outlined').classes('w-40')
+        element = ui.number(label, value=holder.get(key), on_change=write).props('outlined').classes('hub-number')
         self._field(element, loc, mark)
 
     def choice(self, holder: dict, key: str, loc: Loc, label: str, options: dict[str, str], default: str) -> None:
@@ -293,6 +298,7 @@ class ContentForm:
 
     def remove_program(self, index: int) -> None:
         del self.data['program'][index]
+        self.put_aside.clear()  # its keys are positions, which just moved
         self.changed()
         self.form.refresh()
         self.check()
@@ -304,7 +310,7 @@ class ContentForm:
         with ui.row().classes('gap-4 items-center'):
             self.screen_select = ui.select(self._screens(), value='/', label='Screen to preview',
                                            on_change=lambda event: self._show_preview(screen=event.value)) \
-                .props('outlined').classes('min-w-[20rem]').mark('preview-screen')
+                .props('outlined').classes('min-w-[18rem]').mark('preview-screen')
             ui.select({'en': 'English', 'es': 'Spanish'}, value='en', label='Preview language',
                       on_change=lambda event: self._show_preview(lang=event.value)) \
                 .props('outlined').classes('min-w-[10rem]').mark('preview-language')

@@ -43,7 +43,7 @@ def screen_paths(catalog: Catalog) -> dict[str, str]:
     """Every screen a preview shows: path -> what the Content page calls it."""
     paths = {'/': 'Attract (what a passer-by sees)', '/home': 'Home (the program cards)'}
     for program in catalog.program:
-        paths[f'/program/{program.slug}'] = f'{program.en.title}'
+        paths[f'/program/{program.slug}'] = program.en.title
         if program.signup:
             paths[f'/program/{program.slug}/signup'] = f'{program.en.title}: sign-up'
     return paths
