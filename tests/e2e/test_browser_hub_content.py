@@ -64,6 +64,11 @@ def test_a_publisher_edits_in_spanish_previews_at_800x480_and_publishes(page, hu
              for code in preview.locator('.qr-card .qr').all()]
     assert codes == ['https://www.slmpd.org/citizens_academy.shtml'], 'made as the kiosk makes them, from the draft'
     assert serious_accessibility_problems(preview, 'preview') == []
+    preview.get_by_role('button', name='Volver').first.click()  # a tap in the preview moves as on a kiosk
+    preview.get_by_role('heading', name='Academia de Ciudadanos').wait_for(state='hidden')
+    preview.wait_for_url('**/preview?lang=es&screen=%2Fhome')
+    preview.reload()
+    preview.locator('.program-card').first.wait_for()
     preview.close()
 
     page.get_by_role('button', name='Publish').click()

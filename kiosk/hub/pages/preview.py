@@ -66,6 +66,10 @@ def register(hub: Hub) -> None:
         language = lang if lang in LANGUAGES else 'en'
         ui.add_head_html(SCREEN_HEAD)
         ui.add_head_html(f'<script>document.documentElement.lang = {language!r}</script>')
+        # A tap moves between screens as on a kiosk; the address keeps naming the preview, so a reload stays here.
+        ui.add_head_html('<script>{ const push = history.pushState.bind(history); history.pushState = (state, title, '
+                         f'path) => push(state, title, "{PATH}?lang={language}&screen=" + encodeURIComponent(path)); }}'
+                         '</script>')
         # The screen to show, as if the kiosk's browser were at that path; the kiosk's own router does the rest.
         ui.context.client.sub_pages_router.current_path = screen if screen in screen_paths(catalog) else '/'
         visit = Visit(language=language, viewed=set(catalog.by_slug))  # already "seen": a preview counts no view
