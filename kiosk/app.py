@@ -37,6 +37,15 @@ from kiosk.visit import Visit
 
 log = logging.getLogger('kiosk')
 WARM_UP_DELAY_SECONDS = 3
+VISITOR_SCREENS = {
+    '/': attract.screen,
+    '/home': home.screen,
+    '/program/{slug}': program.screen,
+    '/program/{slug}/signup': signup.screen,
+}
+# What the visitor screens need in the page head (the files are in assets/static, which the hub serves too).
+SCREEN_HEAD = ('<link rel="stylesheet" href="/static/layout.css"><link rel="stylesheet" href="/static/kiosk.css">'
+               '<script src="/static/more_below.js"></script>')
 
 
 def create(settings: Settings) -> Kiosk:
@@ -96,15 +105,13 @@ def create(settings: Settings) -> Kiosk:
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading · Cargando'
     app.colors(primary='#14325c')  # app-wide through Quasar's config: no colour script on every page
     app.add_static_files('/static', ASSETS_DIR / 'static')
-    ui.add_head_html('<link rel="stylesheet" href="/static/layout.css">'
-                     '<link rel="stylesheet" href="/static/kiosk.css">', shared=True)
+    ui.add_head_html(SCREEN_HEAD, shared=True)
     # A long press on a touch panel is a right click: its menu offers "Open image in new tab", which under
     # --kiosk fills the screen with nothing to tap. Captured first, so no element can let it through.
     ui.add_head_html('<link rel="stylesheet" href="/static/touch.css">'
                      '<script>addEventListener("contextmenu", (event) => event.preventDefault(), {capture: true})'
                      '</script>', shared=True)
     ui.add_head_html('<script>navigator.serviceWorker?.register("/sw.js")</script>', shared=True)
-    ui.add_head_html('<script src="/static/more_below.js"></script>', shared=True)
     return kiosk
 
 
@@ -139,15 +146,13 @@ def root(kiosk: Kiosk) -> None:
     checked_in = ui.context.client.request.headers.get(CHECK_HEADER)  # the server's own check after a switch
     visit = Visit(language=checked_in if checked_in in LANGUAGES else kiosk.settings.language,
                   counts_views=checked_in is None)
-    routes = {
-        '/': attract.screen,
-        '/home': home.screen,
-        '/program/{slug}': program.screen,
-        '/program/{slug}/signup': signup.screen,
-        '/staff': staff.screen,
-    }
     watch_idle(visit, kiosk.settings)
     report_presence(kiosk.screen)
+    screens(kiosk, visit, {**VISITOR_SCREENS, '/staff': staff.screen})
+
+
+def screens(kiosk: Kiosk, visit: Visit, routes: dict) -> None:
+    """The frame and the screens: the hub runs this same code on a draft (kiosk/hub/pages/preview.py)."""
     with frame(visit):
         speaker = Speaker(kiosk.speech, visit)
         KioskPages(routes, data={'kiosk': kiosk, 'visit': visit, 'speaker': speaker})

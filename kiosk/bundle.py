@@ -154,6 +154,11 @@ def open_bundle(data: bytes, key: Ed25519PublicKey, *, floor: int, kiosk_id: str
     return Bundle(manifest, manifest_bytes, signature, members, catalog, hashlib.sha256(data).hexdigest())
 
 
+def programs_of(data: bytes) -> bytes:
+    """The programs file of a bundle the hub signed and stored itself (no check: for showing and comparing)."""
+    return _members(data)[PROGRAMS]
+
+
 def _members(data: bytes) -> dict[str, bytes]:
     """Every member as bytes; anything but a plain file with a plain relative name refuses the whole bundle."""
     members: dict[str, bytes] = {}

@@ -149,11 +149,25 @@ def _describe(source: str, raw: dict, error: ValidationError) -> list[str]:
             where.append(f'program {index + 1} ({entry.get("slug", "?")})')
             loc = loc[2:]
         field = '.'.join(str(part) for part in loc) or 'programs'
-        message = str(item['msg']).removeprefix('Value error, ')
-        if item['type'] == 'extra_forbidden':
-            message = 'not a known field'
-        lines.append(f'{": ".join(where)}: {field}: {message}')
+        lines.append(f'{": ".join(where)}: {field}: {_message(item)}')
     return lines
+
+
+def _message(item: dict) -> str:
+    return 'not a known field' if item['type'] == 'extra_forbidden' else str(item['msg']).removeprefix('Value error, ')
+
+
+def field_problems(raw: dict) -> dict[tuple, list[str]]:
+    """The same checks as `kiosk check`, by field: {('program', 0, 'es', 'title'): ['must not be empty']}, so a
+    form can say each problem next to its field. Empty when the catalog is valid."""
+    try:
+        Catalog.model_validate(raw)
+    except ValidationError as error:
+        problems: dict[tuple, list[str]] = {}
+        for item in error.errors():
+            problems.setdefault(tuple(item['loc']), []).append(_message(item))
+        return problems
+    return {}
 
 
 def content_hash(path: Path) -> str:

@@ -29,7 +29,20 @@ from kiosk.hub.content import newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
-from kiosk.hub.pages import account, activity, audit, conflicts, fleet, login, password, signup, two_factor, users
+from kiosk.hub.pages import (
+    account,
+    activity,
+    audit,
+    conflicts,
+    fleet,
+    login,
+    password,
+    preview,
+    signup,
+    two_factor,
+    users,
+)
+from kiosk.hub.pages import content as content_page
 from kiosk.hub.pages import signups as signups_page
 from kiosk.paths import ASSETS_DIR
 
@@ -43,6 +56,9 @@ CONTENT_SECURITY_POLICY = '; '.join((
     "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"))
 SECURITY_HEADERS = {'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer',
                     'x-content-type-options': 'nosniff'}
+# The Content page shows the kiosk's screens for a draft in frames of the hub's own pages, and only there.
+FRAMED_BY_THE_HUB = {**SECURITY_HEADERS, 'content-security-policy': CONTENT_SECURITY_POLICY.replace(
+    "frame-ancestors 'none'", "frame-ancestors 'self'")}
 PAGE_MIDDLEWARE = (RedirectWithPrefixMiddleware, SetCacheControlMiddleware, GZipMiddleware)
 HSTS = 'max-age=31536000'  # a year; not includeSubDomains: the department's other hosts are not ours to bind
 
@@ -59,7 +75,7 @@ class SecurityHeaders:
         if scope['type'] != 'http':
             await self.app(scope, receive, send)
             return
-        headers = dict(SECURITY_HEADERS)
+        headers = dict(FRAMED_BY_THE_HUB if scope['path'] == preview.PATH else SECURITY_HEADERS)
         if self._over_tls(scope):
             headers['strict-transport-security'] = HSTS
 
@@ -160,6 +176,7 @@ def create(settings: HubSettings) -> Hub:
     app.config.quasar_config['loadingBar']['aria-label'] = 'Loading'
     app.colors(primary='#14325c')
     for screen in (login, password, two_factor, signups_page, signup, fleet, activity, conflicts, audit, users,
+                   content_page, preview,
                    account):
         screen.register(hub)
     return hub

@@ -45,7 +45,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     'create a user and print a one-time password, which they must replace with their own at the '
                     'first sign-in')
     add_user.add_argument('email')
-    add_user.add_argument('--role', choices=['admin', 'coordinator'], required=True)
+    add_user.add_argument('--role', choices=['admin', 'coordinator', 'publisher'], required=True,
+                          help='admin: everything; coordinator: the sign-ups of their programs; publisher: the '
+                               'Content page only (what the kiosks say), no sign-ups')
     add_user.add_argument('--program', action='append', default=[], metavar='SLUG',
                           help='a program slug (repeat for several); a coordinator sees only their programs')
     verb('set-password', "set a user's password and end their sessions (prompts, or reads a line from stdin)",
@@ -301,6 +303,9 @@ async def _manage(settings: HubSettings, args: argparse.Namespace) -> int:
             await db.audit(conn, 'cli', 'kiosk_canary', {'kiosk': args.name, 'canary': canary})
             print(f'kiosk {args.name} is {"a canary: it gets new content first" if canary else "no longer a canary"}')
         elif args.hub_command == 'add-user':
+            if args.program and args.role != 'coordinator':
+                return _fail(f'--program is for coordinators: {"an" if args.role == "admin" else "a"} {args.role} '
+                             f'{"sees every program" if args.role == "admin" else "sees no sign-ups"}')
             password = new_token()[:20]
             try:
                 await db.add_user(conn, args.email.lower(), args.role, args.program, hash_password(password))

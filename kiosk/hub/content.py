@@ -1,5 +1,5 @@
-"""Published content at the hub: the signing key, publishing a programs file as the next signed version, and
-serving each kiosk the newest version meant for it.
+"""Published content at the hub: the signing key, the Content page's draft, publishing a programs file as the next
+signed version, and serving each kiosk the newest version meant for it.
 
 A version is built once, signed with the key in `signing_key_file` (outside the database) and stored as those
 exact bytes, so the API, `kiosk hub export-content` and a USB stick all carry the same file, and its SHA-256
@@ -10,22 +10,26 @@ anything is signed.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build
-from kiosk.content import parse_catalog
+from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build, programs_of
+from kiosk.content import field_problems, parse_catalog
 from kiosk.hub import db, rollout
 from kiosk.hub.config import HubSettings
 from kiosk.hub.ingest import kiosk_for_bearer
+from kiosk.paths import ASSETS_DIR
 
 NOTE_MAX = 500
 DEFAULT_SOAK_MINUTES = HubSettings.model_fields['rollout_soak_minutes'].default
@@ -81,6 +85,88 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
                         'activate_at': activate_at.isoformat() if activate_at else None})
         await rollout.start(conn, version, targets, soak_minutes, published_by)
     return version, sha256
+
+
+# -- the draft: edited on the Content page, kept in the database, published through publish() ---------------
+
+FACTORY_PROGRAMS = ASSETS_DIR / 'programs.toml'  # version 0: what every kiosk shows before a first publish
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the Content page starts from: the saved draft, else the newest published version, else the factory
+    file. `published` is the programs file it is compared with, and `published_version` its number (0: factory)."""
+
+    programs: str
+    published: str
+    published_version: int
+    saved_by: str | None = None
+    saved_at: datetime | None = None
+
+    @property
+    def data(self) -> dict:
+        return tomllib.loads(self.programs)
+
+
+async def current_draft(conn: AsyncConnection) -> Draft:
+    newest = await db.newest_content(conn)
+    published = programs_of(bytes(newest['bundle'])).decode() if newest else FACTORY_PROGRAMS.read_text()
+    version = newest['version'] if newest else 0
+    saved = await db.content_draft(conn)
+    if saved:
+        return Draft(saved['programs'], published, version, saved['saved_by'], saved['saved_at'])
+    return Draft(programs_toml(tomllib.loads(published)), published, version)
+
+
+def programs_toml(data: dict) -> str:
+    """The draft as a programs file: the form's values, in the kiosk's own layout of keys."""
+    return tomli_w.dumps(data, multiline_strings=True)
+
+
+def draft_problems(data: dict) -> dict[tuple, list[str]]:
+    """Field by field: the kiosk's own checks (kiosk/content.py, as `kiosk check`), and https for every URL, as a
+    published URL is opened on a visitor's phone."""
+    problems = field_problems(data)
+    for index, program in enumerate(data.get('program') or []):
+        url = program.get('url') if isinstance(program, dict) else None
+        if isinstance(url, str) and url.strip() and not url.strip().lower().startswith('https://'):
+            problems.setdefault(('program', index, 'url'), []).append('must start with https://')
+    return problems
+
+
+def draft_diff(draft: Draft) -> str:
+    """A unified diff of the published programs file against the draft, both written the same way (so it shows
+    what changed, not how the file was laid out); empty when they say the same."""
+    published = programs_toml(tomllib.loads(draft.published)).splitlines(keepends=True)
+    drafted = programs_toml(draft.data).splitlines(keepends=True)
+    return ''.join(difflib.unified_diff(published, drafted, f'version {draft.published_version}', 'draft'))
+
+
+async def save_draft(conn: AsyncConnection, data: dict, saved_by: str) -> datetime:
+    """Keep the form as the one current draft (problems and all), audited."""
+    async with conn.transaction():
+        saved_at = await db.save_content_draft(conn, programs_toml(data), saved_by)
+        await db.audit(conn, saved_by, 'content_draft_saved', {'problems': len(draft_problems(data))})
+    return saved_at
+
+
+async def publish_draft(conn: AsyncConnection, key: Ed25519PrivateKey, *, note: str, published_by: str,
+                        expected: str | None = None) -> tuple[int, str]:
+    """Publish the saved draft as the next version through publish() (the path `kiosk hub publish` takes); a draft
+    with a problem is refused, and so is one that is not `expected` (someone else saved theirs meanwhile). The draft
+    is then done with: the page starts again from what was published."""
+    async with conn.transaction():
+        saved = await db.content_draft(conn, lock=True)
+        if saved is None:
+            raise PublishError('there is no saved draft to publish')
+        if expected is not None and saved['programs'] != expected:
+            raise PublishError(f'{saved["saved_by"]} saved another draft meanwhile: open the page again to see it')
+        problems = draft_problems(tomllib.loads(saved['programs']))
+        if problems:
+            raise PublishError(f'the draft has {len(problems)} problem(s): fix them first')
+        published = await publish(conn, key, saved['programs'].encode(), note=note, published_by=published_by)
+        await db.discard_content_draft(conn)
+    return published
 
 
 @dataclass

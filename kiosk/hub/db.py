@@ -214,9 +214,13 @@ async def save_heartbeat(conn: AsyncConnection, kiosk: str, body: dict[str, Any]
 
 # -- users ----------------------------------------------------------------------------------------------
 
+ROLES = ('admin', 'coordinator', 'publisher')
+
+
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking: an admin sees every program, a coordinator only `programs`."""
+    """Who is looking: an admin sees every program, a coordinator only `programs`, a publisher (who edits what the
+    kiosks say) no sign-up at all: `viewer()` gives programs to coordinators only, so any other role reads none."""
 
     email: str
     role: str
@@ -227,6 +231,11 @@ class Viewer:
     @property
     def sees_all(self) -> bool:
         return self.role == 'admin'
+
+    @property
+    def publishes(self) -> bool:
+        """May edit, preview and publish the kiosks' content (the Content page)."""
+        return self.role in ('admin', 'publisher')
 
 
 async def add_user(conn: AsyncConnection, email: str, role: str, programs: list[str], password_hash: str | None
@@ -302,7 +311,8 @@ async def _release_assignments(conn: AsyncConnection, email: str, actor: str) ->
 async def viewer(conn: AsyncConnection, email: str) -> Viewer | None:
     row = await (await conn.execute('''
         SELECT u.email, u.role, u.must_change_password, u.totp_secret IS NOT NULL AS second_factor,
-               coalesce(array_agg(p.program ORDER BY p.program) FILTER (WHERE p.program IS NOT NULL), '{}') AS programs
+               coalesce(array_agg(p.program ORDER BY p.program)
+                        FILTER (WHERE p.program IS NOT NULL AND u.role = 'coordinator'), '{}') AS programs
         FROM users u LEFT JOIN user_programs p ON p.email = u.email
         WHERE u.email = %s GROUP BY u.email
     ''', (email,))).fetchone()
@@ -1584,3 +1594,35 @@ async def kiosks_running(conn: AsyncConnection, version: int) -> tuple[int, int]
         WHERE k.revoked_at IS NULL
     ''', (version,))).fetchone()
     return row['running'], row['kiosks']
+
+
+# -- the content draft: one for the whole hub, edited on the Content page -------------------------------------
+
+async def content_draft(conn: AsyncConnection, *, lock: bool = False) -> dict[str, Any] | None:
+    """The current draft: programs (the TOML text), saved_by, saved_at; None when nobody has saved one. `lock`
+    (inside a transaction) holds it until the end, so nobody saves over the draft being published."""
+    return await (await conn.execute('SELECT programs, saved_by, saved_at FROM content_draft'
+                                     + (' FOR UPDATE' if lock else ''))).fetchone()
+
+
+async def save_content_draft(conn: AsyncConnection, programs: str, saved_by: str) -> datetime:
+    """Replace the one draft; returns when it was saved."""
+    row = await (await conn.execute('''
+        INSERT INTO content_draft (programs, saved_by) VALUES (%s, %s)
+        ON CONFLICT (only_one) DO UPDATE SET programs = excluded.programs, saved_by = excluded.saved_by,
+                                             saved_at = now()
+        RETURNING saved_at
+    ''', (programs, saved_by))).fetchone()
+    return row['saved_at']
+
+
+async def discard_content_draft(conn: AsyncConnection) -> None:
+    await conn.execute('DELETE FROM content_draft')
+
+
+async def newest_content(conn: AsyncConnection) -> dict[str, Any] | None:
+    """The newest published version with its bundle (what a draft is compared with), or None before the first."""
+    return await (await conn.execute('''
+        SELECT version, bundle, published_by, published_at, note FROM content_versions
+        ORDER BY version DESC LIMIT 1
+    ''')).fetchone()

@@ -23,6 +23,7 @@ async def _screen(hub: Hub, session: Session) -> None:
     viewer, settings = session.viewer, hub.settings
     ui.label(f'Signed in as {viewer.email}: '
              + ('admin, all programs' if viewer.sees_all else
+                'publisher: what the kiosks say (the Content page), no sign-ups' if viewer.role == 'publisher' else
                 f'coordinator of {", ".join(hub.programs.get(p, p) for p in viewer.programs) or "no programs yet"}'))
     ui.html('<h2>Notifications by email</h2>')
     if not settings.smtp_url:

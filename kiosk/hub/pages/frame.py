@@ -15,11 +15,19 @@ from kiosk.hub.db import Viewer
 from kiosk.hub.hub import Hub
 
 SESSION_CHECK_SECONDS = 60
-SCREENS = (('/signups', 'Sign-ups', False), ('/kiosks', 'Kiosks', False), ('/activity', 'Activity', False),
-           ('/conflicts', 'Conflicts', True), ('/audit', 'Audit log', True), ('/users', 'Users', True),
-           ('/account', 'My account', False))
+ADMINS, PUBLISHERS = frozenset({'admin'}), frozenset({'admin', 'publisher'})
+STAFF, EVERYONE = frozenset({'admin', 'coordinator'}), frozenset({'admin', 'coordinator', 'publisher'})
+# Each screen with the roles that may open it: a publisher edits what the kiosks say and sees no sign-up.
+SCREENS = (('/signups', 'Sign-ups', STAFF), ('/kiosks', 'Kiosks', STAFF), ('/activity', 'Activity', STAFF),
+           ('/conflicts', 'Conflicts', ADMINS), ('/audit', 'Audit log', ADMINS), ('/users', 'Users', ADMINS),
+           ('/content', 'Content', PUBLISHERS), ('/account', 'My account', EVERYONE))
 TITLES = {path: title for path, title, _ in SCREENS}
-ADMINS_ONLY = {path for path, _, admins_only in SCREENS if admins_only}
+OPEN_TO = {path: roles for path, _, roles in SCREENS}
+
+
+def first_screen(role: str) -> str:
+    """Where a role lands: the first screen it may open (Sign-ups for staff, Content for a publisher)."""
+    return next(path for path, _, roles in SCREENS if role in roles)
 
 
 class Session:
@@ -44,7 +52,7 @@ class Session:
         viewer = await live_viewer(hub, token, renew=True)
         # A one-time password, or a second factor the hub requires and the user lacks, opens no screen: the
         # sign-in sends its user to /password or /two-factor first.
-        return cls(hub, token, viewer) if viewer and landing(hub, viewer) == HOME else None
+        return cls(hub, token, viewer) if viewer and comes_first(hub, viewer) is None else None
 
     async def renew(self) -> bool:
         viewer = await live_viewer(self.hub, self.token, renew=True)
@@ -66,27 +74,29 @@ class Session:
             await db.audit(conn, self.viewer.email, action, detail)
 
 
-HOME = '/signups'
-
-
-def landing(hub: Hub, viewer: Viewer) -> str:
-    """Where a signed-in user goes: their own password first if theirs is one-time, then the second factor if
-    the hub requires one they lack, and only then the screens."""
+def comes_first(hub: Hub, viewer: Viewer) -> str | None:
+    """What a signed-in user must do before any screen opens: their own password if theirs is one-time, then the
+    second factor if the hub requires one they lack; None when nothing is left."""
     if viewer.must_change_password:
         return '/password'
     if must_enrol(viewer, hub.settings.require_2fa):
         return '/two-factor'
-    return HOME
+    return None
+
+
+def landing(hub: Hub, viewer: Viewer) -> str:
+    """Where a signed-in user goes: what comes first, else the first screen of their role."""
+    return comes_first(hub, viewer) or first_screen(viewer.role)
 
 
 async def open_screen(hub: Hub, request: Request, path: str) -> Session | RedirectResponse:
-    """The session of a screen being loaded, or where to go instead: the sign-in, or Sign-ups for a coordinator
-    who asks for an admins' screen."""
+    """The session of a screen being loaded, or where to go instead: the sign-in, or the first screen of the
+    viewer's role when the role may not open this one."""
     session = await Session.of(hub, request)
     if session is None:
         return RedirectResponse('/login', status_code=303)
-    if path in ADMINS_ONLY and not session.viewer.sees_all:
-        return RedirectResponse('/signups', status_code=303)
+    if session.viewer.role not in OPEN_TO.get(path, EVERYONE):
+        return RedirectResponse(first_screen(session.viewer.role), status_code=303)
     return session
 
 
@@ -130,14 +140,15 @@ def frame(session: Session, title: str, current: str) -> Iterator[None]:
     with ui.header().classes('hub-header items-center'):
         ui.label('SLMPD Kiosk Hub').classes('hub-brand')
         with ui.element('nav').props('aria-label="Screens"').classes('row gap-2'):
-            for path, name, admin_only in SCREENS:
-                if admin_only and not viewer.sees_all:
+            for path, name, roles in SCREENS:
+                if viewer.role not in roles:
                     continue
                 link = ui.link(name, path).classes('hub-nav')
                 if path == current:
                     link.props('aria-current=page')
         ui.space()
-        who = 'admin' if viewer.sees_all else f'coordinator: {", ".join(viewer.programs) or "no programs yet"}'
+        who = viewer.role if viewer.role != 'coordinator' else \
+            f'coordinator: {", ".join(viewer.programs) or "no programs yet"}'
         ui.label(f'{viewer.email} ({who})').classes('hub-who')
         with ui.element('form').props('method=post action=/logout'):
             ui.button('Sign out', color=None).props('type=submit flat no-caps').classes('hub-signout')

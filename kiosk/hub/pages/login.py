@@ -20,7 +20,7 @@ from kiosk.hub import auth, db
 from kiosk.hub.auth import ACCOUNT_LIMIT, CODE_LIMIT, SESSION_COOKIE, client_address, new_session_id, token_digest
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import read_at_most
-from kiosk.hub.pages.frame import HOME, Session, landing, live_viewer, page_head
+from kiosk.hub.pages.frame import Session, comes_first, landing, live_viewer, page_head
 
 FORM_MAX_BYTES = 4096  # an email and a password; read as it arrives, like the kiosks' bodies
 CSRF_COOKIE = 'kiosk_hub_csrf'
@@ -63,16 +63,17 @@ def form_token_matches(connection: HTTPConnection, sent: str) -> bool:
 def register(hub: Hub) -> None:
     @ui.page('/')
     async def start(request: Request) -> RedirectResponse:
-        return RedirectResponse(HOME if await Session.of(hub, request) else '/login', status_code=303)
+        session = await Session.of(hub, request)
+        return RedirectResponse(landing(hub, session.viewer) if session else '/login', status_code=303)
 
     @ui.page('/login')
     async def login(request: Request, failed: bool = False, busy: bool = False, idle: bool = False,
                     out: bool = False, expired: bool = False, password_set: bool = False
                     ) -> RedirectResponse | None:
         if (token := request.cookies.get(SESSION_COOKIE)) and \
-                (viewer := await live_viewer(hub, token, renew=False)) and landing(hub, viewer) != HOME:
+                (viewer := await live_viewer(hub, token, renew=False)) and (first := comes_first(hub, viewer)):
             # signed in, but a new password or the second factor comes first
-            return RedirectResponse(landing(hub, viewer), status_code=303)
+            return RedirectResponse(first, status_code=303)
         page_head('Sign in')
         with ui.column().classes('hub-login items-stretch gap-4'):
             ui.html('<h1>SLMPD Kiosk Hub</h1>')

@@ -10,7 +10,7 @@ from nicegui import ui
 from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_recovery_codes, new_totp_secret, recovery_digest, totp_step, totp_uri
 from kiosk.hub.hub import Hub
-from kiosk.hub.pages.frame import HOME, Session, landing, live_viewer, page_head
+from kiosk.hub.pages.frame import Session, landing, live_viewer, page_head
 from kiosk.qr import qr_svg
 
 
@@ -69,7 +69,7 @@ async def enrolment(hub: Hub, session: Session) -> None:
                 else:
                     ui.label('Two-factor sign-in is on.').classes('hub-ok').mark('enrol-done')
                     _show_recovery_codes(codes)
-                ui.link('Continue', HOME).classes('hub-primary hub-continue')
+                ui.link('Continue', '/').classes('hub-primary hub-continue')  # / leads to the role's first screen
 
         ui.button('Turn on two-factor sign-in', on_click=turn_on, color=None).props('no-caps')\
             .classes('hub-primary').mark('enrol-turn-on')
