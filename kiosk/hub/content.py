@@ -151,7 +151,7 @@ async def save_draft(conn: AsyncConnection, data: dict, saved_by: str) -> dateti
 
 
 async def publish_draft(conn: AsyncConnection, key: Ed25519PrivateKey, *, note: str, published_by: str,
-                        expected: str | None = None) -> tuple[int, str]:
+                        soak_minutes: float, expected: str | None = None) -> tuple[int, str]:
     """Publish the saved draft as the next version through publish() (the path `kiosk hub publish` takes); a draft
     with a problem is refused, and so is one that is not `expected` (someone else saved theirs meanwhile). The draft
     is then done with: the page starts again from what was published."""
@@ -164,7 +164,8 @@ async def publish_draft(conn: AsyncConnection, key: Ed25519PrivateKey, *, note: 
         problems = draft_problems(tomllib.loads(saved['programs']))
         if problems:
             raise PublishError(f'the draft has {len(problems)} problem(s): fix them first')
-        published = await publish(conn, key, saved['programs'].encode(), note=note, published_by=published_by)
+        published = await publish(conn, key, saved['programs'].encode(), note=note, published_by=published_by,
+                                  soak_minutes=soak_minutes)
         await db.discard_content_draft(conn)
     return published
 

@@ -69,10 +69,10 @@ async def test_a_draft_with_problems_or_without_a_note_is_not_published(conn):
     key = Ed25519PrivateKey.generate()
     await content.save_draft(conn, factory(), 'editor@slmpd.org')  # the factory's URLs are http
     with pytest.raises(content.PublishError, match='problem'):
-        await content.publish_draft(conn, key, note='first', published_by='editor@slmpd.org')
+        await content.publish_draft(conn, key, note='first', published_by='editor@slmpd.org', soak_minutes=0)
     await content.save_draft(conn, with_https(factory()), 'editor@slmpd.org')
     with pytest.raises(content.PublishError, match='release note is required'):
-        await content.publish_draft(conn, key, note='  ', published_by='editor@slmpd.org')
+        await content.publish_draft(conn, key, note='  ', published_by='editor@slmpd.org', soak_minutes=0)
     assert await db.lock_content_versions(conn) == 0
 
 
@@ -82,7 +82,7 @@ async def test_publishing_the_draft_signs_exactly_it_as_the_next_version_and_sta
     data['program'][0]['es']['title'] = 'Academia Ciudadana de St. Louis'
     await content.save_draft(conn, data, 'editor@slmpd.org')
     saved = (await content.current_draft(conn)).programs
-    version, _ = await content.publish_draft(conn, key, note='Spanish title', published_by='editor@slmpd.org')
+    version, _ = await content.publish_draft(conn, key, note='Spanish title', published_by='editor@slmpd.org', soak_minutes=0)
     assert version == 1
     newest = await db.newest_content(conn)
     assert programs_of(bytes(newest['bundle'])).decode() == saved
@@ -123,7 +123,7 @@ async def test_a_draft_saved_by_someone_else_meanwhile_is_not_published_in_its_p
     theirs['program'][0]['en']['title'] = 'Theirs'
     await content.save_draft(conn, theirs, 'other@slmpd.org')
     with pytest.raises(content.PublishError, match='saved another draft meanwhile'):
-        await content.publish_draft(conn, key, note='mine', published_by='editor@slmpd.org',
+        await content.publish_draft(conn, key, note='mine', published_by='editor@slmpd.org', soak_minutes=0,
                                     expected=content.programs_toml(mine))
     assert await db.lock_content_versions(conn) == 0
 

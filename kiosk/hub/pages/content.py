@@ -370,6 +370,7 @@ class ContentForm:
             async with self.hub.pool.connection() as conn:
                 version, _ = await content.publish_draft(conn, key, note=self.note.value,
                                                          published_by=self.session.viewer.email,
+                                                         soak_minutes=self.hub.settings.rollout_soak_minutes,
                                                          expected=programs_toml(self.data))
                 self.start = await current_draft(conn)
         except PublishError as error:
