@@ -82,7 +82,8 @@ async def test_publishing_the_draft_signs_exactly_it_as_the_next_version_and_sta
     data['program'][0]['es']['title'] = 'Academia Ciudadana de St. Louis'
     await content.save_draft(conn, data, 'editor@slmpd.org')
     saved = (await content.current_draft(conn)).programs
-    version, _ = await content.publish_draft(conn, key, note='Spanish title', published_by='editor@slmpd.org', soak_minutes=0)
+    version, _ = await content.publish_draft(conn, key, note='Spanish title', published_by='editor@slmpd.org',
+                                             soak_minutes=0)
     assert version == 1
     newest = await db.newest_content(conn)
     assert programs_of(bytes(newest['bundle'])).decode() == saved
