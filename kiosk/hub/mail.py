@@ -109,6 +109,16 @@ class Mailer:
                  if self.settings.mail_names and any(row['escalated'] for row in counts) else [])
         return Late(counts, escalation=True, escalated_names=names)
 
+    def _links(self, waiting: int, overdue: int, assigned: int) -> list[str]:
+        """Links to the list filtered as the mail counts (the filter is in the URL; it names no one)."""
+        url = f'{self.settings.public_url}/signups'
+        links = [f'See the ones still new: {url}?status=new' if waiting else f'See the list: {url}']
+        if overdue:
+            links.append(f'See the overdue ones: {url}?status=overdue')
+        if assigned:
+            links.append(f'See the ones assigned to you: {url}?assigned=me')
+        return links
+
     def compose(self, kind: str, cursor: db.MailCursor, counts: Sequence[dict[str, Any]], waiting: dict[str, Any],
                 names: Sequence[dict[str, Any]], late: Late | None = None, now: datetime | None = None,
                 assigned: tuple[int, Sequence[dict[str, Any]]] = (0, ())) -> db.Mail:
@@ -144,7 +154,7 @@ class Mailer:
             if received > len(names):
                 lines.append(f'    and {received - len(names)} more')
         gap = duration_text(timedelta(seconds=settings.mail_instant_gap_seconds))
-        lines += ['', f'See the list: {settings.public_url}/signups', '',
+        lines += ['', *self._links(waiting['n'], sum(row['overdue'] for row in late.counts), assigned[0]), '',
                   f'Why this mail: {WHY[kind].format(gap=gap, hour=settings.digest_hour)}.',
                   f'To change that: {settings.public_url}/account (My account), or ask IT to run '
                   f'`kiosk hub set-notify {cursor.viewer.email} instant|daily|off`.']

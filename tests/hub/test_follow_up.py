@@ -102,6 +102,7 @@ async def test_the_digest_counts_overdue_per_program_and_only_the_admins_lists_e
     assert pal['Subject'] == 'Kiosk hub daily digest: 4 new, 3 waiting, 2 overdue'
     assert f'Overdue (still new after 2 business days):\n    {PAL}: 2\n' in body(pal)
     assert 'Escalated' not in body(pal) and 'HMCA' not in body(pal)
+    assert 'See the overdue ones: ' in body(pal) and '/signups?status=overdue\n' in body(pal)
 
     for message in smtp.received:
         assert not any(personal in message['Subject'] + body(message) for personal in PERSONAL)

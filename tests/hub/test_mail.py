@@ -91,7 +91,7 @@ async def test_instant_mail_counts_per_program_and_kiosk_names_no_one_and_says_w
     assert 'Police Athletic League (PAL): 2\n    at lobby-a: 1\n    at lobby-b: 1' in text
     assert 'Homicide Ministers and Community Alliance (HMCA): 1\n    at lobby-a: 1' in text
     assert '3 sign-ups still new' in text and 'the oldest has waited 2 hours' in text
-    assert f'See the list: {PUBLIC_URL}/signups' in text
+    assert f'See the ones still new: {PUBLIC_URL}/signups?status=new' in text  # the list, filtered as counted
     assert 'Why this mail: you chose "instant"' in text and 'at most one every 10 minutes' in text
     assert f'{PUBLIC_URL}/account' in text and 'kiosk hub set-notify chief@slmpd.org instant|daily|off' in text
 

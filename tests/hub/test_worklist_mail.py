@@ -79,7 +79,7 @@ async def test_an_instant_assignee_gets_one_mail_soon_naming_no_one(database, po
     [mail] = smtp.received
     assert mail['To'] == 'pal@slmpd.org' and mail['Subject'] == 'Kiosk hub: 2 sign-ups assigned to you'
     assert '2 sign-ups were assigned to you.' in body(mail)
-    assert 'https://hub.slmpd.test/signups' in body(mail)
+    assert 'See the ones assigned to you: https://hub.slmpd.test/signups?assigned=me' in body(mail)
     assert 'Why this mail: you chose "instant": a mail soon after sign-ups arrive or are assigned to you' in body(mail)
     for personal in PERSONAL:
         assert personal not in mail['Subject'] + body(mail), f'{personal!r} in a mail without mail_names'
