@@ -159,6 +159,15 @@ async def test_the_list_marks_rows_and_downloads_leave_do_not_contact_out_unless
         assert (rows['Ana Again']['do_not_contact'], rows['Ana Again']['duplicates']) == \
             ('Do not contact (same phone or email)', 1), 'the Academy sign-up of that phone counts for nothing'
         assert (rows['Bea Alone']['do_not_contact'], rows['Bea Alone']['duplicates']) == ('', 0)
+        table = user.find(kind=ui.table, marker='signups')
+        table.trigger('selection', {'added': True, 'rows': [rows['Ana First']], 'keys': [rows['Ana First']['id']]})
+        await user.should_see('Ana First is marked do not contact: no step to take here.')
+        await user.should_not_see(marker='new-status')
+        table.trigger('selection', {'added': False, 'rows': [rows['Ana First']], 'keys': [rows['Ana First']['id']]})
+        table.trigger('selection', {'added': True, 'rows': [rows['Ana Again']], 'keys': [rows['Ana Again']['id']]})
+        await user.should_see(marker='new-status')  # marked only through another sign-up: a warning, not a bar
+        assert user.find(marker='new-status').elements.pop().options == {'contacted': 'Contacted'}
+        table.trigger('selection', {'added': False, 'rows': [rows['Ana Again']], 'keys': [rows['Ana Again']['id']]})
         user.find(marker='download').click()
         exported = list(csv.DictReader(io.StringIO((await downloaded(user)).decode('utf-8-sig'))))
         assert {row['name'] for row in exported} == {'Ana Again', 'Bea Alone'}

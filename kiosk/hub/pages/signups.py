@@ -123,10 +123,15 @@ async def _screen(hub: Hub, session: Session) -> None:
                        f'{len(table.selected)} selected')
         if one:
             row = table.selected[0]
-            editing.text = f'Change the status of {row["name"]} ({row["program"]}), now {row["status"]}:'
             # Closing as a duplicate names the original: that is on the sign-up's own page, beside its duplicates.
-            next_statuses = [name for name in NEXT_STATUSES[row['status']] if name != 'duplicate']
-            new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
+            # Do not contact rules out contacted (the database refuses it too).
+            next_statuses = [name for name in NEXT_STATUSES[row['status']] if name != 'duplicate'
+                             and not (name == 'contacted' and row['flagged'])]
+            editing.text = (f'Change the status of {row["name"]} ({row["program"]}), now {row["status"]}:'
+                            if next_statuses else f'{row["name"]} is marked do not contact: no step to take here.')
+            status_step.set_visibility(bool(next_statuses))
+            if next_statuses:
+                new_status.set_options({name: name.capitalize() for name in next_statuses}, value=next_statuses[0])
             note.value = ''
 
     async def save_status() -> None:
@@ -280,8 +285,8 @@ async def _screen(hub: Hub, session: Session) -> None:
             following = ui.button('Older →', on_click=lambda: turn(1), color=None).classes('hub-secondary') \
                 .props('no-caps').mark('older')
         with ui.card().classes('hub-editor') as editor:
-            editing = ui.label()
-            with ui.row().classes('items-end gap-4'):
+            editing = ui.label().mark('editing')
+            with ui.row().classes('items-end gap-4') as status_step:
                 new_status = ui.select({}, label='New status') \
                     .classes('min-w-[10rem]').mark('new-status')
                 note = ui.input('Note (optional)').classes('min-w-[20rem]').mark('status-note')
@@ -394,9 +399,10 @@ def _row(row: dict, programs: dict[str, str], zone: ZoneInfo, overdue_before: da
 
 
 def _marks(mark: dict | None) -> dict:
-    """A row's marks in the list: the do-not-contact badge's text ('' for none), how many possible duplicates."""
+    """A row's marks in the list: the do-not-contact badge's text ('' for none), whether the row itself is marked,
+    how many possible duplicates."""
     if mark is None:
-        return {'do_not_contact': '', 'duplicates': 0}
+        return {'do_not_contact': '', 'flagged': False, 'duplicates': 0}
     flag = ('Do not contact' if mark['do_not_contact'] else
             'Do not contact (same phone or email)' if mark['do_not_contact_elsewhere'] else '')
-    return {'do_not_contact': flag, 'duplicates': mark['duplicates']}
+    return {'do_not_contact': flag, 'flagged': bool(mark['do_not_contact']), 'duplicates': mark['duplicates']}
