@@ -240,6 +240,25 @@ async def test_a_coordinator_cannot_open_the_users_screen(users, database, monke
         assert await lands_on(user.http_client, '/users') == '/signups'
 
 
+async def test_the_users_screen_shows_a_publisher_and_offers_the_role(users, database, monkeypatch):
+    """A publisher added with the CLI once broke the screen for every admin (its role was no choice of the select)."""
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')
+    with psycopg.connect(database) as conn:
+        conn.execute("INSERT INTO users (email, role, must_change_password) VALUES ('words@slmpd.org', 'publisher', "
+                     "false)")
+    try:
+        async with user_simulation(main_file=HUB_MAIN) as user:
+            user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={session_of(database, "chief@slmpd.org")}'
+            await user.open('/users')
+            await user.should_see(marker='user-words@slmpd.org')
+            role = user.find(marker='role-words@slmpd.org').elements.pop()
+            assert role.value == 'publisher' and 'publisher' in user.find(marker='new-role').elements.pop().options
+            await user.should_not_see(marker='program-words@slmpd.org-pal')
+    finally:
+        with psycopg.connect(database) as conn:
+            conn.execute("DELETE FROM users WHERE email = 'words@slmpd.org'")
+
+
 def mail_on(monkeypatch, smtp) -> None:
     for key, value in (('SMTP_URL', smtp.url), ('MAIL_FROM', 'kiosk-hub@slmpd.test'),
                        ('PUBLIC_URL', 'https://hub.slmpd.test'), ('MAIL_SEND_SECONDS', '0.5')):

@@ -17,7 +17,7 @@ from kiosk.hub.hub import Hub
 from kiosk.hub.mail import password_link_mail
 from kiosk.hub.pages.frame import Session, screen
 
-ROLES = {'coordinator': 'Coordinator', 'admin': 'Admin'}
+ROLES = {'coordinator': 'Coordinator', 'admin': 'Admin', 'publisher': 'Publisher'}
 Allowed = Callable[[], Awaitable[bool]]  # renews the session; True while its user is still an admin
 SendLink = Callable[[str], Awaitable[None]]
 Change = Callable[[Callable[[AsyncConnection, str], Awaitable[object]], str], Awaitable[None]]
@@ -66,7 +66,8 @@ async def _add_form(hub: Hub, session: Session, allowed: Allowed, send_link: Sen
                     refresh: Callable[[], None]) -> None:
     ui.html('<h2>Add a user</h2>')
     ui.label('They get a set-password link (mailed, or shown here to pass on); nobody else ever knows their '
-             'password. A coordinator sees only the programs ticked here; an admin sees everything.')
+             'password. A coordinator sees only the programs ticked here; an admin sees everything; a publisher edits '
+             'what the kiosks say and sees no sign-up.')
     with ui.row().classes('items-end gap-4'):
         email = ui.input('Email').props('type=email outlined').mark('new-email')
         role = ui.select(ROLES, value='coordinator', label='Role').props('outlined').classes('min-w-[12rem]') \
@@ -136,8 +137,8 @@ async def _table(hub: Hub, session: Session, allowed: Allowed, send_link: SendLi
                                 .props(f'outlined dense aria-label="Role of {email}"').mark(f'role-{email}')
                     for slug, title in hub.programs.items():
                         with ui.element('td'):
-                            if user['role'] == 'admin':
-                                ui.label('all')
+                            if user['role'] != 'coordinator':  # an admin sees every program, a publisher none
+                                ui.label('all' if user['role'] == 'admin' else '—')
                                 continue
                             ui.checkbox(value=slug in user['programs'],
                                         on_change=lambda event, email=email, slug=slug: change(
