@@ -297,8 +297,8 @@ async def _release_assignments(conn: AsyncConnection, email: str, actor: str) ->
             UPDATE signups s SET assigned_to = NULL, assigned_by = %(actor)s, assigned_at = now()
             WHERE s.assigned_to = %(email)s AND NOT EXISTS (
                 SELECT FROM users u WHERE u.email = %(email)s AND u.disabled_at IS NULL
-                  AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p
-                                                   WHERE p.email = u.email AND p.program = s.program)))
+                  AND (u.role = 'admin' OR u.role = 'coordinator' AND EXISTS (
+                        SELECT FROM user_programs p WHERE p.email = u.email AND p.program = s.program)))
             RETURNING s.id
         )
         INSERT INTO audit_log (actor, action, detail)
@@ -531,13 +531,14 @@ async def users_overview(conn: AsyncConnection) -> list[dict[str, Any]]:
 
 
 async def set_role(conn: AsyncConnection, email: str, role: str, actor: str) -> bool:
-    """Audited; from admin to coordinator is less access, so that user's sessions end."""
+    """Audited; any change but to admin takes some access away (an admin's programs, a coordinator's sign-ups, a
+    publisher's Content page), so that user's sessions end and sign-ups they no longer hold go back to Unassigned."""
     async with conn.transaction():
         row = await (await conn.execute('SELECT role FROM users WHERE email = %s FOR UPDATE', (email,))).fetchone()
         if row is None:
             return False
         await conn.execute('UPDATE users SET role = %s WHERE email = %s', (role, email))
-        lowered = row['role'] == 'admin' and role != 'admin'
+        lowered = role != row['role'] and role != 'admin'
         if lowered:
             await conn.execute('DELETE FROM sessions WHERE email = %s', (email,))
             await _release_assignments(conn, email, actor)
@@ -1015,8 +1016,8 @@ async def assign(conn: AsyncConnection, viewer: Viewer, target: Target, assignee
                 WHERE {where} AND s.assigned_to IS DISTINCT FROM %(assignee)s::text
                   AND (%(assignee)s::text IS NULL OR EXISTS (
                         SELECT FROM users u WHERE u.email = %(assignee)s::text AND u.disabled_at IS NULL
-                          AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p
-                                                           WHERE p.email = u.email AND p.program = s.program))))
+                          AND (u.role = 'admin' OR u.role = 'coordinator' AND EXISTS (
+                                SELECT FROM user_programs p WHERE p.email = u.email AND p.program = s.program))))
                 RETURNING s.id
             ), audited AS (
                 INSERT INTO audit_log (actor, action, detail)
@@ -1035,8 +1036,9 @@ async def assignable_users(conn: AsyncConnection, viewer: Viewer) -> list[str]:
     return [row['email'] for row in await (await conn.execute('''
         SELECT u.email FROM users u
         WHERE u.disabled_at IS NULL
-          AND (u.role = 'admin' OR EXISTS (SELECT FROM user_programs p WHERE p.email = u.email
-                                             AND (%(sees_all)s OR p.program = ANY(%(programs)s))))
+          AND (u.role = 'admin' OR u.role = 'coordinator' AND EXISTS (
+                SELECT FROM user_programs p WHERE p.email = u.email
+                  AND (%(sees_all)s OR p.program = ANY(%(programs)s))))
         ORDER BY u.email
     ''', {'sees_all': viewer.sees_all, 'programs': list(viewer.programs)})).fetchall()]
 
@@ -1057,7 +1059,10 @@ async def anonymize(conn: AsyncConnection, viewer: Viewer, signup_id: str) -> bo
     async with conn.transaction():
         cursor = await conn.execute('''
             UPDATE signups s SET name = '', participant_name = '', phone = '', email = '', note = '',
-                                 body = s.body || %(blank)s, anonymized_at = now()
+                                 body = s.body || %(blank)s, anonymized_at = now(),
+                                 -- free text about the person; the flag itself stays (reason and time go together)
+                                 do_not_contact_reason = CASE WHEN s.do_not_contact_at IS NOT NULL
+                                                              THEN '(anonymized)' END
             WHERE s.id = %(id)s::uuid AND %(sees_all)s AND s.anonymized_at IS NULL
         ''', {'blank': Jsonb(blank), 'id': signup_id, 'sees_all': viewer.sees_all})
         if cursor.rowcount != 1:

@@ -88,6 +88,11 @@ async def test_a_user_who_loses_a_program_or_the_admin_role_gives_its_sign_ups_b
     assert await db.set_role(conn, ADMIN.email, 'coordinator', 'other-admin@slmpd.org')
     bea_now = await (await conn.execute('SELECT assigned_to FROM signups WHERE id = %s', (bea,))).fetchone()
     assert bea_now == {'assigned_to': None}, 'an admin made a coordinator of nothing holds no sign-up'
+    assert await db.set_role(conn, ACADEMY.email, 'publisher', 'other-admin@slmpd.org')
+    carl_now = await (await conn.execute('SELECT assigned_to FROM signups WHERE id = %s', (carl,))).fetchone()
+    assert carl_now == {'assigned_to': None}, 'a publisher sees no sign-up, whatever programs it once had'
+    assert (await db.assign(conn, ADMIN, [carl], ACADEMY.email)).ids == [], 'nor can one be given to it'
+    assert ACADEMY.email not in await db.assignable_users(conn, ADMIN)
 
 
 async def test_mine_and_unassigned_filter_the_list_and_the_list_shows_the_assignee(conn, signups):
@@ -188,7 +193,14 @@ async def test_anonymize_replaces_the_personal_fields_and_keeps_what_the_statist
     assert notes == [{'note': ''}], 'the history stays, its free text goes'
     assert all(str(row['signup_id']) != carl for row in await db.open_conflicts(conn)), 'the conflict held a copy'
     assert await audited(conn, 'anonymize', [carl]) == [{'signup': carl}]
-    assert await db.anonymized_among(conn, [carl, signups['Ana']]) == {carl}
+    ana = signups['Ana']
+    assert await db.set_do_not_contact(conn, ADMIN, ana, 'his mother says he moved to Denver')
+    assert await db.anonymize(conn, ADMIN, ana)
+    flag = await (await conn.execute('SELECT do_not_contact_reason, do_not_contact_at FROM signups WHERE id = %s',
+                                     (ana,))).fetchone()
+    assert flag['do_not_contact_reason'] == '(anonymized)' and flag['do_not_contact_at'], \
+        'the flag stays, its free text about the person goes'
+    assert await db.anonymized_among(conn, [carl, ana, signups['Bea']]) == {carl, ana}
 
 
 async def test_a_default_view_is_kept_per_user_and_audited(conn, people):
