@@ -46,7 +46,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from filelock import FileLock
 
-from kiosk.bundle import MANIFEST, PROGRAMS, SIGNATURE, Bundle, BundleError, Manifest, open_bundle, parse_public_key
+from kiosk.bundle import (
+    MANIFEST,
+    PROGRAMS,
+    SIGNATURE,
+    Bundle,
+    BundleError,
+    Manifest,
+    open_bundle,
+    parse_public_key,
+    public_key_text,
+)
 from kiosk.config import Settings
 from kiosk.content import Catalog, ContentError, load_catalog
 from kiosk.storage.atomic import fsync_directory, private_dir, remove_orphan_temp_files, write_atomically
@@ -98,6 +108,7 @@ class ContentState:
     last_error: str | None = None
     last_error_at: str | None = None
     refused_sha256: str | None = None  # the last bundle refused: not downloaded again until the hub has another
+    refused_under: str | None = None  # the trusted key it was refused under: a new key (trust-key) asks again
     last_hub_contact: str | None = None  # when the hub last answered a content poll (ISO time, at most hourly)
 
 
@@ -202,7 +213,9 @@ class PublishedContent:
 
     def known_etags(self) -> list[str]:
         """The bundles this kiosk has, or refused, as ETags: the hub answers 304 when its newest is one of them."""
-        known = [self.current().bundle_sha256, self.state().refused_sha256]
+        state = self.state()
+        refused_here = state.refused_under == (public_key_text(self.key) if self.key else None)
+        known = [self.current().bundle_sha256, state.refused_sha256 if refused_here else None]
         for version in self.versions():
             with contextlib.suppress(OSError):
                 known.append((self.root / str(version) / 'bundle.sha256').read_text().strip())
@@ -407,7 +420,8 @@ class PublishedContent:
     def _remember_error(self, error: str | None, refused_sha256: str | None = None) -> None:
         state = self.state()
         self._write_state(replace(state, last_error=error, last_error_at=_iso(self.clock()) if error else None,
-                                  refused_sha256=refused_sha256))
+                                  refused_sha256=refused_sha256,
+                                  refused_under=public_key_text(self.key) if refused_sha256 and self.key else None))
 
     def _write_state(self, state: ContentState) -> None:
         if state != self.state():

@@ -189,3 +189,21 @@ def test_content_goes_stale_after_days_without_the_hub(content, clock):
     assert content.stale_days() == pytest.approx(1800 / 86400)
     clock[0] += 30 * 86400
     assert content.stale_days() > 30
+
+
+def test_a_bundle_refused_under_one_key_is_asked_for_again_once_another_key_is_trusted(tmp_path, clock):
+    """A kiosk set up with the wrong key refuses the hub's version 7; after `kiosk trust-key` with the right one it
+    must not keep telling the hub it has that bundle (the hub would answer 304 to it for ever)."""
+    other = Ed25519PrivateKey.generate()
+    refused = build({PROGRAMS: titled('Signed by the hub')}, 7, other)
+    wrong = PublishedContent(tmp_path, FACTORY, 'lobby-1', parse_public_key(public_key_text(KEY)),
+                             clock=lambda: clock[0])
+    with pytest.raises(BundleError, match='signature'):
+        wrong.apply(refused)
+    refused_etag = f'"{wrong.state().refused_sha256}"'
+    assert refused_etag in wrong.known_etags(), 'not downloaded again while the same key is trusted'
+    right = PublishedContent(tmp_path, FACTORY, 'lobby-1', parse_public_key(public_key_text(other)),
+                             clock=lambda: clock[0])
+    assert refused_etag not in right.known_etags()
+    right.apply(refused)
+    assert first_title(right) == 'Signed by the hub'
