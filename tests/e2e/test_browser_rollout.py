@@ -26,7 +26,7 @@ def test_an_admin_marks_a_canary_and_aborts_the_rollout_after_confirming(page, h
     published = hub_command(database, 'publish', str(ASSETS_DIR / 'programs.toml'), '--note', 'spring dates')
     assert published.returncode == 0, published.stderr
     version = int(published.stdout.split()[2])
-    hub = hub_factory()
+    hub = hub_factory(require_2fa='none')  # the second step is test_browser_accounts.py's subject
 
     sign_in(page, hub, 'chief@slmpd.org')
     page.goto(hub.url + '/kiosks')

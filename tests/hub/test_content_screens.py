@@ -36,6 +36,7 @@ async def sessions(database, conn, monkeypatch, tmp_path):
     key_file = tmp_path / 'hub-signing.key'
     write_signing_key(key_file)
     monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the second step is test_account_screens.py's subject
     monkeypatch.setenv('KIOSK_HUB_SIGNING_KEY_FILE', str(key_file))
     return tokens
 
@@ -134,7 +135,7 @@ async def test_publishing_is_refused_with_a_problem_or_without_a_note_and_then_a
             [(1, 'words@slmpd.org', 'Spanish title of the Citizens Academy')]
         actions = [row[0] for row in conn.execute("SELECT action FROM audit_log WHERE actor = 'words@slmpd.org' "
                                                   'ORDER BY seq').fetchall()]
-        assert actions == ['content_draft_saved', 'content_published']
+        assert actions == ['content_draft_saved', 'content_published', 'rollout_started']  # the same path as the CLI
 
 
 async def test_a_saved_draft_says_who_saved_it_and_comes_back_on_the_next_visit(sessions):

@@ -33,6 +33,7 @@ async def sessions(database, conn, monkeypatch):
         await db.open_session(conn, token_digest(tokens[role]), email)
     await conn.commit()
     monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the second step is test_account_screens.py's subject
     return tokens
 
 

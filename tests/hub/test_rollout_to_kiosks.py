@@ -79,6 +79,7 @@ def test_the_canary_first_a_pause_holds_then_everyone_and_the_kiosk_away_catches
     version = int(published.stdout.split()[2])
 
     eventually(lambda: runs(database)[canary] == version, what='the canary running the new version')
+    eventually(lambda: 'soaking for' in rollout(database, 'status'), what='the hub starting the soak')
     assert rollout(database, 'pause').startswith(f'the rollout of version {version} is paused')
     assert title(kiosks[canary]) == NEW
     held_until = time.monotonic() + float(SOAK_MINUTES) * 60 + 5

@@ -186,7 +186,7 @@ async def test_anonymize_replaces_the_personal_fields_and_keeps_what_the_statist
     assert after['anonymized_at'] is not None
     assert (after['body']['program'], after['body']['created_at']) == ('citizens-academy', before['body']['created_at'])
     text = json.dumps(after['body'], default=str)
-    assert 'Carl' not in text and '555' not in text and 'family@' not in text
+    assert 'Carl' not in text and '5550134' not in text and 'family@' not in text  # ('555' may be in a timestamp)
     assert await db.signups_per_week(conn, ADMIN, datetime.now(UTC) - timedelta(days=7), 'America/Chicago') \
         == weeks_before, 'the statistics are the same'
     notes = await (await conn.execute('SELECT note FROM status_changes WHERE signup_id = %s', (carl,))).fetchall()
