@@ -132,7 +132,9 @@ class PublishedContent:
         self.kiosk_id = kiosk_id
         self.key = key
         self.clock = clock
-        self._lock = FileLock(self.root / 'content.lock', mode=0o600, thread_local=False)
+        # Per thread: the server's poll and its check of a switch write from two threads at once, and a lock shared
+        # by every thread of the process (thread_local=False) let both in, each clearing the other's temporary file.
+        self._lock = FileLock(self.root / 'content.lock', mode=0o600)
         self._current: tuple[object, ActiveContent] | None = None
 
     @classmethod

@@ -1,6 +1,8 @@
 """Published content on the kiosk's disk: verified versions, the pointer, the floor, and what is kept."""
 
 import stat
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -207,3 +209,23 @@ def test_a_bundle_refused_under_one_key_is_asked_for_again_once_another_key_is_t
     assert refused_etag not in right.known_etags()
     right.apply(refused)
     assert first_title(right) == 'Signed by the hub'
+
+
+def test_one_writer_at_a_time_also_between_two_threads_of_one_process(content):
+    """The server's content poll and its check of a switch run in two threads: each writes state.json, and each
+    clears what a crashed writer left, so letting both in at once lost a write (FileNotFoundError in os.replace)."""
+    inside, most = [], []
+
+    def write() -> None:
+        with content._locked():
+            inside.append(1)
+            time.sleep(0.2)
+            most.append(len(inside))
+            inside.pop()
+
+    threads = [threading.Thread(target=write) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == [1, 1, 1]
