@@ -15,6 +15,7 @@ from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
 from kiosk.hub.content import publish
 from kiosk.paths import ASSETS_DIR
+from tests.support.simulation import drawn
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 KEY = Ed25519PrivateKey.generate()
@@ -64,20 +65,20 @@ async def test_admins_see_what_each_kiosk_runs_mark_a_canary_and_pause_the_rollo
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["admin"]}'
         await user.open('/kiosks')
-        await user.should_see(f'version {third}, current')
-        await user.should_see(f'version {second}, behind by 1 (the rollout has not reached it)')
-        await user.should_see(f'version {first}; failed: screen program/pal failed to render: KeyError')
-        await user.should_see(f'version {second}; version {third} staged')
-        await user.should_see(f'version {third}: canary kiosks only; 1 of 4 kiosk(s) run it')
-        await user.should_see('canary: healthy')
+        await drawn(user, f'version {third}, current')
+        await drawn(user, f'version {second}, behind by 1 (the rollout has not reached it)')
+        await drawn(user, f'version {first}; failed: screen program/pal failed to render: KeyError')
+        await drawn(user, f'version {second}; version {third} staged')
+        await drawn(user, f'version {third}: canary kiosks only; 1 of 4 kiosk(s) run it')
+        await drawn(user, 'canary: healthy')
 
         user.find(marker='canary-lobby').click()
-        await user.should_see('lobby is a canary: it gets new content first.')
+        await drawn(user, 'lobby is a canary: it gets new content first.')
         user.find('Pause the rollout').click()
-        await user.should_see(f'Version {third}: done.')
-        await user.should_see(f'version {third}: paused: nobody new gets it')
+        await drawn(user, f'Version {third}: done.')
+        await drawn(user, f'version {third}: paused: nobody new gets it')
         user.find('Resume the rollout').click()
-        await user.should_see(f'version {third}: canary kiosks only')
+        await drawn(user, f'version {third}: canary kiosks only')
     with psycopg.connect(database) as conn:
         assert conn.execute("SELECT canary FROM kiosks WHERE name = 'lobby'").fetchone() == (True,)
         assert conn.execute("SELECT actor, action, detail FROM audit_log WHERE action IN ('kiosk_canary', "
@@ -92,6 +93,6 @@ async def test_a_coordinator_sees_what_runs_but_no_switch_and_no_rollout_panel(s
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["coordinator"]}'
         await user.open('/kiosks')
-        await user.should_see(f'version {second}, behind by 1 (the rollout has not reached it)')
+        await drawn(user, f'version {second}, behind by 1 (the rollout has not reached it)')
         await user.should_not_see('Content rollout')
         await user.should_not_see(marker='canary-lobby')
