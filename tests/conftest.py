@@ -3,6 +3,7 @@ processes and a sync receiver for the tests that need one (the machinery is in t
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,17 @@ def isolated_settings(tmp_path, monkeypatch):
     (tmp_path / 'kiosk-export').mkdir()
     monkeypatch.setenv('KIOSK_EXPORT_DIR', str(tmp_path / 'kiosk-export'))
     return tmp_path / 'var'
+
+
+@pytest.fixture(autouse=True)
+def nicegui_stopped() -> Iterator[None]:
+    """NiceGUI's user simulation stops the app only when its block ends without an error (its lifespan has no
+    `finally`), so one failing screen test would leave NiceGUI started and fail every later one with "NiceGUI has
+    already been started". After a test the app is stopped again: one failure reads as one."""
+    yield
+    from nicegui import core
+    if core.app is not None and not core.app.is_stopped:
+        asyncio.run(core.app.stop())  # its handlers were reset with the simulation; this sets the state
 
 
 @pytest.fixture

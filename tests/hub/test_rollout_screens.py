@@ -88,6 +88,24 @@ async def test_admins_see_what_each_kiosk_runs_mark_a_canary_and_pause_the_rollo
             ('chief@slmpd.org', 'rollout_resumed', {'version': third})]
 
 
+async def test_a_pause_redraws_the_panel_after_another_kiosks_page_has_closed(sessions, fleet):
+    """The panel is each page's own: a page that has gone away (here, an earlier simulation's) is not redrawn first,
+    where its failure kept this page's panel from changing."""
+    third = fleet[2]
+
+    async def kiosks_page(pause: bool) -> None:
+        async with user_simulation(main_file=HUB_MAIN) as user:
+            user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={sessions["admin"]}'
+            await user.open('/kiosks')
+            await drawn(user, f'version {third}: canary kiosks only')
+            if pause:
+                user.find('Pause the rollout').click()
+                await drawn(user, f'version {third}: paused: nobody new gets it')
+
+    await kiosks_page(pause=False)
+    await kiosks_page(pause=True)
+
+
 async def test_a_coordinator_sees_what_runs_but_no_switch_and_no_rollout_panel(sessions, fleet):
     _, second, _ = fleet
     async with user_simulation(main_file=HUB_MAIN) as user:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -16,15 +17,20 @@ FIELDS = ('created_at', 'program', 'name', 'participant_name', 'phone', 'email',
 
 
 def register(hub: Hub) -> None:
-    screen(hub, '/conflicts')(lambda session: _screen(hub, session))
+    async def conflicts(session: Session) -> None:
+        @ui.refreshable  # this page's own: a resolve redraws this tab, never another admin's
+        async def listing() -> None:
+            await _conflicts(hub, session, listing.refresh)
+        await listing()
+
+    screen(hub, '/conflicts')(conflicts)
 
 
 def _shown(value: object) -> str:
     return '' if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
-@ui.refreshable
-async def _screen(hub: Hub, session: Session) -> None:
+async def _conflicts(hub: Hub, session: Session, refresh: Callable[[], object]) -> None:
     zone = ZoneInfo(hub.settings.timezone)
     async with hub.pool.connection() as conn:
         rows = await db.open_conflicts(conn)
@@ -38,7 +44,7 @@ async def _screen(hub: Hub, session: Session) -> None:
         async with hub.pool.connection() as conn:
             closed = await db.resolve_conflict(conn, seq, session.viewer.email, resolution)
         ui.notify('Resolved.' if closed else 'Another desk resolved it first.')
-        _screen.refresh()
+        refresh()
 
     for row in rows:
         stored, incoming = row['stored'] or {}, row['incoming']

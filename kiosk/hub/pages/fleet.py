@@ -3,6 +3,7 @@ heartbeat; for admins, the canary switches and the content rollout's panel (paus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,11 @@ async def _screen(hub: Hub, session: Session) -> None:
         ui.label('Sign-up counts are for your programs only.')
     else:
         await _mail_status(hub, zone)
-        await _rollout_panel(hub, session)
+
+        @ui.refreshable  # this page's own: a refresh redraws this tab's panel, never another admin's
+        async def rollout_panel() -> None:
+            await _rollout_panel(hub, session, rollout_panel.refresh)
+        await rollout_panel()
     with figures_table(HEADINGS, 'hub-fleet', 'fleet'):
         for row in rows:
             quiet = row['stale'] and not row['revoked']
@@ -87,8 +92,7 @@ def _canary_cell(hub: Hub, session: Session, row: dict) -> None:
             .mark(f'canary-{name}')
 
 
-@ui.refreshable
-async def _rollout_panel(hub: Hub, session: Session) -> None:
+async def _rollout_panel(hub: Hub, session: Session, refresh: Callable[[], object]) -> None:
     """For admins: the newest content version's rollout, and the buttons that hold it or stop it."""
     async with hub.pool.connection() as conn:
         status = await rollout.status(conn, hub.settings.rollout_soak_minutes, hub.settings.stale_minutes)
@@ -105,7 +109,7 @@ async def _rollout_panel(hub: Hub, session: Session) -> None:
                 ui.notify(f'{str(error).capitalize()}.')
             else:
                 ui.notify(f'Version {version}: done.')
-        _rollout_panel.refresh()
+        refresh()
 
     with ui.column().classes('gap-1').mark('rollout'):
         ui.html('<h2>Content rollout</h2>')
