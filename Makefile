@@ -28,9 +28,15 @@ $(VENV)/pa11y/node_modules/.bin/pa11y-ci: $(BIN)/kiosk
 run: $(BIN)/kiosk
 	$(BIN)/kiosk run
 
+# Three workers on two cores: most of the suite waits on browsers, servers and clocks, not on the CPU. A module's
+# tests stay on one worker, with the servers and the database they share; the tests marked `alone` (they restart
+# what the others use) run afterwards, by themselves. `pytest` with no options runs everything in one process.
+TEST_WORKERS ?= 3
+
 test: $(VENV)/.test-extras
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not alone'
+	$(BIN)/python -m pytest -m alone
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check .

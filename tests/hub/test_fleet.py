@@ -17,6 +17,7 @@ PER_KIOSK = 41  # so that each kiosk's last batch is a batch of one, the case a 
 LOSE_EVERY = 3  # the reply to every 3rd batch is lost after the hub stored it
 
 
+@pytest.mark.alone  # it restarts the server every other test's database is on
 async def test_every_sign_up_arrives_exactly_once_through_crashes_and_a_database_restart(hub_factory, database,
                                                                                          tmp_path):
     hub = hub_factory()
