@@ -37,8 +37,6 @@ DIGEST_ROWS = int(os.environ.get('BENCH_DIGEST_ROWS', 100_000))
 LIST_ROWS = int(os.environ.get('BENCH_LIST_ROWS', 1_000_000))
 GOAL_DIGEST_S = 1.0
 ROUNDS = 10
-PROGRAMS = {'citizens-academy': 'Citizens Academy', 'police-explorers': 'Police Explorers', 'hmca': 'HMCA',
-            'pal': 'PAL', 'outreach': 'Outreach'}
 ADMIN = Viewer('chief@slmpd.org', 'admin')
 COORDINATOR = Viewer('pal@slmpd.org', 'coordinator', ('pal',))
 
@@ -79,7 +77,7 @@ def digests(database: str) -> list[dict]:
         timings: dict[str, list[float]] = {ADMIN.email: [], COORDINATOR.email: []}
         bare = []
         async with AsyncConnectionPool(database, min_size=1, max_size=2, kwargs={'row_factory': dict_row}) as pool:
-            mailer = Mailer(settings, pool, PROGRAMS)
+            mailer = Mailer(settings, pool)
             for _ in range(ROUNDS):
                 for email in timings:
                     async with pool.connection() as conn:  # a day since the last digest, and none sent today

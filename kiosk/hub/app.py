@@ -20,12 +20,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kiosk.content import load_catalog
 from kiosk.hub import db, rollout
 from kiosk.hub.api_schema import openapi
 from kiosk.hub.auth import CLIENT_LIMIT, SignIns, is_trusted
 from kiosk.hub.config import HubSettings
-from kiosk.hub.content import newest_for_kiosk
+from kiosk.hub.content import ProgramTitles, newest_for_kiosk
 from kiosk.hub.hub import Hub
 from kiosk.hub.ingest import Answer, Receiver
 from kiosk.hub.mail import Mailer
@@ -101,9 +100,7 @@ def create(settings: HubSettings) -> Hub:
     pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=10,
                                kwargs={'row_factory': dict_row}, check=AsyncConnectionPool.check_connection)
     receiver = Receiver(settings, pool)
-    catalog = load_catalog(ASSETS_DIR / 'programs.toml')
-    hub = Hub(settings, pool, receiver, SignIns(pool),
-              {program.slug: program.en.title for program in catalog.program})
+    hub = Hub(settings, pool, receiver, SignIns(pool), ProgramTitles())
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
 
     async def retention() -> None:
@@ -116,7 +113,7 @@ def create(settings: HubSettings) -> Hub:
     scheduler.add_job(retention, 'cron', hour=3, minute=30, id='retention', coalesce=True,
                       misfire_grace_time=6 * 3600)
     if settings.smtp_url:
-        schedule_mail(scheduler, Mailer(settings, pool, hub.programs))
+        schedule_mail(scheduler, Mailer(settings, pool))
 
     async def advance_rollout() -> None:
         """Every hub process runs it; the advisory lock and the stage guard make each step happen once."""

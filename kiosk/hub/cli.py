@@ -158,15 +158,12 @@ async def _send_digest(settings: HubSettings, only: str | None) -> int:
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
 
-    from kiosk.content import load_catalog
     from kiosk.hub import db
     from kiosk.hub.mail import Mailer
-    from kiosk.paths import ASSETS_DIR
 
     if not settings.smtp_url:
         return _fail('no mail server is set (KIOSK_HUB_SMTP_URL); nothing was queued')
     db.migrate_if_owner(settings.owner_url)
-    programs = {program.slug: program.en.title for program in load_catalog(ASSETS_DIR / 'programs.toml').program}
     async with AsyncConnectionPool(settings.database_url, min_size=1, max_size=2, open=False,
                                    kwargs={'row_factory': dict_row}) as pool:
         if only is not None:
@@ -174,7 +171,7 @@ async def _send_digest(settings: HubSettings, only: str | None) -> int:
                 choice = await db.notify_choice(conn, only)
             if choice != 'daily':
                 return _fail(f'no user {only!r}' if choice is None else f'{only} chose {choice!r}: no digest')
-        mailer = Mailer(settings, pool, programs)
+        mailer = Mailer(settings, pool)
         queued = await mailer.queue_digests(only)
         sent = await mailer.send_due()
         async with pool.connection() as conn:

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from kiosk.hub.ingest import kiosk_for_bearer
 from kiosk.paths import ASSETS_DIR
 
 NOTE_MAX = 500
+FACTORY_PROGRAMS = ASSETS_DIR / 'programs.toml'  # version 0: what every kiosk shows before a first publish
 DEFAULT_SOAK_MINUTES = HubSettings.model_fields['rollout_soak_minutes'].default
 
 
@@ -87,9 +89,40 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
     return version, sha256
 
 
-# -- the draft: edited on the Content page, kept in the database, published through publish() ---------------
+class ProgramTitles(Mapping[str, str]):
+    """slug -> English title, for the hub's screens, mail and the Users screen's program boxes: the newest published
+    version's programs in its order, then any the factory file has that it lacks (a sign-up for a program since
+    retired keeps its name). Screens and mail call `refresh` first; it reads a bundle only when some hub process has
+    published a newer version, so a program added at the Content page can be given a coordinator at once."""
 
-FACTORY_PROGRAMS = ASSETS_DIR / 'programs.toml'  # version 0: what every kiosk shows before a first publish
+    def __init__(self) -> None:
+        self._factory = _titles(FACTORY_PROGRAMS.read_bytes())
+        self._titles = self._factory
+        self._version = 0
+
+    async def refresh(self, conn: AsyncConnection) -> None:
+        if await db.newest_content_version(conn) == self._version:
+            return
+        newest = await db.newest_content(conn)
+        published = _titles(programs_of(bytes(newest['bundle'])))
+        self._titles = published | {slug: title for slug, title in self._factory.items() if slug not in published}
+        self._version = newest['version']
+
+    def __getitem__(self, slug: str) -> str:
+        return self._titles[slug]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._titles)
+
+    def __len__(self) -> int:
+        return len(self._titles)
+
+
+def _titles(programs: bytes) -> dict[str, str]:
+    return {program.slug: program.en.title for program in parse_catalog(programs, 'programs').program}
+
+
+# -- the draft: edited on the Content page, kept in the database, published through publish() ---------------
 
 
 @dataclass(frozen=True)

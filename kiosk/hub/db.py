@@ -1446,6 +1446,11 @@ async def outbox_health(conn: AsyncConnection) -> dict[str, Any]:
 async def lock_content_versions(conn: AsyncConnection) -> int:
     """Inside a transaction: one publisher at a time (other readers go on); returns the newest version, 0 if none."""
     await conn.execute('LOCK TABLE content_versions IN SHARE ROW EXCLUSIVE MODE')
+    return await newest_content_version(conn)
+
+
+async def newest_content_version(conn: AsyncConnection) -> int:
+    """The newest published version's number, 0 before the first: one index look-up, no bundle read."""
     row = await (await conn.execute('SELECT coalesce(max(version), 0) AS newest FROM content_versions')).fetchone()
     return row['newest']
 

@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub.auth import SignIns
 from kiosk.hub.config import HubSettings
+from kiosk.hub.content import ProgramTitles
 from kiosk.hub.ingest import Receiver
 
 
@@ -17,4 +18,4 @@ class Hub:
     pool: AsyncConnectionPool
     receiver: Receiver
     sign_ins: SignIns
-    programs: dict[str, str]  # slug -> English title, from the kiosks' own programs file
+    programs: ProgramTitles  # refreshed as each screen opens (pages/frame.py)

@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.hub.config import HubSettings
+from kiosk.hub.content import ProgramTitles
 from kiosk.hub.follow_up import FollowUp, duration_text, plural
 
 log = logging.getLogger('kiosk.hub.mail')
@@ -58,10 +59,10 @@ class PlainSmtpRefused(Exception):
 class Mailer:
     """Queues instant mail and digests, and sends the outbox; every hub process may run one at the same time."""
 
-    def __init__(self, settings: HubSettings, pool: AsyncConnectionPool, programs: dict[str, str]) -> None:
+    def __init__(self, settings: HubSettings, pool: AsyncConnectionPool) -> None:
         self.settings = settings
         self.pool = pool
-        self.programs = programs
+        self.programs = ProgramTitles()
         self.zone = ZoneInfo(settings.timezone)
         self.follow_up = FollowUp.from_settings(settings)
 
@@ -96,6 +97,7 @@ class Mailer:
                 return False
             names = await db.received_first_names(conn, cursor, NAMES_LIMIT) if self.settings.mail_names else []
             late = await self._late(conn, cursor.viewer, now) if kind == 'daily' else Late()
+            await self.programs.refresh(conn)
             mail = self.compose(kind, cursor, counts, waiting, names, late, now, assigned)
             return await db.queue_mail(conn, cursor, mail)
 

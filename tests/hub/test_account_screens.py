@@ -5,17 +5,22 @@ replay), REQUIRE_2FA forcing enrolment, a one-time password before it, and an ad
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
+import tomllib
 from pathlib import Path
 
 import httpx
 import psycopg
 import pyotp
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nicegui.testing.user_simulation import user_simulation
 
 from kiosk.hub import db
 from kiosk.hub.auth import hash_password, new_token, token_digest
+from kiosk.hub.content import programs_toml, publish
+from kiosk.paths import ASSETS_DIR
 from tests.support.accounts import CHALLENGE_COOKIE, CSRF_COOKIE, PASSWORD, SESSION_COOKIE, cookie
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
@@ -257,6 +262,37 @@ async def test_the_users_screen_shows_a_publisher_and_offers_the_role(users, dat
     finally:
         with psycopg.connect(database) as conn:
             conn.execute("DELETE FROM users WHERE email = 'words@slmpd.org'")
+
+
+async def test_a_program_published_at_the_hub_can_be_given_a_coordinator_at_once(users, database, conn,
+                                                                                 monkeypatch):
+    """The program boxes once came from the factory file only: a program added at the Content page reached every
+    kiosk, but no coordinator could be given it, so its sign-ups waited for an admin."""
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')
+    factory = tomllib.loads((ASSETS_DIR / 'programs.toml').read_text())
+    added = copy.deepcopy(factory['program'][0])
+    added['slug'], added['en']['title'], added['es']['title'] = 'seniors', 'Seniors Safety Circle', 'Círculo de Mayores'
+    factory['program'].append(added)
+    await publish(conn, Ed25519PrivateKey.generate(), programs_toml(factory).encode(), note='Seniors Safety Circle',
+                  published_by='chief@slmpd.org')
+    await conn.commit()
+    try:
+        async with user_simulation(main_file=HUB_MAIN) as user:
+            user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={session_of(database, "chief@slmpd.org")}'
+            await user.open('/users')
+            await user.should_see(marker='add-user')
+            await user.should_see('Seniors Safety Circle')
+            user.find(marker='new-email').type('circle@slmpd.org')
+            user.find(marker='new-program-seniors').click()
+            user.find(marker='add-user').click()
+            await user.should_see('pass this link to circle@slmpd.org yourself')
+        with psycopg.connect(database) as check:
+            assert check.execute("SELECT program FROM user_programs WHERE email = 'circle@slmpd.org'").fetchall() == [
+                ('seniors',)]
+    finally:
+        with psycopg.connect(database, autocommit=True) as admin:
+            admin.execute("DELETE FROM users WHERE email = 'circle@slmpd.org'")
+            admin.execute('TRUNCATE content_versions CASCADE')
 
 
 def mail_on(monkeypatch, smtp) -> None:

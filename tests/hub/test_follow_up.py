@@ -88,7 +88,7 @@ async def test_the_digest_counts_overdue_per_program_and_only_the_admins_lists_e
                                                                                          waiting):
     await add_user(pool, 'chief@slmpd.org', 'admin', (), 'daily')
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'daily')
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
     assert await mailer.queue_digests(now=NOW) == 2
     await mailer.send_due()
 
@@ -113,7 +113,7 @@ async def test_with_mail_names_the_admins_digest_names_the_escalated_by_first_na
     await add_user(pool, 'chief@slmpd.org', 'admin', (), 'daily')
     async with pool.connection() as conn:  # nothing received today: the digest is about what waits
         await conn.execute("UPDATE users SET notified_until = now() + interval '1 minute'")
-    mailer = Mailer(settings_for(database, smtp.url, mail_names=True), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url, mail_names=True), pool)
     assert await mailer.queue_digests(now=NOW) == 1
     await mailer.send_due()
     text = body(smtp.received[0])
@@ -124,7 +124,7 @@ async def test_with_mail_names_the_admins_digest_names_the_escalated_by_first_na
 async def test_nothing_overdue_is_said_plainly(database, pool, smtp):
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'daily')
     await receive(pool, 'lobby-a', made('pal', 'Ana', at(9, 8)))
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
     await mailer.queue_digests(now=NOW)
     await mailer.send_due()
     [pal] = smtp.received

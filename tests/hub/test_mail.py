@@ -11,18 +11,21 @@ import ssl
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from kiosk.content import load_catalog
 from kiosk.hub import db
 from kiosk.hub.config import HubSettings
+from kiosk.hub.content import programs_toml, publish
 from kiosk.hub.mail import SETTLE, Mailer, PlainSmtpRefused, deliver
 from kiosk.paths import ASSETS_DIR
 from tests.support.processes import clean_environment
@@ -77,7 +80,7 @@ async def test_instant_mail_counts_per_program_and_kiosk_names_no_one_and_says_w
     await add_user(pool, 'digest@slmpd.org', 'admin', (), 'daily')
     await add_user(pool, 'quiet@slmpd.org', 'admin', (), 'off')
     await seed_three_programs(pool)
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
 
     assert await mailer.queue_instant() == 2
     assert await mailer.send_due() == 2
@@ -107,10 +110,30 @@ async def test_instant_mail_counts_per_program_and_kiosk_names_no_one_and_says_w
     assert await mailer.queue_instant() == 0
 
 
+async def test_mail_names_a_program_as_the_newest_published_content_does(database, pool, smtp):
+    """Titles once came from the factory file, so a program renamed (or added) at the Content page kept its old
+    name (or its slug) in every mail."""
+    factory = tomllib.loads((ASSETS_DIR / 'programs.toml').read_text())
+    next(program for program in factory['program'] if program['slug'] == 'pal')['en']['title'] = 'PAL Youth Sports'
+    async with pool.connection() as conn:
+        await publish(conn, Ed25519PrivateKey.generate(), programs_toml(factory).encode(), note='PAL renamed',
+                      published_by='chief@slmpd.org')
+    try:
+        await add_user(pool, 'chief@slmpd.org', 'admin', (), 'instant')
+        await seed_three_programs(pool)
+        mailer = Mailer(settings_for(database, smtp.url), pool)
+        assert await mailer.queue_instant() == 1 and await mailer.send_due() == 1
+        text = body(smtp.to('chief@slmpd.org')[0])
+        assert 'PAL Youth Sports: 2\n' in text and 'Police Athletic League' not in text
+    finally:
+        with psycopg.connect(database, autocommit=True) as admin:
+            admin.execute('TRUNCATE content_versions CASCADE')
+
+
 async def test_mail_names_adds_first_names_and_programs_but_no_surname_or_phone(database, pool, smtp):
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
     await seed_three_programs(pool)
-    mailer = Mailer(settings_for(database, smtp.url, mail_names=True), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url, mail_names=True), pool)
     await mailer.queue_instant()
     await mailer.send_due()
     [pal] = smtp.received
@@ -123,7 +146,7 @@ async def test_mail_names_adds_first_names_and_programs_but_no_surname_or_phone(
 
 async def test_a_burst_after_the_first_sign_up_is_gathered_into_one_mail_per_gap(database, pool, smtp):
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
-    mailer = Mailer(settings_for(database, smtp.url, mail_instant_gap_seconds=5), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url, mail_instant_gap_seconds=5), pool)
     await receive(pool, 'lobby-a', record('pal', 'Ana'))
     assert await mailer.queue_instant() == 1, 'the first sign-up after a quiet spell goes at the first check'
     gap_started = time.monotonic()
@@ -150,7 +173,7 @@ async def test_each_daily_user_gets_one_digest_a_day_of_their_own_programs(datab
     await add_user(pool, 'academy@slmpd.org', 'coordinator', ('citizens-academy',), 'daily')  # nothing for them
     await add_user(pool, 'quiet@slmpd.org', 'admin', (), 'off')
     await seed_three_programs(pool)
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
 
     assert await mailer.queue_digests() == 2
     assert await mailer.queue_digests() == 0, 'one digest per user and day, whoever asks again'
@@ -168,7 +191,7 @@ async def test_each_daily_user_gets_one_digest_a_day_of_their_own_programs(datab
 async def test_a_refusing_server_gets_the_mail_once_after_retries_and_the_error_names_no_one(database, pool, smtp):
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
     await receive(pool, 'lobby-a', record('pal', 'Ana'))
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
     smtp.refuse = 2
     await mailer.queue_instant()
     assert await mailer.send_due() == 0
@@ -195,7 +218,7 @@ async def test_a_server_that_is_down_gets_the_mail_once_when_it_is_back(database
     down = MailCatcher()  # its port, with nothing listening yet
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
     await receive(pool, 'lobby-a', record('pal', 'Ana'))
-    mailer = Mailer(settings_for(database, down.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, down.url), pool)
     await mailer.queue_instant()
     assert await mailer.send_due() == 0
     async with pool.connection() as conn:
@@ -220,7 +243,7 @@ async def test_a_slow_server_never_gets_a_mail_twice_when_a_second_sender_comes_
         await add_user(pool, email, 'coordinator', ('pal',), 'instant')
     smtp.delay = 1.5  # each conversation: slower than a lease's worth for two, quicker than one
     settings = settings_for(database, smtp.url, mail_lease_seconds=2, smtp_timeout_seconds=1.8)
-    first, second = Mailer(settings, pool, PROGRAMS), Mailer(settings, pool, PROGRAMS)
+    first, second = Mailer(settings, pool), Mailer(settings, pool)
     await receive(pool, 'lobby-a', record('pal', 'Ana'))
     assert await first.queue_instant() == 3
 
@@ -246,7 +269,7 @@ async def test_concurrent_queuers_and_senders_mail_each_user_exactly_once(databa
     for each in pools:
         await each.open()
     try:
-        mailers = [Mailer(settings, each, PROGRAMS) for each in pools]
+        mailers = [Mailer(settings, each) for each in pools]
         for _ in range(3):
             await asyncio.gather(*(job() for mailer in mailers
                                    for job in (mailer.queue_instant, mailer.queue_digests, mailer.send_due)))
@@ -331,7 +354,7 @@ def test_an_smtp_url_with_a_login_or_a_port_that_is_no_number_is_refused_at_star
 
 async def test_mail_turned_on_again_counts_from_then_not_the_backlog(database, pool, smtp):
     await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'off')
-    mailer = Mailer(settings_for(database, smtp.url), pool, PROGRAMS)
+    mailer = Mailer(settings_for(database, smtp.url), pool)
     await receive(pool, 'lobby-a', record('pal', 'Ana'), record('pal', 'Bea'))  # while mail was off
     async with pool.connection() as conn:
         await conn.execute("UPDATE signups SET received_at = now() - interval '10 minutes'")
@@ -401,14 +424,14 @@ async def test_starttls_and_a_login_when_the_server_offers_them_and_the_password
         await add_user(pool, 'pal@slmpd.org', 'coordinator', ('pal',), 'instant')
         await receive(pool, 'lobby-a', record('pal', 'Ana'))
         wrong = Mailer(settings_for(database, secure.url, smtp_user='kiosk-hub', smtp_password='a-wrong-password'),
-                       pool, PROGRAMS)
+                       pool)
         await wrong.queue_instant()
         assert await wrong.send_due() == 0
         async with pool.connection() as conn:
             assert (await db.outbox_health(conn))['last_error'] == 'SMTPAuthenticationError 535'
         await asyncio.sleep(0.4)
         right = Mailer(settings_for(database, secure.url, smtp_user='kiosk-hub', smtp_password='the-right-password'),
-                       pool, PROGRAMS)
+                       pool)
         assert await right.send_due() == 1
         assert [message['To'] for message in secure.received] == ['pal@slmpd.org']
     finally:
@@ -427,7 +450,7 @@ def test_the_hub_schedules_the_check_the_sender_and_the_digest_at_its_local_hour
                            mail_check_seconds=25)
     zone = ZoneInfo(settings.timezone)
     scheduler = AsyncIOScheduler(timezone=zone)
-    schedule_mail(scheduler, Mailer(settings, None, PROGRAMS))
+    schedule_mail(scheduler, Mailer(settings, None))
     digest = scheduler.get_job('mail-digest').trigger
     assert digest.get_next_fire_time(None, datetime(2026, 12, 7, 9, tzinfo=zone)) == datetime(2026, 12, 8, 7,
                                                                                                tzinfo=zone)

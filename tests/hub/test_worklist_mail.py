@@ -17,7 +17,6 @@ from kiosk.hub.config import HubSettings
 from kiosk.hub.db import Viewer
 from kiosk.hub.mail import Mailer
 
-PROGRAMS = {'pal': 'Police Athletic League (PAL)'}
 PERSONAL = ('Rosa', 'Díaz', 'Ana', '555', '+1314', 'family@example.org')
 ADMIN = Viewer('chief@slmpd.org', 'admin')
 
@@ -34,7 +33,7 @@ async def pool(database):
 def mailer(database: str, pool, smtp_url: str, **overrides) -> Mailer:
     settings = HubSettings(database_url=database, smtp_url=smtp_url, mail_from='kiosk-hub@slmpd.test',
                            public_url='https://hub.slmpd.test', **overrides)
-    return Mailer(settings, pool, PROGRAMS)
+    return Mailer(settings, pool)
 
 
 async def seeded(pool, *notify: tuple[str, str]) -> list[str]:

@@ -97,6 +97,8 @@ async def open_screen(hub: Hub, request: Request, path: str) -> Session | Redire
         return RedirectResponse('/login', status_code=303)
     if session.viewer.role not in OPEN_TO.get(path, EVERYONE):
         return RedirectResponse(first_screen(session.viewer.role), status_code=303)
+    async with hub.pool.connection() as conn:
+        await hub.programs.refresh(conn)  # a program published since, by any hub process, is named on this screen
     return session
 
 
