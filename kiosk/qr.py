@@ -6,7 +6,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from kiosk.content import Program
+from kiosk.config import LANGUAGES
+from kiosk.content import Catalog, Program
 from kiosk.i18n import t
 from kiosk.phone import friendly, tel_uri
 
@@ -35,14 +36,18 @@ def qr_actions(program: Program, language: str, next_meeting: list[datetime]) ->
     return [action for action in ordered if action]
 
 
+# The screen shows a code in a 260 px square (kiosk.css, .qr-card .qr): up to version 25 (117 modules and the
+# 4-module quiet zone) each module is at least 2 px, which a phone held at arm's length still reads.
+SCREEN_MAX_VERSION = 25
+
+
 @lru_cache(maxsize=256)
 def qr_svg(text: str) -> str:
     """A scalable SVG with a white background and the standard 4-module quiet zone.
 
-    Error correction M survives screen glare and a slightly shaky phone. qrcode is imported here, not
-    at start-up: the app renders every code it shows just after starting (app.warm_up).
+    qrcode is imported here, not at start-up: the app renders every code it shows just after starting
+    (app.warm_up).
     """
-    import qrcode.constants
     from qrcode.image.svg import SvgPathFillImage
 
     class WithoutId(SvgPathFillImage):
@@ -52,7 +57,36 @@ def qr_svg(text: str) -> str:
             super().process()
             del self.path.attrib['id']
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=WithoutId)
+    return _fitted(text).make_image(image_factory=WithoutId).to_string(encoding='unicode')
+
+
+def qr_version(text: str) -> int:
+    """The QR version (size, 1 to 40) the screen's code for `text` takes; 41 when no QR code holds it."""
+    from qrcode.exceptions import DataOverflowError
+
+    try:
+        return _fitted(text).version
+    except (ValueError, DataOverflowError):  # qrcode 8 raises ValueError
+        return 41
+
+
+def too_dense(catalog: Catalog, now: datetime) -> list[tuple[int, str, QrAction]]:
+    """(program index, language, code) for each code the screen would show too dense to scan, or could not make:
+    checked before content is published, since the kiosk can only fall back once it has it."""
+    dense = []
+    for index, program in enumerate(catalog.program):
+        upcoming = program.meetings.next_meetings(now, 1) if program.meetings else []
+        for language in LANGUAGES:
+            dense += [(index, language, action) for action in qr_actions(program, language, upcoming)
+                      if qr_version(action.payload) > SCREEN_MAX_VERSION]
+    return dense
+
+
+def _fitted(text: str):
+    """The smallest code for `text`; error correction M survives screen glare and a slightly shaky phone."""
+    import qrcode.constants
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(text)
     code.make(fit=True)
-    return code.make_image().to_string(encoding='unicode')
+    return code

@@ -16,7 +16,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import tomli_w
@@ -26,11 +26,12 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build, programs_of
-from kiosk.content import field_problems, parse_catalog
+from kiosk.content import Catalog, ContentError, field_problems, parse_catalog
 from kiosk.hub import db, rollout
 from kiosk.hub.config import HubSettings
 from kiosk.hub.ingest import kiosk_for_bearer
 from kiosk.paths import ASSETS_DIR
+from kiosk.qr import QrAction, too_dense
 
 NOTE_MAX = 500
 FACTORY_PROGRAMS = ASSETS_DIR / 'programs.toml'  # version 0: what every kiosk shows before a first publish
@@ -76,7 +77,10 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
     note = note.strip()
     if not note or len(note) > NOTE_MAX:
         raise PublishError(f'a release note is required (1 to {NOTE_MAX} characters): say what changed')
-    parse_catalog(programs, source)  # ContentError lists every problem, as `kiosk check` does
+    catalog = parse_catalog(programs, source)  # ContentError lists every problem, as `kiosk check` does
+    if dense := too_dense(catalog, datetime.now(UTC)):
+        raise ContentError([f'{source}: program {index + 1} ({catalog.program[index].slug}): '
+                            f'{_too_dense(action, language)}' for index, language, action in dense])
     async with conn.transaction():
         version = await db.lock_content_versions(conn) + 1
         bundle = build({PROGRAMS: programs}, version, key, targets=targets or 'all', activate_at=activate_at)
@@ -157,14 +161,23 @@ def programs_toml(data: dict) -> str:
 
 
 def draft_problems(data: dict) -> dict[tuple, list[str]]:
-    """Field by field: the kiosk's own checks (kiosk/content.py, as `kiosk check`), and https for every URL, as a
-    published URL is opened on a visitor's phone."""
+    """Field by field: the kiosk's own checks (kiosk/content.py, as `kiosk check`), https for every URL, as a
+    published URL is opened on a visitor's phone, and every QR code small enough to scan from the screen."""
     problems = field_problems(data)
     for index, program in enumerate(data.get('program') or []):
         url = program.get('url') if isinstance(program, dict) else None
         if isinstance(url, str) and url.strip() and not url.strip().lower().startswith('https://'):
             problems.setdefault(('program', index, 'url'), []).append('must start with https://')
+    if not problems:
+        for index, language, action in too_dense(Catalog.model_validate(data), datetime.now(UTC)):
+            field = ('program', index, 'url') if action.mark == 'qr-url' else ('program', index, 'meetings', 'location')
+            problems.setdefault(field, []).append(_too_dense(action, language))
     return problems
+
+
+def _too_dense(action: QrAction, language: str) -> str:
+    what = 'link' if action.mark == 'qr-url' else f'calendar event ({language}); shorten the place or the name'
+    return f'too long for a QR code a phone can read from the screen: the {what}'
 
 
 def draft_diff(draft: Draft) -> str:

@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.bundle import programs_of
+from kiosk.content import ContentError
 from kiosk.hub import content, db
 from kiosk.hub.auth import token_digest
 from kiosk.hub.db import SignupFilter
@@ -63,6 +64,27 @@ async def test_problems_are_found_field_by_field_phone_and_https_included(conn):
         ('program', 1, 'phone'): ['not a phone number'],
         ('program', 0, 'url'): ['must start with https://'],
     }
+
+
+async def test_a_place_or_link_too_long_for_a_qr_code_a_phone_reads_is_a_problem_at_its_field_and_never_published(
+        conn):
+    """Nothing limited their length: a long meeting place made a calendar code no phone could read from the screen
+    (or none at all), found only by the kiosk after it had the version."""
+    data = with_https(factory())
+    outreach = next(index for index, program in enumerate(data['program']) if 'meetings' in program)
+    data['program'][outreach]['meetings']['location'] = 'Room 12, ' * 100
+    data['program'][0]['url'] = 'https://www.slmpd.org/' + 'a' * 1500
+    problems = content.draft_problems(data)
+    assert problems.keys() == {('program', outreach, 'meetings', 'location'), ('program', 0, 'url')}
+    assert problems[('program', outreach, 'meetings', 'location')] == [
+        f'too long for a QR code a phone can read from the screen: the calendar event ({language}); shorten the '
+        'place or the name' for language in ('en', 'es')]
+    assert problems[('program', 0, 'url')] == [
+        'too long for a QR code a phone can read from the screen: the link'] * 2
+    with pytest.raises(ContentError, match=r'program 1 \(citizens-academy\): too long for a QR code'):
+        await content.publish(conn, Ed25519PrivateKey.generate(), content.programs_toml(data).encode(),
+                              note='long', published_by='editor@slmpd.org')
+    assert await db.lock_content_versions(conn) == 0
 
 
 async def test_a_draft_with_problems_or_without_a_note_is_not_published(conn):
