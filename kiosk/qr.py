@@ -60,6 +60,7 @@ def qr_svg(text: str) -> str:
     return _fitted(text).make_image(image_factory=WithoutId).to_string(encoding='unicode')
 
 
+@lru_cache(maxsize=256)  # the Content page checks as a publisher types: only the code whose text changed is made
 def qr_version(text: str) -> int:
     """The QR version (size, 1 to 40) the screen's code for `text` takes; 41 when no QR code holds it."""
     from qrcode.exceptions import DataOverflowError
