@@ -82,6 +82,9 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
         raise ContentError([f'{source}: program {index + 1} ({catalog.program[index].slug}): '
                             f'{_too_dense(action, language)}' for index, language, action in dense])
     async with conn.transaction():
+        if targets and (unknown := sorted(set(targets) - set(await db.active_kiosk_names(conn)))):
+            raise PublishError(f'no kiosk is named {", ".join(unknown)} (a typo, or revoked): the Kiosks page lists '
+                               'them')
         version = await db.lock_content_versions(conn) + 1
         bundle = build({PROGRAMS: programs}, version, key, targets=targets or 'all', activate_at=activate_at)
         sha256 = hashlib.sha256(bundle).hexdigest()

@@ -1146,6 +1146,11 @@ async def kiosk_names(conn: AsyncConnection) -> list[str]:
     return [row['name'] for row in await (await conn.execute('SELECT name FROM kiosks ORDER BY name')).fetchall()]
 
 
+async def active_kiosk_names(conn: AsyncConnection) -> list[str]:
+    rows = await (await conn.execute('SELECT name FROM kiosks WHERE revoked_at IS NULL ORDER BY name')).fetchall()
+    return [row['name'] for row in rows]
+
+
 async def fleet(conn: AsyncConnection, viewer: Viewer, stale_minutes: int, timezone: str) -> list[dict[str, Any]]:
     """One row per kiosk: its latest heartbeat, whether it went quiet, and what it sent today and this week.
 

@@ -98,6 +98,18 @@ def test_a_programs_file_that_fails_kiosk_check_is_not_published(database, key_f
     assert newest_version(database) == before
 
 
+def test_a_target_that_names_no_kiosk_is_refused_and_nothing_is_published(database, key_file, tmp_path):
+    """A typo in --target once published a version no kiosk would ever take, and said it was published."""
+    keygen(database)
+    name = f'lobby-{uuid.uuid4().hex[:8]}'
+    add_kiosk(database, name)
+    before = newest_version(database)
+    typo = hub_command(database, 'publish', programs_file(tmp_path, 'X'), '--note', 'n', '--target', name,
+                       '--target', 'lobyy-1')
+    assert typo.returncode == 2 and 'no kiosk is named lobyy-1' in typo.stderr
+    assert 'nothing was published' in typo.stderr and newest_version(database) == before
+
+
 def test_publish_without_a_signing_key_says_how_to_make_one(database, key_file, tmp_path):
     result = hub_command(database, 'publish', programs_file(tmp_path, 'X'), '--note', 'n')
     assert result.returncode == 2 and 'run `kiosk hub keygen` once' in result.stderr
@@ -120,9 +132,11 @@ def test_the_api_serves_the_newest_bundle_for_the_kiosk_with_a_strong_etag(hub_f
     assert httpx.get(url, timeout=10).status_code == 401
     assert httpx.get(url, headers={'Authorization': 'Bearer wrong'}, timeout=10).status_code == 401
     keygen(database)
-    for_others = publish(database, programs_file(tmp_path, 'Elsewhere'), '--target', 'lobby-nobody')
+    other = f'lobby-{uuid.uuid4().hex[:8]}'
+    add_kiosk(database, other)
+    for_others = publish(database, programs_file(tmp_path, 'Elsewhere'), '--target', other)
     mine = publish(database, programs_file(tmp_path, 'Mine'), '--target', name)
-    publish(database, programs_file(tmp_path, 'Not yours either'), '--target', 'lobby-nobody')
+    publish(database, programs_file(tmp_path, 'Not yours either'), '--target', other)
     assert for_others < mine
     answer = httpx.get(url, headers=auth, timeout=10)
     assert answer.status_code == 200 and answer.headers['content-type'] == 'application/x-tar'
