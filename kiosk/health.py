@@ -18,7 +18,8 @@ SYNC_FAILING_AFTER = 5  # consecutive failed passes before staff are warned
 SYNC_FAILING_CAPS = 2  # ... or this many backoff caps (2 x 30 min by default) of failing without a success
 
 
-QUIET_WARNINGS = {'sync_off', 'content_stale'}  # offline is normal: the kiosk works as it should
+# Offline is normal, and refused content leaves the content the kiosk had: the visitor's screens work as they should.
+QUIET_WARNINGS = {'sync_off', 'content_stale', 'content_refused'}
 PRINTER_TROUBLE = {'out_of_paper', 'not_found', 'not_responding', 'error'}
 
 
@@ -65,6 +66,8 @@ def health(store: SignupStore, syncer: Syncer, printer: SlipPrinter | None = Non
         warnings.extend(screen.warnings())
     if content and content_stale(content, syncer):
         warnings.append('content_stale')
+    if content and content.state().last_error:  # the hub's Kiosks page shows the reason, from the heartbeat
+        warnings.append('content_refused')
     return {
         'status': 'ok' if set(warnings) <= QUIET_WARNINGS else 'warning',
         'queued': counts['queued'],

@@ -376,3 +376,20 @@ async def test_content_unrefreshed_for_30_days_is_a_quiet_warning_for_staff_only
     await user.should_see(marker='warning-content_stale', retries=30)
     await user.should_see('The hub has not been reached for a long time: this kiosk shows the last content it '
                           'received. Visitors are not affected.')
+
+
+async def test_content_the_kiosk_could_not_use_is_a_quiet_warning_for_staff_in_their_language(
+        hub_unreached_for_40_days, isolated_settings, user: User):
+    """The hub's Kiosks page showed a fallback, but the kiosk's own console and /healthz said nothing of it."""
+    state = isolated_settings / 'content' / 'state.json'
+    state.write_text('{"last_error": "apply_failed: version 3: screen program/pal failed to render: KeyError"}')
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url='http://test') as client:
+        report = (await client.get('/healthz')).json()
+    assert 'content_refused' in report['warnings'] and report['status'] == 'ok', 'the visitor sees what worked'
+    assert 'KeyError' not in str(report), 'the reason is for the hub, from the heartbeat'
+    await user.open('/staff')
+    await enter_pin(user, PIN)
+    await user.should_see(marker='warning-content_refused', retries=30)
+    user.find(marker='language-es').click()
+    await user.should_see('Este quiosco no pudo usar el contenido más reciente del servidor central, así que muestra '
+                          'el que tenía.', retries=30)
