@@ -7,6 +7,7 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from kiosk.hub.auth import SignIns
 from tests.support.postgres import conn, database, hub_factory, postgres  # noqa: F401 (fixtures)
 from tests.support.smtp import MailCatcher
 
@@ -27,3 +28,11 @@ async def pool(database):  # noqa: F811 (the fixture imported above)
     async with AsyncConnectionPool(database, min_size=1, max_size=4, open=False,
                                    kwargs={'row_factory': dict_row}) as opened:
         yield opened
+
+
+@pytest.fixture
+async def sign_ins(database):  # noqa: F811 (the fixture imported above)
+    """The hub's sign-in checks on a pool of their own (unlike `pool`, it truncates nothing)."""
+    async with AsyncConnectionPool(database, min_size=1, max_size=10, kwargs={'row_factory': dict_row},
+                                   open=False) as opened:
+        yield SignIns(opened)

@@ -12,8 +12,6 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.hub.auth import (
@@ -61,14 +59,6 @@ def test_a_bad_hub_setting_gets_one_line_naming_its_key(database, monkeypatch):
     assert result.returncode == 2
     assert result.stderr.startswith('kiosk: rate_per_minute (KIOSK_HUB_RATE_PER_MINUTE): ')
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-@pytest.fixture
-async def sign_ins(database):
-    pool = AsyncConnectionPool(database, min_size=1, max_size=10, kwargs={'row_factory': dict_row}, open=False)
-    await pool.open()
-    yield SignIns(pool)
-    await pool.close()
 
 
 @pytest.fixture

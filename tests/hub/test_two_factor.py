@@ -9,15 +9,11 @@ import uuid
 
 import psycopg
 import pyotp
-import pytest
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from kiosk.hub import db
 from kiosk.hub.auth import (
     CODE_LIMIT,
     PASSWORD_LINK_HOURS,
-    SignIns,
     hash_password,
     must_enrol,
     new_recovery_codes,
@@ -27,14 +23,6 @@ from kiosk.hub.auth import (
 )
 from tests.support.accounts import PASSWORD, add_user, enrol, next_code
 from tests.support.processes import hub_command
-
-
-@pytest.fixture
-async def sign_ins(database):
-    pool = AsyncConnectionPool(database, min_size=1, max_size=10, kwargs={'row_factory': dict_row}, open=False)
-    await pool.open()
-    yield SignIns(pool)
-    await pool.close()
 
 
 def account(database: str, role: str = 'coordinator', *programs: str) -> str:
