@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from nicegui.testing.user_simulation import user_simulation
 
-from kiosk.hub import db
-from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
+from kiosk.hub.auth import SESSION_COOKIE
 from kiosk.hub.content import write_signing_key
 from kiosk.i18n import meeting_when
 from kiosk.meetings import MeetingRule
+from tests.support.simulation import open_sessions
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 
@@ -23,20 +23,11 @@ HUB_MAIN = Path(__file__).with_name('hub_main.py')
 @pytest.fixture
 async def sessions(database, conn, monkeypatch, tmp_path):
     """Signed-in sessions by role, a signing key, and the env the simulated hub reads."""
-    with psycopg.connect(database, autocommit=True) as admin:
-        admin.execute('TRUNCATE users, content_draft, content_versions CASCADE')
-    tokens = {}
-    for email, role, programs in (('chief@slmpd.org', 'admin', []), ('words@slmpd.org', 'publisher', []),
-                                  ('pal@slmpd.org', 'coordinator', ['pal'])):
-        await db.add_user(conn, email, role, programs, 'no-password')
-        await conn.execute('UPDATE users SET must_change_password = false WHERE email = %s', (email,))
-        tokens[role] = new_token()
-        await db.open_session(conn, token_digest(tokens[role]), email)
-    await conn.commit()
+    tokens = await open_sessions(database, conn, monkeypatch, 'content_draft, content_versions',
+                             (('chief@slmpd.org', 'admin', []), ('words@slmpd.org', 'publisher', []),
+                              ('pal@slmpd.org', 'coordinator', ['pal'])))
     key_file = tmp_path / 'hub-signing.key'
     write_signing_key(key_file)
-    monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
-    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the second step is test_account_screens.py's subject
     monkeypatch.setenv('KIOSK_HUB_SIGNING_KEY_FILE', str(key_file))
     return tokens
 

@@ -9,9 +9,8 @@ import psycopg
 import pytest
 from nicegui.testing.user_simulation import user_simulation
 
-from kiosk.hub import db
-from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
-from tests.support.simulation import drawn
+from kiosk.hub.auth import SESSION_COOKIE
+from tests.support.simulation import drawn, open_sessions
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 
@@ -19,18 +18,7 @@ HUB_MAIN = Path(__file__).with_name('hub_main.py')
 @pytest.fixture
 async def sessions(database, conn, monkeypatch):
     """A signed-in admin and coordinator (their session tokens), and the env the simulated hub reads."""
-    with psycopg.connect(database, autocommit=True) as admin:
-        admin.execute('TRUNCATE users, mail_outbox CASCADE')
-    tokens = {}
-    for email, role, programs in (('chief@slmpd.org', 'admin', []), ('pal@slmpd.org', 'coordinator', ['pal'])):
-        await db.add_user(conn, email, role, programs, 'no-password')
-        await conn.execute('UPDATE users SET must_change_password = false WHERE email = %s', (email,))
-        tokens[role] = new_token()
-        await db.open_session(conn, token_digest(tokens[role]), email)
-    await conn.commit()
-    monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
-    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the admin has no second factor: not this module's subject
-    return tokens
+    return await open_sessions(database, conn, monkeypatch, 'mail_outbox')
 
 
 def mail_on(monkeypatch) -> None:

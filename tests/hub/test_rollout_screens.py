@@ -15,7 +15,7 @@ from kiosk.hub import db
 from kiosk.hub.auth import SESSION_COOKIE, new_token, token_digest
 from kiosk.hub.content import publish
 from kiosk.paths import ASSETS_DIR
-from tests.support.simulation import drawn
+from tests.support.simulation import drawn, open_sessions
 
 HUB_MAIN = Path(__file__).with_name('hub_main.py')
 KEY = Ed25519PrivateKey.generate()
@@ -24,18 +24,7 @@ KEY = Ed25519PrivateKey.generate()
 @pytest.fixture
 async def sessions(database, conn, monkeypatch):
     """A signed-in admin and coordinator (their session tokens), and the env the simulated hub reads."""
-    with psycopg.connect(database, autocommit=True) as admin:
-        admin.execute('TRUNCATE users CASCADE')
-    tokens = {}
-    for email, role, programs in (('chief@slmpd.org', 'admin', []), ('pal@slmpd.org', 'coordinator', ['pal'])):
-        await db.add_user(conn, email, role, programs, 'no-password')
-        await conn.execute('UPDATE users SET must_change_password = false WHERE email = %s', (email,))
-        tokens[role] = new_token()
-        await db.open_session(conn, token_digest(tokens[role]), email)
-    await conn.commit()
-    monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
-    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the second step is test_account_screens.py's subject
-    return tokens
+    return await open_sessions(database, conn, monkeypatch, 'sessions')
 
 
 @pytest.fixture

@@ -9,10 +9,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+import pytest
 from nicegui.testing import User
+from psycopg import AsyncConnection
+
+from kiosk.hub import db
+from kiosk.hub.auth import new_token, token_digest
 
 DRAWN_SECONDS = 10
 DOWNLOAD_SECONDS = 10
+
+
+ADMIN_AND_COORDINATOR = (('chief@slmpd.org', 'admin', []), ('pal@slmpd.org', 'coordinator', ['pal']))
+
+
+async def open_sessions(database: str, conn: AsyncConnection, monkeypatch: pytest.MonkeyPatch, tables: str,
+                    users: tuple[tuple[str, str, list[str]], ...] = ADMIN_AND_COORDINATOR) -> dict[str, str]:
+    """After emptying `tables` (and users): these users (email, role, programs), each with a session, as the token
+    by role, and the env the simulated hub reads, with no second factor asked (test_account_screens.py's subject)."""
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute(f'TRUNCATE users, {tables} CASCADE')
+    tokens = {}
+    for email, role, programs in users:
+        await db.add_user(conn, email, role, programs, 'no-password')
+        await conn.execute('UPDATE users SET must_change_password = false WHERE email = %s', (email,))
+        tokens[role] = new_token()
+        await db.open_session(conn, token_digest(tokens[role]), email)
+    await conn.commit()
+    monkeypatch.setenv('KIOSK_HUB_DATABASE_URL', database)
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')
+    return tokens
 
 
 async def drawn(user: User, *args: Any, **kwargs: Any) -> None:
