@@ -50,15 +50,9 @@ def register(hub: Hub) -> None:
         viewer = await live_viewer(hub, token, renew=True) if token else None
         if viewer is None:
             return RedirectResponse('/login', status_code=303)
-        raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
-        form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
-        password, again = ((form.get(name) or [''])[0][:1024] for name in ('password', 'again'))
-        problem = ('expired' if not form_token_matches(request, (form.get('csrf') or [''])[0]) else
-                   'short' if len(password) < MIN_PASSWORD else 'mismatch' if password != again else '')
+        _, hashed, problem = await _new_password(hub, request)
         if problem:
             return RedirectResponse(f'/password?problem={problem}', status_code=303)
-        async with hub.sign_ins.hashing:
-            hashed = await asyncio.to_thread(hash_password, password)
         async with hub.pool.connection() as conn:
             await db.change_own_password(conn, viewer.email, hashed, token_digest(token))
             await db.audit(conn, viewer.email, 'password_changed')
@@ -91,17 +85,25 @@ def register(hub: Hub) -> None:
 
     @app.post('/set-password')
     async def set_by_link(request: Request) -> RedirectResponse:
-        raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
-        form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
+        form, hashed, problem = await _new_password(hub, request)
         token = (form.get('token') or [''])[0][:100]
-        password, again = ((form.get(name) or [''])[0][:1024] for name in ('password', 'again'))
-        problem = ('expired' if not form_token_matches(request, (form.get('csrf') or [''])[0]) else
-                   'short' if len(password) < MIN_PASSWORD else 'mismatch' if password != again else '')
         if problem:
             return RedirectResponse(f'/set-password?token={quote(token)}&problem={problem}', status_code=303)
-        async with hub.sign_ins.hashing:
-            hashed = await asyncio.to_thread(hash_password, password)
         async with hub.pool.connection() as conn:
             email = await db.use_password_link(conn, token_digest(token), PASSWORD_LINK_HOURS, hashed)
         return RedirectResponse('/login?password_set=1' if email else f'/set-password?token={quote(token)}',
                                 status_code=303)
+
+
+async def _new_password(hub: Hub, request: Request) -> tuple[dict[str, list[str]], str, str]:
+    """The posted form, the new password's hash, and what is wrong ('' when nothing: then the hash is made): a form
+    from an old page, a password too short, or two entries that differ."""
+    raw = await read_at_most(request.stream(), FORM_MAX_BYTES)
+    form = parse_qs((raw or b'').decode(errors='replace'), max_num_fields=10)
+    password, again = ((form.get(name) or [''])[0][:1024] for name in ('password', 'again'))
+    problem = ('expired' if not form_token_matches(request, (form.get('csrf') or [''])[0]) else
+               'short' if len(password) < MIN_PASSWORD else 'mismatch' if password != again else '')
+    if problem:
+        return form, '', problem
+    async with hub.sign_ins.hashing:
+        return form, await asyncio.to_thread(hash_password, password), ''
