@@ -36,9 +36,9 @@ def qr_actions(program: Program, language: str, next_meeting: list[datetime]) ->
     return [action for action in ordered if action]
 
 
-# The screen shows a code in a 260 px square (kiosk.css, .qr-card .qr): up to version 25 (117 modules and the
-# 4-module quiet zone) each module is at least 2 px, which a phone held at arm's length still reads.
-SCREEN_MAX_VERSION = 25
+# The screen shows a code in a 260 px square (kiosk.css, .qr-card .qr): up to version 26 (121 modules and the
+# 4-module quiet zone on each side) each module is at least 2 px, which a phone held at arm's length still reads.
+SCREEN_MAX_VERSION = 26
 
 
 @lru_cache(maxsize=256)
@@ -74,13 +74,14 @@ def qr_version(text: str) -> int:
 def too_dense(catalog: Catalog, now: datetime) -> list[tuple[int, str, QrAction]]:
     """(program index, language, code) for each code the screen would show too dense to scan, or could not make:
     checked before content is published, since the kiosk can only fall back once it has it."""
-    dense = []
+    dense = {}  # a link or a number is one code in both languages: said once
     for index, program in enumerate(catalog.program):
         upcoming = program.meetings.next_meetings(now, 1) if program.meetings else []
         for language in LANGUAGES:
-            dense += [(index, language, action) for action in qr_actions(program, language, upcoming)
-                      if qr_version(action.payload) > SCREEN_MAX_VERSION]
-    return dense
+            for action in qr_actions(program, language, upcoming):
+                if qr_version(action.payload) > SCREEN_MAX_VERSION:
+                    dense.setdefault((index, action.payload), (index, language, action))
+    return list(dense.values())
 
 
 def _fitted(text: str):

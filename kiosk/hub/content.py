@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -25,13 +26,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from kiosk.bundle import MEDIA_TYPE, PROGRAMS, build, programs_of
+from kiosk.bundle import MEDIA_TYPE, PROGRAMS, BundleError, build, programs_of
 from kiosk.content import Catalog, ContentError, field_problems, parse_catalog
 from kiosk.hub import db, rollout
 from kiosk.hub.config import HubSettings
 from kiosk.hub.ingest import kiosk_for_bearer
 from kiosk.paths import ASSETS_DIR
 from kiosk.qr import QrAction, too_dense
+
+log = logging.getLogger('kiosk.hub')
 
 NOTE_MAX = 500
 FACTORY_PROGRAMS = ASSETS_DIR / 'programs.toml'  # version 0: what every kiosk shows before a first publish
@@ -97,23 +100,32 @@ async def publish(conn: AsyncConnection, key: Ed25519PrivateKey, programs: bytes
 
 
 class ProgramTitles(Mapping[str, str]):
-    """slug -> English title, for the hub's screens, mail and the Users screen's program boxes: the newest published
-    version's programs in its order, then any the factory file has that it lacks (a sign-up for a program since
-    retired keeps its name). Screens and mail call `refresh` first; it reads a bundle only when some hub process has
-    published a newer version, so a program added at the Content page can be given a coordinator at once."""
+    """slug -> English title, for the hub's screens, mail and the Users screen's program boxes: each program as the
+    newest published version that has it names it, newest first, then the factory file's (a sign-up for a program
+    since retired keeps its name, and its coordinators stay in the Users grid). Screens and mail call `refresh`
+    first; it reads the stored versions again only when the newest one has changed, in any hub process, so a
+    program added at the Content page can be given a coordinator at once."""
 
     def __init__(self) -> None:
         self._factory = _titles(FACTORY_PROGRAMS.read_bytes())
         self._titles = self._factory
-        self._version = 0
+        self._newest: str | None = None  # the newest version's sha256 when the titles were read (None: none yet)
 
     async def refresh(self, conn: AsyncConnection) -> None:
-        if await db.newest_content_version(conn) == self._version:
+        newest = await db.newest_content_sha256(conn)
+        if newest == self._newest:
             return
-        newest = await db.newest_content(conn)
-        published = _titles(programs_of(bytes(newest['bundle'])))
-        self._titles = published | {slug: title for slug, title in self._factory.items() if slug not in published}
-        self._version = newest['version']
+        titles: dict[str, str] = {}
+        for bundle in await db.content_bundles(conn):  # newest first
+            try:
+                programs = programs_of(bundle)
+            except (BundleError, KeyError) as error:
+                log.error('a stored content bundle has no readable programs file: %s', error)
+                continue
+            for slug, title in _titles(programs).items():
+                titles.setdefault(slug, title)
+        self._titles = titles | {slug: title for slug, title in self._factory.items() if slug not in titles}
+        self._newest = newest
 
     def __getitem__(self, slug: str) -> str:
         return self._titles[slug]
@@ -126,7 +138,20 @@ class ProgramTitles(Mapping[str, str]):
 
 
 def _titles(programs: bytes) -> dict[str, str]:
-    return {program.slug: program.en.title for program in parse_catalog(programs, 'programs').program}
+    """Only each program's slug and English title, read leniently: a version a later, stricter model would refuse
+    must not take the hub's screens down with it."""
+    try:
+        data = tomllib.loads(programs.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        log.error('a published programs file does not parse: %s', error)
+        return {}
+    titles = {}
+    for program in data.get('program') or []:
+        slug = program.get('slug') if isinstance(program, dict) else None
+        title = (program.get('en') or {}).get('title') if isinstance(slug, str) else None
+        if isinstance(title, str):
+            titles[slug] = title
+    return titles
 
 
 # -- the draft: edited on the Content page, kept in the database, published through publish() ---------------

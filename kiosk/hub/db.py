@@ -1454,6 +1454,18 @@ async def lock_content_versions(conn: AsyncConnection) -> int:
     return await newest_content_version(conn)
 
 
+async def newest_content_sha256(conn: AsyncConnection) -> str | None:
+    """Which bundle is the newest (None before the first publish): one index look-up, no bundle read."""
+    row = await (await conn.execute('SELECT sha256 FROM content_versions ORDER BY version DESC LIMIT 1')).fetchone()
+    return row['sha256'] if row else None
+
+
+async def content_bundles(conn: AsyncConnection) -> list[bytes]:
+    """Every published bundle, newest first."""
+    rows = await (await conn.execute('SELECT bundle FROM content_versions ORDER BY version DESC')).fetchall()
+    return [bytes(row['bundle']) for row in rows]
+
+
 async def newest_content_version(conn: AsyncConnection) -> int:
     """The newest published version's number, 0 before the first: one index look-up, no bundle read."""
     row = await (await conn.execute('SELECT coalesce(max(version), 0) AS newest FROM content_versions')).fetchone()

@@ -80,7 +80,7 @@ async def test_a_place_or_link_too_long_for_a_qr_code_a_phone_reads_is_a_problem
         f'too long for a QR code a phone can read from the screen: the calendar event ({language}); shorten the '
         'place or the name' for language in ('en', 'es')]
     assert problems[('program', 0, 'url')] == [
-        'too long for a QR code a phone can read from the screen: the link'] * 2
+        'too long for a QR code a phone can read from the screen: the link'], 'one code in both languages: once'
     with pytest.raises(ContentError, match=r'program 1 \(citizens-academy\): too long for a QR code'):
         await content.publish(conn, Ed25519PrivateKey.generate(), content.programs_toml(data).encode(),
                               note='long', published_by='editor@slmpd.org')
@@ -157,3 +157,30 @@ def test_add_user_takes_the_publisher_role_and_no_programs_for_it(database):
     assert 'added (publisher)' in added.stdout
     refused = hub_command(database, 'add-user', 'words2@slmpd.org', '--role', 'publisher', '--program', 'pal')
     assert refused.returncode != 0 and '--program is for coordinators: a publisher sees no sign-ups' in refused.stderr
+
+
+async def test_program_names_follow_each_publish_keep_a_removed_one_and_survive_an_unreadable_version(conn):
+    """One hub process's names across publishes (by any process): renamed at once, a program since removed keeps
+    its name, a version that no longer reads takes nothing down, and with nothing published the factory's."""
+    titles, key = content.ProgramTitles(), Ed25519PrivateKey.generate()
+    await titles.refresh(conn)
+    assert titles['pal'] == 'Police Athletic League (PAL)' and list(titles) == [p['slug'] for p in factory()['program']]
+    data = factory()
+    data['program'].append({**data['program'][0], 'slug': 'seniors',
+                            'en': {**data['program'][0]['en'], 'title': 'Seniors Safety Circle'}})
+    next(p for p in data['program'] if p['slug'] == 'pal')['en']['title'] = 'PAL Youth Sports'
+    await content.publish(conn, key, content.programs_toml(data).encode(), note='added', published_by='cli')
+    await titles.refresh(conn)
+    assert (titles['pal'], titles['seniors']) == ('PAL Youth Sports', 'Seniors Safety Circle')
+    data['program'] = [p for p in data['program'] if p['slug'] != 'seniors']
+    await content.publish(conn, key, content.programs_toml(data).encode(), note='removed', published_by='cli')
+    await titles.refresh(conn)
+    assert titles['seniors'] == 'Seniors Safety Circle', 'its sign-ups and coordinators are still there'
+    await conn.execute("ALTER TABLE content_versions DISABLE TRIGGER USER")  # stands in for a model grown stricter
+    await conn.execute("UPDATE content_versions SET bundle = %s WHERE version = 1", (b'not a bundle',))
+    await content.publish(conn, key, content.programs_toml(data).encode(), note='again', published_by='cli')
+    await titles.refresh(conn)
+    assert titles['pal'] == 'PAL Youth Sports' and 'seniors' not in titles, 'only the broken version had it'
+    await conn.execute('TRUNCATE content_versions CASCADE')
+    await titles.refresh(conn)
+    assert titles['pal'] == 'Police Athletic League (PAL)'
