@@ -8,7 +8,7 @@ import os
 
 from fastapi import Response
 from fastapi.responses import FileResponse
-from nicegui import Client, app, background_tasks, run, ui
+from nicegui import Client, app, background_tasks, ui
 
 from kiosk.appliance.systemd import announce_ready, notify
 from kiosk.audit import AuditLog
@@ -97,7 +97,7 @@ def create(settings: Settings) -> Kiosk:
         `clients` and `elements` are the live NiceGUI pages and their elements: after visitors leave they
         must fall back, or something holds on to old visits (the memory benchmark and a test watch them).
         """
-        report = await run.io_bound(kiosk.report)
+        report = await asyncio.to_thread(kiosk.report)
         return {**report, 'clients': len(Client.instances),
                 'elements': sum(len(client.elements) for client in Client.instances.values())}
 
@@ -130,7 +130,7 @@ async def warm_up(kiosk: Kiosk) -> None:
     dropped; then the screens of a version switched to while the server was down (or just before a crash) are
     checked."""
     await asyncio.sleep(WARM_UP_DELAY_SECONDS)
-    await run.io_bound(keep_only_current_speech, kiosk.for_visit())
+    await asyncio.to_thread(keep_only_current_speech, kiosk.for_visit())
     await kiosk.jobs.confirm_switch()
 
 

@@ -1,9 +1,10 @@
 """A program: full text, key facts, and the QR codes a visitor scans to apply, call or save the date."""
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from nicegui import background_tasks, run, ui
+from nicegui import background_tasks, ui
 
 from kiosk.content import Program
 from kiosk.i18n import meeting_when, t
@@ -27,7 +28,7 @@ def screen(kiosk: Kiosk, visit: Visit, speaker: Speaker, slug: str) -> None:
     if program.count_views and visit.counts_views and slug not in visit.viewed:
         visit.viewed.add(slug)
         today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
-        background_tasks.create(run.io_bound(kiosk.view_counts.count, program.slug, today), name='count view')
+        background_tasks.create(asyncio.to_thread(kiosk.view_counts.count, program.slug, today), name='count view')
     language = visit.language
     words = program.words(language)
     meetings = program.meetings.next_meetings(datetime.now(UTC), 4) if program.meetings else []

@@ -4,10 +4,11 @@ Everything typed lives in this function's locals, so the full page load that end
 nothing behind for the next visitor.
 """
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from nicegui import run, ui
+from nicegui import ui
 
 from kiosk.i18n import t
 from kiosk.kiosk import Kiosk
@@ -108,7 +109,7 @@ def screen(kiosk: Kiosk, visit: Visit, slug: str) -> None:
                             datetime.now(ZoneInfo(kiosk.settings.timezone)))
         send.disable()
         try:
-            await run.io_bound(kiosk.store.add, record)
+            await asyncio.to_thread(kiosk.store.add, record)
         except StoreUnavailable:
             could_not_save()
             return

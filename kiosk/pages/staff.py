@@ -6,13 +6,14 @@ all end with a full page load, so no staff data is ever left in a page a visitor
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from nicegui import run, ui
+from nicegui import ui
 
 from kiosk.export import clear_leftovers, to_csv, usb_stick_mounted
 from kiosk.i18n import t
@@ -46,7 +47,7 @@ def _unlock(kiosk: Kiosk, visit: Visit) -> None:
     language = visit.language
 
     async def try_pin(pin: str) -> None:
-        attempt = await run.io_bound(kiosk.pin.check, pin)
+        attempt = await asyncio.to_thread(kiosk.pin.check, pin)
         if attempt.ok:
             kiosk.audit.record('unlock')
             visit.staff_unlocked = True
@@ -87,7 +88,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
 
     @ui.refreshable
     async def overview() -> None:
-        report = await run.io_bound(kiosk.report)
+        report = await asyncio.to_thread(kiosk.report)
         with ui.row().classes('gap-4 items-stretch'):
             for status in STATUSES:
                 with ui.column().classes('staff-tile gap-0').mark(f'count-{status}'):
@@ -119,7 +120,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
         ui.notify(t('staff_sync_started', language))
 
     async def retry_rejected() -> None:
-        retried = await run.io_bound(kiosk.store.retry_rejected)
+        retried = await asyncio.to_thread(kiosk.store.retry_rejected)
         kiosk.audit.record('retry_rejected', retried)
         kiosk.jobs.sync_now()
         await refresh_all()
@@ -141,7 +142,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
 
     async def load_page() -> Page:
         """One page of the selection, read through the store's index: fast with tens of thousands stored."""
-        return await run.io_bound(kiosk.store.listing, selection(), paging['offset'], PAGE_SIZE)
+        return await asyncio.to_thread(kiosk.store.listing, selection(), paging['offset'], PAGE_SIZE)
 
     async def show_page() -> None:
         draw(await load_page())
@@ -160,8 +161,8 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
     @ui.refreshable
     async def export_offer() -> None:
         """CSVs only onto a mounted USB stick; without one, what downloads left on the SD card is deleted first."""
-        await run.io_bound(clear_leftovers, settings.export_dir)
-        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+        await asyncio.to_thread(clear_leftovers, settings.export_dir)
+        if await asyncio.to_thread(usb_stick_mounted, settings.export_dir):
             ui.button(t('staff_download', language), on_click=download, color=None).classes('secondary-action') \
                 .props('no-caps').mark('download')
             ui.button(t('staff_save_usb', language), on_click=save_to_usb, color=None) \
@@ -173,7 +174,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
 
     async def stick_still_in() -> bool:
         """Checked again at the tap: a stick pulled out since the console opened must not send a CSV to the SD card."""
-        if await run.io_bound(usb_stick_mounted, settings.export_dir):
+        if await asyncio.to_thread(usb_stick_mounted, settings.export_dir):
             return True
         await export_offer.refresh()
         return False
@@ -181,7 +182,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
     async def download() -> None:
         if not await stick_still_in():
             return
-        shown = (await run.io_bound(kiosk.store.listing, selection())).records  # every page of the selection
+        shown = (await asyncio.to_thread(kiosk.store.listing, selection())).records  # every page of the selection
         ui.download.content(to_csv(shown, settings.timezone).encode(), _filename(), 'text/csv')
         exported.clear()
         exported.update(record['id'] for record in shown)
@@ -193,9 +194,9 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
         if not await stick_still_in():
             return
         target = settings.export_dir / _filename()
-        shown = (await run.io_bound(kiosk.store.listing, selection())).records
+        shown = (await asyncio.to_thread(kiosk.store.listing, selection())).records
         try:
-            await run.io_bound(write_atomically, target, to_csv(shown, settings.timezone).encode())
+            await asyncio.to_thread(write_atomically, target, to_csv(shown, settings.timezone).encode())
         except OSError as error:
             ui.notify(t('staff_usb_failed', language, error=error.strerror or error), type='negative')
             return
@@ -207,7 +208,7 @@ async def _console(kiosk: Kiosk, visit: Visit) -> None:
         mark_exported.set_visibility(bool(exported))
 
     async def mark_pulled(ids: set[str]) -> None:
-        changed = await run.io_bound(kiosk.store.mark_pulled, ids, datetime.now(zone))
+        changed = await asyncio.to_thread(kiosk.store.mark_pulled, ids, datetime.now(zone))
         kiosk.audit.record('mark_pulled', changed)
         exported.clear()
         mark_exported.set_visibility(False)
@@ -283,10 +284,10 @@ async def _charts(kiosk: Kiosk, language: str, titles: dict[str, str], box: ui.c
     """Built after the page shows: reading every record may take a moment on a kiosk with years of them."""
     today = datetime.now(ZoneInfo(kiosk.settings.timezone)).date()
     since = (week_starts(today)[0] - timedelta(days=2)).isoformat()  # a margin for time zones; the weeks are exact
-    records = (await run.io_bound(kiosk.store.listing, Selection(include_pulled=True, since=since))).records
+    records = (await asyncio.to_thread(kiosk.store.listing, Selection(include_pulled=True, since=since))).records
     weekly = signups_per_week(records, list(titles), today, kiosk.settings.timezone)
     counted = [program.slug for program in kiosk.catalog.program if program.count_views]
-    views = views_per_program(await run.io_bound(kiosk.view_counts.load), counted, today)
+    views = views_per_program(await asyncio.to_thread(kiosk.view_counts.load), counted, today)
     weeks = [_short_date(start, language) for start in week_starts(today)]
     with box:
         _chart_pair(titles, weekly, counted, views, weeks, language)

@@ -1,6 +1,7 @@
 import errno
 
-from nicegui import ui
+from nicegui import app, ui
+from nicegui.app.app import State
 from nicegui.testing import User
 
 from kiosk.storage import atomic
@@ -39,6 +40,18 @@ async def test_a_grandparent_signs_up_a_child_and_is_thanked_by_first_name(user:
         ('Maria Gonzalez', 'Ana', 9, '+13145550134')
     assert (saved['program'], saved['status'], saved['language'], saved['kiosk_id']) == \
         ('pal', 'queued', 'en', 'test-kiosk')
+
+
+async def test_a_sign_up_sent_as_the_service_stops_is_stored_before_the_thank_you(user: User, isolated_settings,
+                                                                                    monkeypatch):
+    """NiceGUI's run.io_bound skips its function once the app is stopping and returns None, so a visitor who sent
+    the form as the service stopped was thanked for a sign-up never written. The save now always runs first."""
+    await fill_pal_form(user)
+    monkeypatch.setattr(app, '_state', State.STOPPING)  # `systemctl stop kiosk` has begun; the page is still up
+    user.find(marker='send').click()
+    await user.should_see('Thank you, Maria!')
+    monkeypatch.undo()
+    assert [saved['name'] for saved in SignupStore(isolated_settings).records()] == ['Maria Gonzalez']
 
 
 async def test_problems_show_at_each_field_and_nothing_is_stored(user: User, isolated_settings):

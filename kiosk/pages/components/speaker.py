@@ -3,9 +3,10 @@ a new language (the screen is rebuilt) or the idle reset (a full page load) all 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
-from nicegui import run, ui
+from nicegui import ui
 
 from kiosk.i18n import t
 from kiosk.speech import SpeechCache
@@ -40,7 +41,7 @@ class Speaker:
                 self.stop()
                 return
             self.stop()
-            name = await run.io_bound(self.cache.render, text(), language)
+            name = await asyncio.to_thread(self.cache.render, text(), language)
             ui.run_javascript(f'const voice = document.getElementById("kiosk-speech"); '
                               f'voice.src = "/speech/{name}"; voice.play();')
             self._button = button
