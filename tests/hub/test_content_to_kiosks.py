@@ -3,12 +3,14 @@ shows it; the heartbeat says which version runs; a bundle signed with another ke
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 import httpx
 import psycopg
 
+from kiosk.hub import content, db
 from kiosk.paths import ASSETS_DIR
 from tests.support.fault_proxy import FaultProxy
 from tests.support.processes import add_kiosk, hub_command
@@ -109,10 +111,22 @@ def test_a_download_cut_half_way_leaves_nothing_and_the_next_poll_takes_it(hub_f
         proxy.stop()
 
 
+async def publish_unchecked(database: str, programs: bytes, key_file) -> int:
+    conn = await db.connect(database)
+    try:
+        version, _ = await content.publish(conn, content.read_signing_key(key_file), programs,
+                                           note='longer directions', published_by='cli')
+        await conn.commit()
+        return version
+    finally:
+        await conn.close()
+
+
 def test_a_published_version_that_breaks_a_screen_is_given_up_and_the_hub_hears_apply_failed(
         hub_factory, kiosk_factory, database, tmp_path, monkeypatch):
-    """The outreach meeting's location passes every check but is too long for its calendar QR code: the kiosk
-    switches, loads each screen, finds the outreach screen broken, goes back, and says so in its heartbeat."""
+    """The outreach meeting's location is too long for its calendar QR code. This hub refuses to publish it; one
+    without that check (an older release) did, and the kiosk must cope whatever the hub checked: it switches, loads
+    each screen, finds the outreach screen broken, goes back, and says so in its heartbeat."""
     monkeypatch.setenv('KIOSK_HUB_SIGNING_KEY_FILE', str(tmp_path / 'hub-signing.key'))
     public_key = hub_command(database, 'keygen').stdout.strip().split()[-1]
     hub = hub_factory()
@@ -125,9 +139,10 @@ def test_a_published_version_that_breaks_a_screen_is_given_up_and_the_hub_hears_
                      .replace(b'title = "Citizens Academy"', b'title = "Published at the hub"', 1)
                      .replace(b'location = "Five Star Senior Center, 2832 Arsenal St, St. Louis, MO"',
                               b'location = "' + long + b'"', 1))
-    published = hub_command(database, 'publish', str(path), '--note', 'longer directions')
-    assert published.returncode == 0, published.stderr
-    version = int(published.stdout.split()[2])
+    refused = hub_command(database, 'publish', str(path), '--note', 'longer directions')
+    assert refused.returncode == 2 and 'too long for a QR code' in refused.stderr
+    monkeypatch.setattr(content, 'too_dense', lambda catalog, now: [])  # as the older hub
+    version = asyncio.run(publish_unchecked(database, path.read_bytes(), tmp_path / 'hub-signing.key'))
     # Earlier tests' versions, signed with other keys, may be refused first: wait for this one's failure.
     beat = eventually(lambda: ((body := heartbeat(database, name)).get('content_error') or '').startswith(
         'apply_failed') and body, seconds=90, what='a heartbeat that reports the failure')
