@@ -215,3 +215,36 @@ async def test_the_hub_keeps_answering_while_it_writes_a_large_download(seeded, 
         sheet = load_workbook(io.BytesIO(content), read_only=True).active
         assert sum(1 for _ in sheet.iter_rows()) == 10003  # the header and every sign-up but the flagged one
     assert max(stalls) < 1.0, f'the event loop stood still for {max(stalls):.1f} s'
+
+
+async def test_an_admin_anonymizes_on_the_sign_up_page_after_confirming_and_a_coordinator_cannot(seeded, database,
+                                                                                                  monkeypatch):
+    """Anonymize was on the list only: an admin answering a request to be forgotten, with the person's page open,
+    had to find the row again."""
+    monkeypatch.setenv('KIOSK_HUB_REQUIRE_2FA', 'none')  # the second step is test_account_screens.py's subject
+    admin_token = new_token()
+    with psycopg.connect(database) as conn:
+        conn.execute("INSERT INTO users (email, role, must_change_password) VALUES ('chief@slmpd.org', 'admin', "
+                     'false)')
+        conn.execute("INSERT INTO sessions (id_sha256, email) VALUES (%s, 'chief@slmpd.org')",
+                     (token_digest(admin_token),))
+    async with user_simulation(main_file=HUB_MAIN) as user:
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={seeded["token"]}'
+        await user.open(f'/signups/{seeded["bea"]}')
+        await drawn(user, 'Bea Alone')
+        await user.should_not_see(marker='anonymize')
+        user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={admin_token}'
+        await user.open(f'/signups/{seeded["bea"]}')
+        await drawn(user, 'Bea Alone')
+        await user.should_not_see(marker='anonymize-confirm')
+        user.find(marker='anonymize').click()
+        await drawn(user, marker='anonymize-confirm')
+        user.find(marker='anonymize-confirm').click()
+        await drawn(user, '(anonymized ')
+        await user.should_not_see('Bea Alone')
+        await user.should_not_see(marker='anonymize')
+    with psycopg.connect(database) as conn:
+        assert conn.execute('SELECT name, phone, program FROM signups WHERE id = %s',
+                            (seeded['bea'],)).fetchone() == ('', '', 'pal')
+    assert audited(database, seeded, 'anonymize') == [
+        {'action': 'anonymize', 'actor': 'chief@slmpd.org', 'signup': seeded['bea']}]

@@ -1,4 +1,5 @@
-"""One sign-up (/signups/{id}): its details and history, its possible duplicates, do-not-contact, and its next step.
+"""One sign-up (/signups/{id}): its details and history, its possible duplicates, do-not-contact, its next step,
+and, for an admin, anonymize.
 
 A sign-up outside the viewer's programs is "not found", word for word as one that does not exist.
 """
@@ -68,6 +69,8 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
                 _duplicates(duplicates, program_name, when)
             next_step(row, duplicates)
             do_not_contact(row)
+            if viewer.sees_all and not row['anonymized_at']:
+                anonymize_card()
             _history(history, when)
         return True
 
@@ -107,6 +110,30 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
                 reason = ui.input('Reason').classes('min-w-[20rem]').mark('dnc-reason')
                 ui.button('Mark do not contact', on_click=lambda: mark(reason.value or ''), color=None) \
                     .classes('hub-primary').props('no-caps').mark('dnc-set')
+
+    def anonymize_card() -> None:
+        """For admins, as on the list (a person asked to be forgotten); asked in the page, not in a dialog."""
+        with ui.card().classes('hub-editor').mark('anonymize-editor'):
+            ask = ui.button('Anonymize…', on_click=lambda: confirm.set_visibility(True), color=None) \
+                .classes('hub-secondary').props('no-caps').mark('anonymize')
+            with ui.row().classes('hub-message items-center gap-4') as confirm:
+                ui.label("Anonymize this sign-up? Its name, child's name, phone, email and note are replaced for "
+                         'good; its program, kiosk, dates and status stay for the statistics.')
+                ui.button('Anonymize', on_click=anonymize, color=None).classes('hub-primary').props('no-caps') \
+                    .mark('anonymize-confirm')
+                ui.button('Keep it', on_click=lambda: confirm.set_visibility(False), color=None) \
+                    .classes('hub-secondary').props('no-caps')
+            confirm.set_visibility(False)
+            ask.bind_visibility_from(confirm, 'visible', backward=lambda shown: not shown)
+
+    async def anonymize() -> None:
+        if not await session.renew():
+            return
+        async with hub.pool.connection() as conn:
+            done = await db.anonymize(conn, session.viewer, signup_id)
+        ui.notify('Anonymized.' if done else 'Not anonymized: admins only, and only once.',
+                  type='positive' if done else 'negative')
+        await draw()
 
     async def save_status(status: str, note: str, original: str | None) -> None:
         if not await session.renew():
