@@ -6,11 +6,12 @@ A sign-up outside the viewer's programs is "not found", word for word as one tha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
+from psycopg import AsyncConnection
 
 from kiosk.hub import db
 from kiosk.hub.db import DUPLICATE_DAYS, NEXT_STATUSES
@@ -126,45 +127,34 @@ async def _screen(hub: Hub, session: Session, signup_id: str) -> None:
             confirm.set_visibility(False)
             ask.bind_visibility_from(confirm, 'visible', backward=lambda shown: not shown)
 
-    async def anonymize() -> None:
+    async def change(apply: Callable[[AsyncConnection], Awaitable[bool]], done: str, not_done: str) -> None:
+        """One change to this sign-up by the viewer (scoped in its SQL), said, then the page as it is now."""
         if not await session.renew():
             return
         async with hub.pool.connection() as conn:
-            done = await db.anonymize(conn, session.viewer, signup_id)
-        ui.notify('Anonymized.' if done else 'Not anonymized: admins only, and only once.',
-                  type='positive' if done else 'negative')
+            changed = await apply(conn)
+        ui.notify(done if changed else not_done, type='positive' if changed else 'negative')
         await draw()
 
+    async def anonymize() -> None:
+        await change(lambda conn: db.anonymize(conn, session.viewer, signup_id), 'Anonymized.',
+                     'Not anonymized: admins only, and only once.')
+
     async def save_status(status: str, note: str, original: str | None) -> None:
-        if not await session.renew():
-            return
-        async with hub.pool.connection() as conn:
-            changed = await db.change_status(conn, session.viewer, signup_id, status, note,
-                                             original if status == 'duplicate' else None)
-        ui.notify('Status saved.' if changed else 'Not saved: someone changed it first, or it is not allowed.',
-                  type='positive' if changed else 'negative')
-        await draw()
+        await change(lambda conn: db.change_status(conn, session.viewer, signup_id, status, note,
+                                                   original if status == 'duplicate' else None),
+                     'Status saved.', 'Not saved: someone changed it first, or it is not allowed.')
 
     async def mark(reason: str) -> None:
         if not reason.strip():
             ui.notify('Give a reason.', type='negative')
             return
-        if not await session.renew():
-            return
-        async with hub.pool.connection() as conn:
-            done = await db.set_do_not_contact(conn, session.viewer, signup_id, reason)
-        ui.notify('Marked do not contact.' if done else 'Not saved: someone marked it first.',
-                  type='positive' if done else 'negative')
-        await draw()
+        await change(lambda conn: db.set_do_not_contact(conn, session.viewer, signup_id, reason),
+                     'Marked do not contact.', 'Not saved: someone marked it first.')
 
     async def lift() -> None:
-        if not await session.renew():
-            return
-        async with hub.pool.connection() as conn:
-            done = await db.clear_do_not_contact(conn, session.viewer, signup_id)
-        ui.notify('Do not contact lifted.' if done else 'Not saved: someone lifted it first.',
-                  type='positive' if done else 'negative')
-        await draw()
+        await change(lambda conn: db.clear_do_not_contact(conn, session.viewer, signup_id),
+                     'Do not contact lifted.', 'Not saved: someone lifted it first.')
 
     found = await draw()
     # The id only when it is one this viewer may see: the log says who opened whom, and who probed ids.
