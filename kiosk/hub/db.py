@@ -464,9 +464,7 @@ async def turn_on_second_factor(conn: AsyncConnection, email: str, secret: str, 
                                     'WHERE email = %s AND totp_secret IS NULL', (secret, step, email))
         if cursor.rowcount != 1:
             return False
-        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
-        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
-                           (email, recovery_sha256))
+        await _replace_recovery_codes(conn, email, recovery_sha256)
         await audit(conn, email, 'two_factor_on')
     return True
 
@@ -477,11 +475,15 @@ async def replace_recovery_codes(conn: AsyncConnection, email: str, recovery_sha
         if await (await conn.execute('SELECT 1 FROM users WHERE email = %s AND totp_secret IS NOT NULL FOR UPDATE',
                                      (email,))).fetchone() is None:
             return False
-        await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
-        await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
-                           (email, recovery_sha256))
+        await _replace_recovery_codes(conn, email, recovery_sha256)
         await audit(conn, email, 'recovery_codes_replaced')
     return True
+
+
+async def _replace_recovery_codes(conn: AsyncConnection, email: str, recovery_sha256: list[bytes]) -> None:
+    await conn.execute('DELETE FROM recovery_codes WHERE email = %s', (email,))
+    await conn.execute('INSERT INTO recovery_codes (email, code_sha256) SELECT %s, unnest(%s::bytea[])',
+                       (email, recovery_sha256))
 
 
 async def reset_second_factor(conn: AsyncConnection, email: str, actor: str) -> bool:

@@ -89,6 +89,15 @@ def audited(database: str, since: int, action: str) -> list[tuple[str, dict]]:
                             (action, since)).fetchall()
 
 
+async def turn_on_second_factor(user) -> None:
+    """On a screen that shows the key to type in: a code from it (pyotp, as a phone makes it), then the codes."""
+    await user.should_see(marker='totp-secret')
+    secret = user.find(marker='totp-secret').elements.pop().text.replace(' ', '')
+    user.find(marker='enrol-code').type(pyotp.TOTP(secret).now())
+    user.find(marker='enrol-turn-on').click()
+    await user.should_see(marker='recovery-codes')
+
+
 async def test_enrolment_on_my_account_asks_for_a_code_then_shows_ten_recovery_codes(users, database):
     async with user_simulation(main_file=HUB_MAIN) as user:
         user.http_client.headers['Cookie'] = f'{SESSION_COOKIE}={session_of(database, "pal@slmpd.org")}'
@@ -157,11 +166,7 @@ async def test_a_recovery_code_signs_in_once_and_new_codes_replace_the_old(users
         await user.open('/account')
         await user.should_see(marker='enrol-start')
         user.find(marker='enrol-start').click()
-        await user.should_see(marker='totp-secret')
-        secret = user.find(marker='totp-secret').elements.pop().text.replace(' ', '')
-        user.find(marker='enrol-code').type(pyotp.TOTP(secret).now())
-        user.find(marker='enrol-turn-on').click()
-        await user.should_see(marker='recovery-codes')
+        await turn_on_second_factor(user)
         codes = [label.text for label in user.find(marker='recovery-codes').elements.pop().descendants()
                  if '-' in (getattr(label, 'text', '') or '')]
         code = codes[0]
@@ -199,11 +204,7 @@ async def test_require_2fa_all_sends_a_coordinator_to_enrolment_and_opens_nothin
             assert await lands_on(user.http_client, path) == '/two-factor', path
         await user.open('/two-factor')
         await user.should_see('The hub asks every user for a second factor')
-        await user.should_see(marker='totp-secret')
-        secret = user.find(marker='totp-secret').elements.pop().text.replace(' ', '')
-        user.find(marker='enrol-code').type(pyotp.TOTP(secret).now())
-        user.find(marker='enrol-turn-on').click()
-        await user.should_see(marker='recovery-codes')
+        await turn_on_second_factor(user)
         await user.open('/signups')
         await user.should_see('pal@slmpd.org (coordinator: pal)')
 
@@ -229,11 +230,7 @@ async def test_with_the_default_a_new_admin_changes_the_one_time_password_then_e
         assert await lands_on(client, '/users') == '/two-factor'
         await user.open('/two-factor')
         await user.should_see('The hub asks admins for a second factor')
-        await user.should_see(marker='totp-secret')
-        secret = user.find(marker='totp-secret').elements.pop().text.replace(' ', '')
-        user.find(marker='enrol-code').type(pyotp.TOTP(secret).now())
-        user.find(marker='enrol-turn-on').click()
-        await user.should_see(marker='recovery-codes')
+        await turn_on_second_factor(user)
         await user.open('/users')
         await user.should_see(marker='users')
 
